@@ -1,0 +1,336 @@
+//! Identity-graph records as a connector emits them, one enum variant per kind.
+//!
+//! Ids are the source system's own ids (`external id`s). Every record keeps the source
+//! object it came from in `raw`, so privacy access requests and evidence items can show
+//! everything that was read, while the typed fields carry what products query on.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// The kind of system an integration connects to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IntegrationKind {
+    Okta,
+    Onetrust,
+}
+
+impl IntegrationKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IntegrationKind::Okta => "okta",
+            IntegrationKind::Onetrust => "onetrust",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "okta" => Some(IntegrationKind::Okta),
+            "onetrust" => Some(IntegrationKind::Onetrust),
+            _ => None,
+        }
+    }
+}
+
+/// One syncable resource. The string names are stable: they are used in the store, in
+/// `/__sim/truth`, in the CLI and in the API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Resource {
+    Users,
+    Groups,
+    Memberships,
+    Apps,
+    AppUsers,
+    AppGroups,
+    RoleAssignments,
+    Factors,
+    Policies,
+    PolicyRules,
+    LogEvents,
+    Settings,
+}
+
+impl Resource {
+    pub const ALL: [Resource; 12] = [
+        Resource::Users,
+        Resource::Groups,
+        Resource::Memberships,
+        Resource::Apps,
+        Resource::AppUsers,
+        Resource::AppGroups,
+        Resource::RoleAssignments,
+        Resource::Factors,
+        Resource::Policies,
+        Resource::PolicyRules,
+        Resource::LogEvents,
+        Resource::Settings,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Resource::Users => "users",
+            Resource::Groups => "groups",
+            Resource::Memberships => "memberships",
+            Resource::Apps => "apps",
+            Resource::AppUsers => "app_users",
+            Resource::AppGroups => "app_groups",
+            Resource::RoleAssignments => "role_assignments",
+            Resource::Factors => "factors",
+            Resource::Policies => "policies",
+            Resource::PolicyRules => "policy_rules",
+            Resource::LogEvents => "log_events",
+            Resource::Settings => "settings",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Resource::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+
+    /// Human label for tables and progress lines.
+    pub fn label(self) -> &'static str {
+        match self {
+            Resource::Users => "users",
+            Resource::Groups => "groups",
+            Resource::Memberships => "group memberships",
+            Resource::Apps => "apps",
+            Resource::AppUsers => "app user assignments",
+            Resource::AppGroups => "app group assignments",
+            Resource::RoleAssignments => "admin role assignments",
+            Resource::Factors => "MFA factors",
+            Resource::Policies => "policies",
+            Resource::PolicyRules => "policy rules",
+            Resource::LogEvents => "System Log events",
+            Resource::Settings => "settings",
+        }
+    }
+}
+
+impl std::fmt::Display for Resource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A user in one system (Okta user, OneTrust user).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Account {
+    pub id: String,
+    pub login: String,
+    pub email: Option<String>,
+    pub second_email: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub display_name: Option<String>,
+    /// Source status as the source spells it (`ACTIVE`, `DEPROVISIONED`, ...).
+    pub status: String,
+    pub department: Option<String>,
+    pub title: Option<String>,
+    pub manager: Option<String>,
+    pub employee_number: Option<String>,
+    pub created: Option<DateTime<Utc>>,
+    pub last_login: Option<DateTime<Utc>>,
+    pub last_updated: Option<DateTime<Utc>>,
+    pub raw: Value,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Group {
+    pub id: String,
+    pub name: String,
+    pub description: Option<String>,
+    /// `OKTA_GROUP`, `APP_GROUP`, `BUILT_IN`, or the source's own kind.
+    pub group_type: String,
+    pub raw: Value,
+}
+
+/// Account → group.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Membership {
+    pub group_id: String,
+    pub account_id: String,
+}
+
+/// An application (a data repository in the inventory).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct App {
+    pub id: String,
+    /// Catalogue name (`salesforce`, `bookmark`, ...).
+    pub name: String,
+    pub label: String,
+    pub sign_on_mode: Option<String>,
+    pub status: String,
+    pub created: Option<DateTime<Utc>>,
+    pub last_updated: Option<DateTime<Utc>>,
+    pub raw: Value,
+}
+
+/// Account → app (an app user), with its app-user profile in `raw.profile`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AppUser {
+    pub app_id: String,
+    pub account_id: String,
+    /// `USER` (direct) or `GROUP` (through a group assignment).
+    pub scope: String,
+    pub status: Option<String>,
+    pub raw: Value,
+}
+
+/// Group → app.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AppGroup {
+    pub app_id: String,
+    pub group_id: String,
+    pub priority: Option<i64>,
+    pub raw: Value,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PrincipalKind {
+    Account,
+    Group,
+}
+
+impl PrincipalKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PrincipalKind::Account => "account",
+            PrincipalKind::Group => "group",
+        }
+    }
+}
+
+/// An admin role held by an account directly or by a group.
+///
+/// Roles an account holds only through a group are recorded once, on the group; the
+/// account inherits them through its membership.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RoleAssignment {
+    pub principal_kind: PrincipalKind,
+    pub principal_id: String,
+    /// The role assignment's own id.
+    pub id: String,
+    /// `SUPER_ADMIN`, `ORG_ADMIN`, ..., `CUSTOM`.
+    pub role_type: String,
+    pub label: String,
+    pub status: Option<String>,
+    pub raw: Value,
+}
+
+/// An enrolled authentication factor (never its secret material).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Factor {
+    pub account_id: String,
+    pub id: String,
+    pub factor_type: String,
+    pub provider: Option<String>,
+    pub status: String,
+    pub raw: Value,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Policy {
+    pub id: String,
+    /// `OKTA_SIGN_ON`, `MFA_ENROLL`, `ACCESS_POLICY`, `PASSWORD`, ...
+    pub policy_type: String,
+    pub name: String,
+    pub status: String,
+    pub priority: Option<i64>,
+    pub raw: Value,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PolicyRule {
+    pub policy_id: String,
+    pub id: String,
+    pub name: String,
+    pub status: String,
+    /// True when the rule's actions require a second factor (connector decides how to read it).
+    pub requires_mfa: bool,
+    pub raw: Value,
+}
+
+/// A System Log / login-history event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LogEvent {
+    pub id: String,
+    pub published: DateTime<Utc>,
+    pub event_type: String,
+    pub actor_id: Option<String>,
+    pub actor_alternate_id: Option<String>,
+    pub target_ids: Vec<String>,
+    pub outcome: Option<String>,
+    pub raw: Value,
+}
+
+/// A source setting read during sync (e.g. the rate-limit warning threshold).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Setting {
+    pub key: String,
+    pub value: Value,
+}
+
+/// One identity-graph record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Record {
+    Account(Account),
+    Group(Group),
+    Membership(Membership),
+    App(App),
+    AppUser(AppUser),
+    AppGroup(AppGroup),
+    RoleAssignment(RoleAssignment),
+    Factor(Factor),
+    Policy(Policy),
+    PolicyRule(PolicyRule),
+    LogEvent(LogEvent),
+    Setting(Setting),
+}
+
+impl Record {
+    pub fn resource(&self) -> Resource {
+        match self {
+            Record::Account(_) => Resource::Users,
+            Record::Group(_) => Resource::Groups,
+            Record::Membership(_) => Resource::Memberships,
+            Record::App(_) => Resource::Apps,
+            Record::AppUser(_) => Resource::AppUsers,
+            Record::AppGroup(_) => Resource::AppGroups,
+            Record::RoleAssignment(_) => Resource::RoleAssignments,
+            Record::Factor(_) => Resource::Factors,
+            Record::Policy(_) => Resource::Policies,
+            Record::PolicyRule(_) => Resource::PolicyRules,
+            Record::LogEvent(_) => Resource::LogEvents,
+            Record::Setting(_) => Resource::Settings,
+        }
+    }
+
+    /// The key this record contributes to its resource's [`crate::truth_digest`].
+    ///
+    /// The simulator computes the same keys from its own data: users `id`, groups `id`,
+    /// memberships `group/account`, apps `id`, app users `app/account`, app groups
+    /// `app/group`, role assignments `account|group/principal/assignment`, factors
+    /// `account/factor`, policies `id`, rules `policy/rule`, log events `uuid`,
+    /// settings `key`.
+    pub fn truth_key(&self) -> String {
+        match self {
+            Record::Account(a) => a.id.clone(),
+            Record::Group(g) => g.id.clone(),
+            Record::Membership(m) => format!("{}/{}", m.group_id, m.account_id),
+            Record::App(a) => a.id.clone(),
+            Record::AppUser(a) => format!("{}/{}", a.app_id, a.account_id),
+            Record::AppGroup(a) => format!("{}/{}", a.app_id, a.group_id),
+            Record::RoleAssignment(r) => {
+                format!("{}/{}/{}", r.principal_kind.as_str(), r.principal_id, r.id)
+            }
+            Record::Factor(f) => format!("{}/{}", f.account_id, f.id),
+            Record::Policy(p) => p.id.clone(),
+            Record::PolicyRule(r) => format!("{}/{}", r.policy_id, r.id),
+            Record::LogEvent(e) => e.id.clone(),
+            Record::Setting(s) => s.key.clone(),
+        }
+    }
+}

@@ -1,1 +1,11 @@
-//! placeholder
+//! Steward's products on the identity graph. Today: integrations (add, connection test) and
+//! the sync orchestrator that streams a connector's records into a staged, atomically
+//! published snapshot. Inventory, privacy requests and evidence build on these.
+//!
+//! Products call sources only through a connector, and persist only through the store.
+
+pub mod clock;
+pub mod integrations;
+pub mod sync;
+
+pub use clock::{Clock, FixedClock, SystemClock};

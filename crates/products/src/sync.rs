@@ -1,0 +1,205 @@
+//! The sync orchestrator: runs a connector, stages what it streams, and publishes the run as
+//! the integration's snapshot only when the whole run succeeded.
+//!
+//! A failed run (connector error, store error, a resource that never finished) is marked
+//! failed and its staged rows purged; the previous snapshot stays current. A killed process
+//! leaves a `running` run whose heartbeat goes stale; the next run purges it.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use steward_connectors::{Connector, SyncEvent, SyncOptions, SyncReport};
+use steward_model::{Record, Resource};
+use steward_store::{Integration, ResourceOutcome, Store, StoreError};
+use tokio::sync::mpsc;
+
+use crate::Clock;
+
+/// How a sync run behaves; the defaults suit production.
+#[derive(Debug, Clone, Copy)]
+pub struct SyncSettings {
+    /// Most requests in flight at once across all rate-limit buckets.
+    pub max_in_flight: usize,
+    /// A run whose heartbeat is older than this is considered dead (its process was killed).
+    pub stale_after: Duration,
+}
+
+impl Default for SyncSettings {
+    fn default() -> Self {
+        SyncSettings { max_in_flight: 10, stale_after: Duration::from_secs(60) }
+    }
+}
+const HEARTBEAT_EVERY: Duration = Duration::from_secs(1);
+/// Records buffered before one staging transaction.
+const STAGE_BATCH: usize = 2_000;
+
+/// Where progress goes (progress bars on a TTY, plain lines otherwise, nothing in tests).
+pub trait SyncProgress: Send + Sync {
+    fn fetched(&self, _resource: Resource, _total: u64) {}
+    fn done(&self, _resource: Resource, _count: u64) {}
+    fn unreadable(&self, _resource: Resource, _reason: &str) {}
+}
+
+/// Progress that goes nowhere.
+pub struct NoProgress;
+impl SyncProgress for NoProgress {}
+
+/// How one resource ended in a run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum ResourceResult {
+    Complete { count: u64 },
+    NotReadable { reason: String },
+}
+
+/// The outcome of a successful run.
+#[derive(Debug, Clone, Serialize)]
+pub struct SyncOutcome {
+    pub run_id: i64,
+    pub resources: BTreeMap<Resource, ResourceResult>,
+    pub records: u64,
+    pub duration_ms: u64,
+    pub report: SyncReport,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("sync run {run_id} failed, the previous snapshot is kept: {reason}")]
+    Failed { run_id: i64, reason: String },
+}
+
+/// Sync one integration through `connector` into `store`.
+#[tracing::instrument(skip_all, fields(integration_id = integration.id, run_id))]
+pub async fn run(
+    store: &Store,
+    integration: &Integration,
+    connector: &dyn Connector,
+    clock: &dyn Clock,
+    progress: &dyn SyncProgress,
+    settings: SyncSettings,
+) -> Result<SyncOutcome, SyncError> {
+    let started = Instant::now();
+    let run_id = store.begin_run(integration.id, clock.now(), settings.stale_after).await?;
+    tracing::Span::current().record("run_id", run_id);
+    tracing::info!(integration = %integration.name, "Sync run started.");
+
+    let mut options = SyncOptions::new(clock.now());
+    options.cursors = store.cursors(integration.id).await?;
+    options.max_in_flight = settings.max_in_flight.max(1);
+
+    let heartbeat = spawn_heartbeat(store.clone(), run_id, clock);
+    let (tx, rx) = mpsc::channel::<SyncEvent>(64);
+    let producer = connector.sync(options, tx);
+    let consumer = consume(store, run_id, rx, progress);
+    let (produced, consumed) = tokio::join!(producer, consumer);
+    heartbeat.abort();
+
+    let failure = match (&produced, &consumed) {
+        (_, Err(e)) => Some(format!("storing records failed: {e}")),
+        (Err(e), _) => Some(e.to_string()),
+        (Ok(_), Ok(c)) => c.unfinished().map(|r| format!("resource {r} did not finish")),
+    };
+    let report = produced.as_ref().ok().cloned().unwrap_or_default();
+    let report_json = serde_json::to_value(&report).unwrap_or_default();
+    if let Some(reason) = failure {
+        tracing::warn!(%reason, "Sync run failed; the previous snapshot is kept.");
+        store.fail_run(run_id, &reason, &report_json, clock.now()).await?;
+        return Err(SyncError::Failed { run_id, reason });
+    }
+    let consumed = consumed.map_err(SyncError::Store)?;
+    store.publish_run(run_id, &report_json, clock.now()).await?;
+    let duration_ms = started.elapsed().as_millis() as u64;
+    tracing::info!(records = consumed.records, duration_ms, "Sync run published.");
+    Ok(SyncOutcome {
+        run_id,
+        resources: consumed.resources,
+        records: consumed.records,
+        duration_ms,
+        report,
+    })
+}
+
+fn spawn_heartbeat(store: Store, run_id: i64, clock: &dyn Clock) -> tokio::task::JoinHandle<()> {
+    // The clock is borrowed; heartbeats only need a monotonic cadence plus "now" values, so
+    // take a snapshot of the offset between the caller's clock and the system clock.
+    let base = clock.now();
+    let started = Instant::now();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(HEARTBEAT_EVERY);
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            let now = base + chrono::Duration::from_std(started.elapsed()).unwrap_or_default();
+            if let Err(e) = store.heartbeat(run_id, now).await {
+                tracing::warn!(error = %e, "Heartbeat failed.");
+            }
+        }
+    })
+}
+
+#[derive(Default)]
+struct Consumed {
+    resources: BTreeMap<Resource, ResourceResult>,
+    started: BTreeMap<Resource, u64>,
+    records: u64,
+}
+
+impl Consumed {
+    /// A resource that sent records but neither finished nor was declared unreadable.
+    fn unfinished(&self) -> Option<Resource> {
+        self.started.keys().find(|r| !self.resources.contains_key(r)).copied()
+    }
+}
+
+async fn consume(
+    store: &Store,
+    run_id: i64,
+    mut rx: mpsc::Receiver<SyncEvent>,
+    progress: &dyn SyncProgress,
+) -> Result<Consumed, StoreError> {
+    let mut state = Consumed::default();
+    let mut buffer: Vec<Record> = Vec::with_capacity(STAGE_BATCH);
+    while let Some(event) = rx.recv().await {
+        match event {
+            SyncEvent::Batch { resource, records } => {
+                let total = state.started.entry(resource).or_default();
+                *total += records.len() as u64;
+                progress.fetched(resource, *total);
+                state.records += records.len() as u64;
+                buffer.extend(records);
+                if buffer.len() >= STAGE_BATCH {
+                    store.stage(run_id, &buffer).await?;
+                    buffer.clear();
+                }
+            }
+            SyncEvent::Done { resource, count } => {
+                state.started.entry(resource).or_default();
+                store.mark_resource(run_id, resource, &ResourceOutcome::Complete { count }).await?;
+                state.resources.insert(resource, ResourceResult::Complete { count });
+                progress.done(resource, count);
+            }
+            SyncEvent::Unreadable { resource, reason } => {
+                state.started.entry(resource).or_default();
+                store
+                    .mark_resource(run_id, resource, &ResourceOutcome::Unreadable { reason: reason.clone() })
+                    .await?;
+                progress.unreadable(resource, &reason);
+                state.resources.insert(resource, ResourceResult::NotReadable { reason });
+            }
+            SyncEvent::Cursor { resource, cursor } => {
+                store.stage_cursor(run_id, resource, &cursor).await?;
+            }
+        }
+    }
+    if !buffer.is_empty() {
+        store.stage(run_id, &buffer).await?;
+    }
+    Ok(state)
+}
+
+/// Shared handle so a progress sink can be used from the CLI and a server alike.
+pub type SharedProgress = Arc<dyn SyncProgress>;

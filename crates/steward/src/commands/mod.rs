@@ -1,0 +1,50 @@
+//! One module per command; `run` dispatches and returns the process exit code.
+
+mod demo;
+mod integration;
+mod simulate;
+mod status;
+mod sync;
+mod token;
+
+use crate::cli::{Cli, Command};
+use crate::exit;
+
+/// Errors whose exit code is not the generic failure.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+pub async fn run(cli: Cli) -> anyhow::Result<u8> {
+    match cli.command {
+        Command::Integration(cmd) => integration::run(&cli.global, cmd).await,
+        Command::Sync(args) => sync::run(&cli.global, args).await,
+        Command::Status(flag) => status::run(&cli.global, flag).await,
+        Command::Demo(args) => demo::run(&cli.global, args).await,
+        Command::Simulate(cmd) => simulate::run(cmd).await,
+    }
+}
+
+/// Bad input exits 2, everything else 1.
+pub fn exit_code_for(error: &anyhow::Error) -> u8 {
+    use steward_products::integrations::IntegrationError;
+    for cause in error.chain() {
+        if cause.is::<UsageError>() {
+            return exit::USAGE;
+        }
+        if let Some(e) = cause.downcast_ref::<IntegrationError>() {
+            return match e {
+                IntegrationError::Domain(_)
+                | IntegrationError::BadName { .. }
+                | IntegrationError::EmptyToken
+                | IntegrationError::NotFound { .. } => exit::USAGE,
+                IntegrationError::Store(steward_store::StoreError::NameTaken { .. }) => exit::USAGE,
+                _ => exit::FAILURE,
+            };
+        }
+        if let Some(steward_store::StoreError::NameTaken { .. }) = cause.downcast_ref() {
+            return exit::USAGE;
+        }
+    }
+    exit::FAILURE
+}

@@ -1,0 +1,10 @@
+//! End-to-end tests of the `steward` binary against the in-process Okta simulator, on
+//! SQLite, and on PostgreSQL when `TEST_DATABASE_URL` is set (`.ci/run` does both).
+//!
+//! One integration binary (see ENGINEERING.md: every file in `tests/` would link its own).
+
+mod common;
+mod demo;
+mod integrations;
+mod secrets;
+mod sync;

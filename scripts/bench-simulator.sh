@@ -31,7 +31,7 @@ t0=$(date +%s.%N)
 start /usr/bin/time -v -o "$WORK/time.txt" "$BIN" simulate okta --users 100000 --app-assignments 1000000 --seed 1 --rate-limits none
 t1=$(date +%s.%N)
 echo "org: $(field 'd["org"]')"
-printf 'generation + bind: %.2f s\n' "$(echo "$t1 - $t0" | bc)"
+python3 -c "import sys; print(f\"generation + bind: {float(sys.argv[2])-float(sys.argv[1]):.2f} s\")" "$t0" "$t1"
 kill -INT "$PID"; wait "$PID" 2>/dev/null || true; PID=""
 grep -E "Maximum resident set size" "$WORK/time.txt"
 

@@ -9,10 +9,12 @@ use steward_connectors::DomainOptions;
 use steward_model::{IntegrationKind, Resource};
 use steward_products::integrations::{self, AddIntegration};
 use steward_products::sync::{self, NoProgress, SyncError, SyncSettings};
-use steward_products::SystemClock;
+use steward_products::{FixedClock, SystemClock};
 use steward_simulator::{FaultSpec, RateLimitMode, RunningSimulator, SimConfig, Simulator};
 use steward_store::Store;
 
+/// The simulated org's "now"; syncs run with the same fixed clock so the System Log window
+/// (90 days before now) covers exactly what the simulator holds.
 fn now() -> chrono::DateTime<chrono::Utc> {
     chrono::DateTime::parse_from_rfc3339("2026-11-01T00:00:00Z").unwrap().with_timezone(&chrono::Utc)
 }
@@ -62,7 +64,7 @@ async fn light_faults_are_retried_to_exact_truth() {
     let (store, _dir) = steward_store::testing::test_store().await;
     let integration = add(&store, &sim).await;
     let connector = connector_for(&sim);
-    let outcome = sync::run(&store, &integration, connector.as_ref(), &SystemClock, &NoProgress, SyncSettings::default())
+    let outcome = sync::run(&store, &integration, connector.as_ref(), &FixedClock(now()), &NoProgress, SyncSettings::default())
         .await
         .unwrap();
     assert!(outcome.report.retries > 0, "no fault was hit, the test proves nothing: {:?}", outcome.report);
@@ -79,13 +81,13 @@ async fn heavy_faults_fail_the_run_and_keep_the_previous_snapshot() {
     let (store, _dir) = steward_store::testing::test_store().await;
     let integration = add(&store, &healthy).await;
 
-    let first = sync::run(&store, &integration, connector_for(&healthy).as_ref(), &SystemClock, &NoProgress, SyncSettings::default())
+    let first = sync::run(&store, &integration, connector_for(&healthy).as_ref(), &FixedClock(now()), &NoProgress, SyncSettings::default())
         .await
         .unwrap();
     let before = store.snapshot_digests(integration.id).await.unwrap();
     assert_eq!(before, truth_of(&healthy));
 
-    let failed = sync::run(&store, &integration, connector_for(&faulty).as_ref(), &SystemClock, &NoProgress, SyncSettings::default()).await;
+    let failed = sync::run(&store, &integration, connector_for(&faulty).as_ref(), &FixedClock(now()), &NoProgress, SyncSettings::default()).await;
     let Err(SyncError::Failed { run_id, reason }) = failed else { panic!("expected a failed run, got {failed:?}") };
     assert_ne!(run_id, first.run_id);
     assert!(!reason.is_empty());

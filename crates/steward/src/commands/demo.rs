@@ -13,7 +13,6 @@ use steward_products::sync::{self, ResourceResult};
 use steward_products::SystemClock;
 use steward_simulator::{SimConfig, Simulator};
 
-use super::simulate::default_now;
 use crate::cli::{DemoArgs, Global};
 use crate::context::Paths;
 use crate::exit;
@@ -39,7 +38,9 @@ pub async fn run(global: &Global, args: DemoArgs) -> anyhow::Result<u8> {
         }
     };
 
-    let mut config = SimConfig::new(args.users, args.seed, default_now());
+    // The simulator's clock must agree with ours: the first sync reads the System Log of the
+    // 90 days before *our* now.
+    let mut config = SimConfig::new(args.users, args.seed, chrono::Utc::now());
     config.rate.scale = args.rate_scale;
     let sim = Simulator::start(config, "127.0.0.1:0".parse()?).await.context("starting the simulator")?;
     say(&format!("Okta simulator: {} ({} users, seed {})", sim.base_url(), args.users, args.seed));

@@ -5,11 +5,7 @@ use std::process::{Command, Output};
 
 use steward_simulator::{RateLimitMode, RunningSimulator, SimConfig, Simulator};
 
-/// A fixed "now" so the simulated org is the same on every run.
-pub fn now() -> chrono::DateTime<chrono::Utc> {
-    chrono::DateTime::parse_from_rfc3339("2026-11-01T00:00:00Z").unwrap().with_timezone(&chrono::Utc)
-}
-
+/// A simulator whose clock agrees with the CLI's (the System Log window is relative to now).
 pub async fn simulator(users: usize, seed: u64, tweak: impl FnOnce(&mut SimConfig)) -> RunningSimulator {
     let mut config = SimConfig::new(users, seed, chrono::Utc::now());
     config.rate.mode = RateLimitMode::None;

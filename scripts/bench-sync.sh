@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Sync benchmarks (issue 3): an org of 50,000 users, 2,000 groups, 500 apps and 400,000 app
+# assignments, synced by the release binary into SQLite.
+#   (b) --rate-limits none: records per second and peak memory of `steward sync`.
+#   (a) default workforce limits with --rate-scale chosen so the rate bound is about 20 s, where
+#       bound = max over buckets of requests / (warning threshold × the token's quota per minute);
+#       reports elapsed ÷ bound (goal ≤ 1.15), 429s and the highest window share per bucket.
+#
+#   scripts/bench-sync.sh [STEWARD_BINARY]    (default target/release/steward; build it first)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN="${1:-target/release/steward}"
+[ -x "$BIN" ] || { echo "build first: cargo build --release -p steward" >&2; exit 2; }
+USERS=${USERS:-50000}; NGROUPS=${NGROUPS:-2000}; APPS=${APPS:-500}; ASSIGN=${ASSIGN:-400000}
+TARGET_BOUND_S=${TARGET_BOUND_S:-20}
+WORK=$(mktemp -d -t sync-bench.XXXXXX)
+PID=""
+cleanup() { [ -n "$PID" ] && kill "$PID" 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"; }
+trap cleanup EXIT
+py() { python3 -c "$@"; }
+
+start_sim() { # extra args...
+  "$BIN" simulate okta --listen 127.0.0.1:0 --users "$USERS" --groups "$NGROUPS" --apps "$APPS" \
+    --app-assignments "$ASSIGN" --seed 1 "$@" >"$WORK/sim.json" 2>"$WORK/sim.log" &
+  PID=$!
+  for _ in $(seq 1 1200); do [ -s "$WORK/sim.json" ] && return 0; kill -0 "$PID" 2>/dev/null || break; sleep 0.05; done
+  cat "$WORK/sim.log" >&2; return 1
+}
+stop_sim() { kill -INT "$PID" 2>/dev/null; wait "$PID" 2>/dev/null || true; PID=""; }
+base() { py 'import json,sys; print(json.load(open(sys.argv[1]))["base_url"])' "$WORK/sim.json"; }
+token() { py 'import json,sys; print(json.load(open(sys.argv[1]))["tokens"]["SUPER_ADMIN"])' "$WORK/sim.json"; }
+
+sync_once() { # name; writes $WORK/$name.{json,time}
+  local name=$1 dir="$WORK/data-$1"
+  mkdir -p "$dir"
+  OKTA_TOKEN=$(token) "$BIN" --data-dir "$dir" integration add okta --name bench --domain "$(base)" \
+    --allow-insecure-loopback --token-env OKTA_TOKEN --no-test >/dev/null
+  local t0 t1
+  t0=$(date +%s.%N)
+  /usr/bin/time -v -o "$WORK/$name.time" "$BIN" --data-dir "$dir" sync bench --json >"$WORK/$name.json"
+  t1=$(date +%s.%N)
+  py 'import sys; print(float(sys.argv[2]) - float(sys.argv[1]))' "$t0" "$t1" >"$WORK/$name.elapsed"
+  curl -s "$(base)/__sim/stats" >"$WORK/$name.stats"
+}
+
+echo "== (b) no rate limits: $USERS users, $NGROUPS groups, $APPS apps, $ASSIGN app assignments"
+start_sim --rate-limits none
+sync_once nolimit
+stop_sim
+py '
+import json, sys
+out = json.load(open(sys.argv[1])); elapsed = float(open(sys.argv[2]).read())
+rss = [l for l in open(sys.argv[3]) if "Maximum resident" in l][0].split(":")[1].strip()
+print(f"records: {out[\"records\"]}, sync run: {out[\"duration_ms\"]/1000:.2f} s, process: {elapsed:.2f} s")
+print(f"records/s: {out[\"records\"]/(out[\"duration_ms\"]/1000):,.0f} (goal >= 100,000)")
+print(f"peak RSS of steward sync: {int(rss)/1024:.0f} MB (goal < 300 MB)")
+print(f"requests: {out[\"report\"][\"requests\"]}")
+' "$WORK/nolimit.json" "$WORK/nolimit.elapsed" "$WORK/nolimit.time"
+
+echo "== (a) default workforce limits, scaled so the rate bound is ~${TARGET_BOUND_S} s"
+# Quotas at scale 1 come from the simulator itself (X-Rate-Limit-Limit per bucket, seen in
+# /__sim/stats after one sync at a huge scale); requests per bucket from the same run.
+start_sim --rate-limits default --rate-scale 1000
+sync_once probe
+stop_sim
+SCALE=$(py '
+import json, sys
+stats = json.load(open(sys.argv[1]))["buckets"]; target = float(sys.argv[2])
+thr = 0.9
+# bound in seconds at scale 1: requests / (thr * limit_at_scale_1) minutes
+worst = max(b["requests"] / (thr * (b["limit"] / 1000.0)) * 60 for b in stats.values() if b["requests"])
+print(f"{worst / target:.3f}")
+' "$WORK/probe.stats" "$TARGET_BOUND_S")
+echo "rate scale: $SCALE"
+start_sim --rate-limits default --rate-scale "$SCALE"
+sync_once paced
+stop_sim
+py '
+import json, sys
+stats = json.load(open(sys.argv[1])); out = json.load(open(sys.argv[2])); elapsed = out["duration_ms"] / 1000
+thr = 0.9
+rows = []
+bound = 0
+for name, b in sorted(stats["buckets"].items()):
+    if not b["requests"]: continue
+    t = b["requests"] / (thr * b["limit"]) * 60
+    bound = max(bound, t)
+    rows.append(f"  {name:<40} requests {b[\"requests\"]:>7}  limit {b[\"limit\"]:>7}/min  bound {t:6.1f}s  429s {b[\"rate_limited\"]}  max window share {b[\"max_window_share\"]:.3f}  warnings {b[\"warnings\"]}")
+print("\n".join(rows))
+print(f"rate bound: {bound:.1f} s, sync run: {elapsed:.1f} s, elapsed/bound: {elapsed/bound:.3f} (goal <= 1.15)")
+print(f"429s: {out[\"report\"][\"rate_limited\"]}")
+' "$WORK/paced.stats" "$WORK/paced.json"

@@ -4,13 +4,33 @@
 # equal the simulator's /__sim/truth and the SDK must raise no validation error.
 #
 # Usage: scripts/okta-sdk-conformance.sh [STEWARD_BINARY]   (default target/debug/steward)
-# Needs python3 with venv and PyPI access on first run (the probe creates its own venv).
+#        SIM_CMD="target/debug/examples/serve" scripts/okta-sdk-conformance.sh
+#   SIM_CMD overrides the whole simulator command (it gets the `--listen/--users/--seed/
+#   --rate-limits` flags appended); the simulator crate's example `serve` takes the same flags:
+#   cargo build -p steward-simulator --example serve && SIM_CMD=target/debug/examples/serve ...
+# Needs python3 with venv and PyPI access on first run: the pinned SDK is installed into
+# $OKTA_SDK_VENV (default target/okta-sdk-venv), once.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN="${1:-target/debug/steward}"
-PROBE="../shared/okta/conformance/okta-sdk-probe.py"
-[ -x "$BIN" ] || { echo "okta-sdk-conformance: $BIN not built (cargo build -p steward)" >&2; exit 2; }
+CONF_DIR="../shared/okta/conformance"
+PROBE="$CONF_DIR/okta-sdk-probe.py"
 [ -f "$PROBE" ] || { echo "okta-sdk-conformance: $PROBE missing (../shared beside the repo)" >&2; exit 2; }
+if [ -n "${SIM_CMD:-}" ]; then
+  # Word-split on purpose: SIM_CMD may carry its own arguments.
+  read -r -a SIM <<<"$SIM_CMD"
+else
+  [ -x "$BIN" ] || { echo "okta-sdk-conformance: $BIN not built (cargo build -p steward)" >&2; exit 2; }
+  SIM=("$BIN" simulate okta)
+fi
+
+# 0. The pinned official SDK in a venv of its own (the probe would otherwise pick ~/.cache).
+export OKTA_SDK_VENV="${OKTA_SDK_VENV:-$PWD/target/okta-sdk-venv}"
+if [ ! -x "$OKTA_SDK_VENV/bin/python" ] || ! "$OKTA_SDK_VENV/bin/python" -c 'import okta' 2>/dev/null; then
+  echo "okta-sdk-conformance: installing the pinned Okta SDK into $OKTA_SDK_VENV" >&2
+  python3 -m venv "$OKTA_SDK_VENV"
+  "$OKTA_SDK_VENV/bin/python" -m pip install -q -r "$CONF_DIR/requirements.txt"
+fi
 
 WORK=$(mktemp -d -t okta-sdk.XXXXXX)
 SIM_PID=""
@@ -19,7 +39,7 @@ trap cleanup EXIT
 
 # 1. A simulator with a few pages of everything, rate limits off (the SDK's own retry logic
 #    is not what is under test here).
-"$BIN" simulate okta --listen 127.0.0.1:0 --users 450 --seed 7 --rate-limits none >"$WORK/sim.json" 2>"$WORK/sim.log" &
+"${SIM[@]}" --listen 127.0.0.1:0 --users 450 --seed 7 --rate-limits none >"$WORK/sim.json" 2>"$WORK/sim.log" &
 SIM_PID=$!
 for _ in $(seq 1 300); do [ -s "$WORK/sim.json" ] && break; kill -0 "$SIM_PID" 2>/dev/null || break; sleep 0.1; done
 [ -s "$WORK/sim.json" ] || { cat "$WORK/sim.log" >&2; echo "okta-sdk-conformance: simulator did not start" >&2; exit 1; }
@@ -65,5 +85,11 @@ TOKEN=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["tokens"
 SINCE=$(python3 -c 'import datetime; print((datetime.datetime.now(datetime.timezone.utc)-datetime.timedelta(days=95)).strftime("%Y-%m-%dT%H:%M:%S.000Z"))')
 echo "okta-sdk-conformance: expecting $(cat "$WORK/expect.args")"
 # shellcheck disable=SC2046
-python3 "$PROBE" "$BASE" "$TOKEN" --log-since "$SINCE" $(cat "$WORK/expect.args") | tee "$WORK/probe.json"
+"$OKTA_SDK_VENV/bin/python" "$PROBE" "$BASE" "$TOKEN" --log-since "$SINCE" $(cat "$WORK/expect.args") | tee "$WORK/probe.json"
+# 3. Again with small pages, so every listing (group members, app users, apps, groups, logs)
+#    follows several `next` cursors through the SDK, not only users.
+echo "okta-sdk-conformance: again with small pages"
+# shellcheck disable=SC2046
+"$OKTA_SDK_VENV/bin/python" "$PROBE" "$BASE" "$TOKEN" --log-since "$SINCE" --page-size 7 --member-page-size 13 \
+  --app-user-page-size 17 --log-page-size 250 $(cat "$WORK/expect.args") | tee "$WORK/probe-small.json"
 echo "okta-sdk-conformance: the official SDK listed every resource; counts equal the simulator's truth"

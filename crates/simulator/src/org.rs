@@ -359,7 +359,10 @@ const CATALOG: &[(&str, &str, &str)] = &[
     ("asana", "Asana", "SAML_2_0"),
     ("gitlab", "GitLab", "SAML_2_0"),
     ("snowflake", "Snowflake", "SAML_2_0"),
-    ("twitter", "Corporate Twitter", "BROWSER_PLUGIN"),
+    // OIN SWA apps keep their own key name in real Okta (e.g. `twitter`), but the spec and the
+    // official SDK only accept `template_swa`/`template_swa3field` for BROWSER_PLUGIN: use the
+    // template so SDK users can list the org (no recording shows either form).
+    ("template_swa", "Corporate Twitter", "BROWSER_PLUGIN"),
     ("linkedin", "LinkedIn Sales Navigator", "AUTO_LOGIN"),
     ("bookmark", "IT Service Desk", "BOOKMARK"),
 ];

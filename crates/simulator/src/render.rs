@@ -185,7 +185,15 @@ pub fn app(a: &App, base: &str, policy_id: &str) -> Value {
     let id = &a.id;
     let settings_app = match a.sign_on_mode {
         "BOOKMARK" => json!({"requestIntegration": false, "url": format!("https://intranet.acme.example/{}", a.name)}),
-        "AUTO_LOGIN" | "BROWSER_PLUGIN" => json!({"url": format!("https://{}.example/login", a.name)}),
+        "AUTO_LOGIN" => json!({"url": format!("https://{}.example/login", a.name)}),
+        // template_swa: Okta returns the three CSS selectors with the URL (spec
+        // SwaApplicationSettingsApplication; the official SDK requires all four).
+        "BROWSER_PLUGIN" => json!({
+            "buttonField": "#sign-in",
+            "passwordField": "#password",
+            "usernameField": "#username",
+            "url": format!("https://{}.example/login", a.name)
+        }),
         _ => json!({}),
     };
     let mut v = json!({
@@ -220,6 +228,32 @@ pub fn app(a: &App, base: &str, policy_id: &str) -> Value {
             "deactivate": {"href": format!("{base}/api/v1/apps/{id}/lifecycle/deactivate")}
         }
     });
+    if a.name == "oidc_client" {
+        // Custom OIDC apps created through the API (REC apps-list/02, 2025) carry these keys;
+        // Okta's built-in OIDC apps of the 2020 recording (apps-list/01) do not.
+        v["settings"]["emOptInStatus"] = json!("NONE");
+        v["settings"]["notes"] = json!({"admin": null, "enduser": null});
+        v["settings"]["oauthClient"] = json!({
+            "client_uri": null,
+            "logo_uri": null,
+            "redirect_uris": [format!("https://{}.acme.example/callback", a.label.to_lowercase().replace(' ', "-"))],
+            "response_types": ["code"],
+            "grant_types": ["authorization_code"],
+            "application_type": "web",
+            "consent_method": "TRUSTED",
+            "issuer_mode": "ORG_URL",
+            "idp_initiated_login": {"mode": "DISABLED", "default_scope": []},
+            "wildcard_redirect": "DISABLED",
+            "dpop_bound_access_tokens": false,
+            "participate_slo": false
+        });
+        if let Some(vis) = v.get_mut("visibility").and_then(Value::as_object_mut) {
+            // Key order as recorded: autoLaunch first.
+            let rest = std::mem::take(vis);
+            vis.insert("autoLaunch".into(), json!(false));
+            vis.extend(rest);
+        }
+    }
     if !a.active && let Some(links) = v.get_mut("_links").and_then(Value::as_object_mut) {
         links.remove("deactivate");
         links.insert("activate".into(), json!({"href": format!("{base}/api/v1/apps/{id}/lifecycle/activate")}));

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use steward_model::{Capability, ConnectionReport, IntegrationKind, Record, Resource};
 use tokio::sync::mpsc;
 
-pub use domain::{DomainError, IntegrationDomain};
+pub use domain::{DomainError, DomainOptions, IntegrationDomain};
 
 /// Everything a sync sends to its consumer, in order per resource.
 #[derive(Debug)]
@@ -68,6 +68,9 @@ pub struct SyncReport {
     /// Warning threshold the run paced itself under (percent), when read.
     pub warning_threshold: Option<u8>,
     pub buckets: BTreeMap<String, BucketReport>,
+    /// Things the run had to assume (e.g. the warning threshold was unreadable).
+    #[serde(default)]
+    pub notes: Vec<String>,
 }
 
 /// Errors at the connector boundary.
@@ -89,6 +92,8 @@ pub enum ConnectorError {
     Unexpected { endpoint: String, status: u16, body: String },
     #[error("{endpoint}: could not decode the answer: {reason}")]
     Decode { endpoint: String, reason: String },
+    #[error("{endpoint}: refusing to follow a link to {origin}: the token is only sent to the integration's domain")]
+    CrossOrigin { endpoint: String, origin: String },
     #[error("{0}")]
     Http(String),
     #[error("the sync was stopped: its consumer went away")]

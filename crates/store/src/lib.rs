@@ -1,1 +1,166 @@
-//! placeholder
+//! Steward's store: integrations with sealed credentials, sync runs, and the snapshots they
+//! publish, on SQLite (default) or PostgreSQL with one SQL text for both.
+//!
+//! A sync run stages its rows tagged with its run id; only the integration's
+//! `current_run_id` is ever read, so a run becomes visible all at once when
+//! [`Store::publish_run`] flips that pointer in one transaction, and a failed or killed run
+//! is never seen. System Log events are the exception: they are read incrementally, so they
+//! live per integration and are carried from snapshot to snapshot (see [`Store::publish_run`]).
+//!
+//! Backends: an enum of two sqlx pools and the [`with_pool!`]/[`in_tx!`] macros that expand
+//! the same block once per pool, so each arm is type-checked against its own driver (sqlx's
+//! `Any` driver cannot decode ordinary column types).
+
+use std::str::FromStr as _;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+
+mod error;
+mod integrations;
+mod key;
+mod runs;
+mod snapshot;
+pub mod testing;
+
+pub use error::StoreError;
+pub use integrations::{Integration, NewIntegration};
+pub use key::MasterKey;
+pub use runs::{ResourceOutcome, SyncRun};
+pub use snapshot::ResourceStatus;
+
+use key::Sealer;
+
+#[derive(Clone)]
+enum Db {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Run `$body` with `$pool` bound to whichever pool this store has; the block is compiled
+/// once per backend.
+macro_rules! with_pool {
+    ($store:expr, |$pool:ident| $body:expr) => {
+        match &$store.db {
+            $crate::Db::Sqlite($pool) => $body,
+            $crate::Db::Postgres($pool) => $body,
+        }
+    };
+}
+
+/// Run `$body` inside a write transaction bound to `$tx`, then commit. An early return or
+/// `?` drops the transaction, which rolls it back.
+///
+/// On SQLite the transaction starts `IMMEDIATE`: a deferred one that reads and then writes
+/// fails with `SQLITE_BUSY` at once when another connection wrote in between, instead of
+/// waiting for the busy timeout.
+macro_rules! in_tx {
+    ($store:expr, |$tx:ident| $body:expr) => {
+        match &$store.db {
+            $crate::Db::Sqlite(pool) => {
+                let mut $tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+                let out = $body;
+                $tx.commit().await?;
+                out
+            }
+            $crate::Db::Postgres(pool) => {
+                let mut $tx = pool.begin().await?;
+                let out = $body;
+                $tx.commit().await?;
+                out
+            }
+        }
+    };
+}
+
+pub(crate) use {in_tx, with_pool};
+
+/// A handle on the database; cheap to clone (pools are shared).
+#[derive(Clone)]
+pub struct Store {
+    db: Db,
+    sealer: Sealer,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("backend", &self.backend())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    /// Open (creating a SQLite file if needed) and migrate the database at `url`:
+    /// `sqlite://PATH` (`sqlite:///abs/path.db`) or `postgres://USER@HOST:PORT/DB`.
+    pub async fn open(url: &str, key: MasterKey) -> Result<Store, StoreError> {
+        let db = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let options = PgConnectOptions::from_str(url)?;
+            let pool = PgPoolOptions::new()
+                .max_connections(8)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect_with(options)
+                .await?;
+            sqlx::migrate!("migrations/postgres").run(&pool).await?;
+            Db::Postgres(pool)
+        } else if url.starts_with("sqlite:") {
+            let options = SqliteConnectOptions::from_str(url)?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                // With WAL, NORMAL cannot corrupt the database; it only may lose the last
+                // commits on power loss, which a re-sync restores.
+                .synchronous(SqliteSynchronous::Normal)
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(10))
+                // A snapshot's primary-key index is written in key order, not insert order;
+                // a 64 MiB page cache (default 2 MiB) keeps bulk staging off the disk.
+                .pragma("cache_size", "-65536")
+                // Multi-row INSERTs inside a transaction keep a statement journal; in memory it
+                // costs no file writes.
+                .pragma("temp_store", "memory")
+                // Checkpoint every ~40 MiB of WAL instead of 4 MiB: bulk staging then copies
+                // pages back into the database far less often (measured: ~105k → ~140k records/s).
+                .pragma("wal_autocheckpoint", "10000");
+            let pool = SqlitePoolOptions::new()
+                .max_connections(4)
+                .acquire_timeout(Duration::from_secs(30))
+                .connect_with(options)
+                .await?;
+            sqlx::migrate!("migrations/sqlite").run(&pool).await?;
+            Db::Sqlite(pool)
+        } else {
+            return Err(StoreError::BadUrl {
+                url: url.to_string(),
+            });
+        };
+        Ok(Store {
+            db,
+            sealer: key.sealer(),
+        })
+    }
+
+    /// `"sqlite"` or `"postgres"`.
+    pub fn backend(&self) -> &'static str {
+        match self.db {
+            Db::Sqlite(_) => "sqlite",
+            Db::Postgres(_) => "postgres",
+        }
+    }
+
+    /// Close the pool (waits for connections to be returned).
+    pub async fn close(&self) {
+        with_pool!(self, |pool| pool.close().await)
+    }
+}
+
+/// Counts are `u64` in Rust and `BIGINT` in SQL.
+pub(crate) fn to_i64(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+pub(crate) fn to_u64(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
+}

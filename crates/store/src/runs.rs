@@ -1,0 +1,533 @@
+//! Sync runs: begin (refusing a live concurrent run, abandoning a dead one), heartbeat,
+//! stage records, mark resources, and publish or fail atomically.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sqlx::QueryBuilder;
+use steward_model::{Record, Resource};
+
+use crate::error::is_unique_violation;
+use crate::{Store, StoreError, in_tx, to_i64, to_u64, with_pool};
+
+/// How one resource ended in a run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum ResourceOutcome {
+    Complete { count: u64 },
+    Unreadable { reason: String },
+}
+
+/// One sync run as recorded.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SyncRun {
+    pub id: i64,
+    pub integration_id: i64,
+    /// `running`, `succeeded`, `failed` or `abandoned` (its process died).
+    pub status: String,
+    pub started_at: DateTime<Utc>,
+    pub heartbeat_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub duration_ms: Option<u64>,
+    pub error: Option<String>,
+    /// Records per completed resource, as the connector counted them.
+    pub counts: BTreeMap<String, u64>,
+    /// The connector's sync report (requests, retries, ...); `null` while running.
+    pub report: Value,
+}
+
+const RUNNING: &str = "running";
+
+/// Integration and status of a run, checked before every write to it.
+const RUN_STATE: &str = "SELECT integration_id, status, started_at FROM sync_runs WHERE id = $1";
+type RunState = (i64, String, DateTime<Utc>);
+
+/// The run's integration id and start, when the run exists and is still running.
+fn running(run_id: i64, state: Option<RunState>) -> Result<(i64, DateTime<Utc>), StoreError> {
+    match state {
+        None => Err(StoreError::not_found(format!("sync run {run_id}"))),
+        Some((integration_id, status, started_at)) if status == RUNNING => {
+            Ok((integration_id, started_at))
+        }
+        Some((_, status, _)) => Err(StoreError::RunNotRunning { run_id, status }),
+    }
+}
+
+/// Rows per multi-row INSERT (4 or 5 binds each, so at most 10,000 binds): under SQLite's
+/// 32766 and PostgreSQL's 65535 bind parameters. It equals the orchestrator's staging batch,
+/// so a batch is one statement and full chunks reuse one prepared statement.
+const ROWS_PER_INSERT: usize = 2000;
+
+impl Store {
+    /// Start a sync run of the integration and return its id.
+    ///
+    /// Refused with `RunInProgress` while another run's heartbeat is newer than
+    /// `now - stale_after`. A running run with an older heartbeat belonged to a process that
+    /// died: it is marked `abandoned` and its staged rows are purged.
+    pub async fn begin_run(
+        &self,
+        integration_id: i64,
+        now: DateTime<Utc>,
+        stale_after: Duration,
+    ) -> Result<i64, StoreError> {
+        const EXISTS: &str = "SELECT id FROM integrations WHERE id = $1";
+        const LIVE: &str = "SELECT id, heartbeat_at FROM sync_runs WHERE integration_id = $1 AND status = 'running'";
+        const ABANDON: &str =
+            "UPDATE sync_runs SET status = 'abandoned', finished_at = $2, error = $3 WHERE id = $1";
+        const PURGE_RECORDS: &str = "DELETE FROM records WHERE run_id = $1";
+        const PURGE_LOG: &str = "DELETE FROM log_events WHERE run_id = $1";
+        const INSERT: &str = "INSERT INTO sync_runs (integration_id, status, started_at, heartbeat_at) \
+                              VALUES ($1, 'running', $2, $2) RETURNING id";
+        const LAST_SYNC: &str =
+            "UPDATE integrations SET last_sync_status = 'running', last_sync_at = $2 WHERE id = $1";
+        let stale_after_secs = stale_after.as_secs();
+        let cutoff = chrono::TimeDelta::from_std(stale_after)
+            .ok()
+            .and_then(|d| now.checked_sub_signed(d))
+            .unwrap_or(DateTime::<Utc>::MIN_UTC);
+        let run_id = in_tx!(self, |tx| {
+            let exists = sqlx::query_scalar::<_, i64>(EXISTS)
+                .bind(integration_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if exists.is_none() {
+                return Err(StoreError::not_found(format!(
+                    "integration {integration_id}"
+                )));
+            }
+            let live = sqlx::query_as::<_, (i64, DateTime<Utc>)>(LIVE)
+                .bind(integration_id)
+                .fetch_all(&mut *tx)
+                .await?;
+            for (run_id, heartbeat_at) in live {
+                if heartbeat_at > cutoff {
+                    return Err(StoreError::RunInProgress {
+                        integration_id,
+                        run_id,
+                        heartbeat_at,
+                        stale_after_secs,
+                    });
+                }
+                tracing::warn!(run_id, %heartbeat_at, "Abandoning a sync run whose process stopped; purging its rows.");
+                let error = format!(
+                    "abandoned: its process stopped sending heartbeats (last at {heartbeat_at})"
+                );
+                sqlx::query(ABANDON)
+                    .bind(run_id)
+                    .bind(now)
+                    .bind(error)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query(PURGE_RECORDS)
+                    .bind(run_id)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query(PURGE_LOG)
+                    .bind(run_id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            let inserted = sqlx::query_scalar::<_, i64>(INSERT)
+                .bind(integration_id)
+                .bind(now)
+                .fetch_one(&mut *tx)
+                .await;
+            let run_id = match inserted {
+                Ok(id) => id,
+                // Another process began a run between our check and insert (PostgreSQL).
+                Err(e) if is_unique_violation(&e) => {
+                    return Err(StoreError::RunInProgress {
+                        integration_id,
+                        run_id: 0,
+                        heartbeat_at: now,
+                        stale_after_secs,
+                    });
+                }
+                Err(e) => return Err(e.into()),
+            };
+            sqlx::query(LAST_SYNC)
+                .bind(integration_id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            run_id
+        });
+        Ok(run_id)
+    }
+
+    /// Prove the run's process is alive.
+    pub async fn heartbeat(&self, run_id: i64, now: DateTime<Utc>) -> Result<(), StoreError> {
+        const SQL: &str =
+            "UPDATE sync_runs SET heartbeat_at = $2 WHERE id = $1 AND status = 'running'";
+        let done = with_pool!(self, |pool| sqlx::query(SQL)
+            .bind(run_id)
+            .bind(now)
+            .execute(pool)
+            .await?
+            .rows_affected());
+        if done == 0 {
+            let state = with_pool!(self, |pool| {
+                sqlx::query_as::<_, RunState>(RUN_STATE)
+                    .bind(run_id)
+                    .fetch_optional(pool)
+                    .await?
+            });
+            running(run_id, state)?;
+        }
+        Ok(())
+    }
+
+    /// Stage records into the run (invisible until it is published). A record whose truth
+    /// key is already staged in this run is ignored: truth is a set.
+    pub async fn stage(&self, run_id: i64, records: &[Record]) -> Result<(), StoreError> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        // Serialise before taking the write lock: SQLite has one writer at a time.
+        let mut rows: Vec<(&'static str, String, String)> = Vec::with_capacity(records.len());
+        let mut log_rows: Vec<(String, String)> = Vec::new();
+        let mut log_keys = std::collections::HashSet::new();
+        for record in records {
+            let data = serde_json::to_string(record)
+                .map_err(|e| StoreError::corrupt(format!("a {} record", record.resource()), e))?;
+            match record.resource() {
+                // PostgreSQL refuses an upsert that touches one row twice, so dedup here.
+                Resource::LogEvents => {
+                    let key = record.truth_key();
+                    if log_keys.insert(key.clone()) {
+                        log_rows.push((key, data));
+                    }
+                }
+                resource => rows.push((resource.as_str(), record.truth_key(), data)),
+            }
+        }
+        in_tx!(self, |tx| {
+            let state = sqlx::query_as::<_, RunState>(RUN_STATE)
+                .bind(run_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            let (integration_id, _) = running(run_id, state)?;
+            for chunk in rows.chunks(ROWS_PER_INSERT) {
+                let mut qb =
+                    QueryBuilder::new("INSERT INTO records (run_id, resource, record_key, data) ");
+                qb.push_values(chunk, |mut b, (resource, key, data)| {
+                    b.push_bind(run_id)
+                        .push_bind(*resource)
+                        .push_bind(key.as_str())
+                        .push_bind(data.as_str());
+                });
+                qb.push(" ON CONFLICT DO NOTHING");
+                qb.build().execute(&mut *tx).await?;
+            }
+            for chunk in log_rows.chunks(ROWS_PER_INSERT) {
+                let mut qb = QueryBuilder::new(
+                    "INSERT INTO log_events (integration_id, record_key, run_id, last_seen_run_id, data) ",
+                );
+                qb.push_values(chunk, |mut b, (key, data)| {
+                    b.push_bind(integration_id)
+                        .push_bind(key.as_str())
+                        .push_bind(run_id)
+                        .push_bind(run_id)
+                        .push_bind(data.as_str());
+                });
+                // An event already held keeps the run that brought it (so purging this run
+                // cannot remove it) and only notes that this run saw it too.
+                qb.push(
+                    " ON CONFLICT (integration_id, record_key) DO UPDATE SET last_seen_run_id = excluded.last_seen_run_id",
+                );
+                qb.build().execute(&mut *tx).await?;
+            }
+        });
+        Ok(())
+    }
+
+    /// Record how a resource ended in the run.
+    pub async fn mark_resource(
+        &self,
+        run_id: i64,
+        resource: Resource,
+        outcome: &ResourceOutcome,
+    ) -> Result<(), StoreError> {
+        const SQL: &str = "INSERT INTO run_resources (run_id, resource, outcome, record_count, reason) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (run_id, resource) DO UPDATE SET \
+             outcome = excluded.outcome, record_count = excluded.record_count, reason = excluded.reason";
+        let (kind, count, reason) = match outcome {
+            ResourceOutcome::Complete { count } => ("complete", to_i64(*count), None),
+            ResourceOutcome::Unreadable { reason } => ("unreadable", 0, Some(reason.as_str())),
+        };
+        in_tx!(self, |tx| {
+            let state = sqlx::query_as::<_, RunState>(RUN_STATE)
+                .bind(run_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            running(run_id, state)?;
+            sqlx::query(SQL)
+                .bind(run_id)
+                .bind(resource.as_str())
+                .bind(kind)
+                .bind(count)
+                .bind(reason)
+                .execute(&mut *tx)
+                .await?;
+        });
+        Ok(())
+    }
+
+    /// Save the cursor the next run resumes the resource from (the System Log `next` link).
+    pub async fn stage_cursor(
+        &self,
+        run_id: i64,
+        resource: Resource,
+        cursor: &str,
+    ) -> Result<(), StoreError> {
+        const SQL: &str = "INSERT INTO run_resources (run_id, resource, cursor_value) VALUES ($1, $2, $3) \
+             ON CONFLICT (run_id, resource) DO UPDATE SET cursor_value = excluded.cursor_value";
+        in_tx!(self, |tx| {
+            let state = sqlx::query_as::<_, RunState>(RUN_STATE)
+                .bind(run_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            running(run_id, state)?;
+            sqlx::query(SQL)
+                .bind(run_id)
+                .bind(resource.as_str())
+                .bind(cursor)
+                .execute(&mut *tx)
+                .await?;
+        });
+        Ok(())
+    }
+
+    /// Make the run the integration's current snapshot, in one transaction, and delete the
+    /// rows of older runs.
+    ///
+    /// System Log events: when the previous snapshot held a log cursor, this run read the
+    /// log incrementally from it, so the events already held stay (carried forward, deduped
+    /// by uuid) and the old cursor is kept if this run found nothing new. Without one, this
+    /// run read the whole window and its events replace the older ones.
+    pub async fn publish_run<T: Serialize + ?Sized>(
+        &self,
+        run_id: i64,
+        report: &T,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        const CURRENT: &str = "SELECT current_run_id FROM integrations WHERE id = $1";
+        const LOG_STATE: &str = "SELECT outcome, cursor_value FROM run_resources WHERE run_id = $1 AND resource = 'log_events'";
+        const KEEP_CURSOR: &str = "UPDATE run_resources SET cursor_value = $2 WHERE run_id = $1 AND resource = 'log_events'";
+        const REPLACE_LOG: &str =
+            "DELETE FROM log_events WHERE integration_id = $1 AND last_seen_run_id <> $2";
+        const SUCCEED: &str = "UPDATE sync_runs SET status = 'succeeded', finished_at = $2, heartbeat_at = $2, \
+             duration_ms = $3, report = $4 WHERE id = $1";
+        const FLIP: &str = "UPDATE integrations SET current_run_id = $2, last_sync_status = 'succeeded', \
+             last_sync_at = $3 WHERE id = $1";
+        const DROP_OLD: &str = "DELETE FROM records WHERE run_id IN (SELECT id FROM sync_runs \
+             WHERE integration_id = $1 AND id <> $2 AND status <> 'running')";
+        let report =
+            serde_json::to_string(report).map_err(|e| StoreError::corrupt("sync report", e))?;
+        in_tx!(self, |tx| {
+            let state = sqlx::query_as::<_, RunState>(RUN_STATE)
+                .bind(run_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            let (integration_id, started_at) = running(run_id, state)?;
+            let previous = sqlx::query_scalar::<_, Option<i64>>(CURRENT)
+                .bind(integration_id)
+                .fetch_one(&mut *tx)
+                .await?;
+            let mine = sqlx::query_as::<_, (Option<String>, Option<String>)>(LOG_STATE)
+                .bind(run_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            let previous_cursor = match previous {
+                Some(prev) => sqlx::query_as::<_, (Option<String>, Option<String>)>(LOG_STATE)
+                    .bind(prev)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .and_then(|(_, cursor)| cursor),
+                None => None,
+            };
+            if let Some((Some(outcome), my_cursor)) = mine
+                && outcome == "complete"
+            {
+                match previous_cursor {
+                    Some(cursor) => {
+                        if my_cursor.is_none() {
+                            sqlx::query(KEEP_CURSOR)
+                                .bind(run_id)
+                                .bind(cursor)
+                                .execute(&mut *tx)
+                                .await?;
+                        }
+                    }
+                    None => {
+                        sqlx::query(REPLACE_LOG)
+                            .bind(integration_id)
+                            .bind(run_id)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                }
+            }
+            let duration_ms = (now - started_at).num_milliseconds().max(0);
+            sqlx::query(SUCCEED)
+                .bind(run_id)
+                .bind(now)
+                .bind(duration_ms)
+                .bind(report.as_str())
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(FLIP)
+                .bind(integration_id)
+                .bind(run_id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(DROP_OLD)
+                .bind(integration_id)
+                .bind(run_id)
+                .execute(&mut *tx)
+                .await?;
+        });
+        Ok(())
+    }
+
+    /// Mark the run failed and purge what it staged; the previous snapshot stays current.
+    pub async fn fail_run<T: Serialize + ?Sized>(
+        &self,
+        run_id: i64,
+        error: &str,
+        report: &T,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        const FAIL: &str = "UPDATE sync_runs SET status = 'failed', finished_at = $2, heartbeat_at = $2, \
+             duration_ms = $3, error = $4, report = $5 WHERE id = $1";
+        const PURGE_RECORDS: &str = "DELETE FROM records WHERE run_id = $1";
+        const PURGE_LOG: &str = "DELETE FROM log_events WHERE run_id = $1";
+        const LAST_SYNC: &str =
+            "UPDATE integrations SET last_sync_status = 'failed', last_sync_at = $2 WHERE id = $1";
+        let report =
+            serde_json::to_string(report).map_err(|e| StoreError::corrupt("sync report", e))?;
+        in_tx!(self, |tx| {
+            let state = sqlx::query_as::<_, RunState>(RUN_STATE)
+                .bind(run_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            let (integration_id, started_at) = running(run_id, state)?;
+            let duration_ms = (now - started_at).num_milliseconds().max(0);
+            sqlx::query(FAIL)
+                .bind(run_id)
+                .bind(now)
+                .bind(duration_ms)
+                .bind(error)
+                .bind(report.as_str())
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(PURGE_RECORDS)
+                .bind(run_id)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(PURGE_LOG)
+                .bind(run_id)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(LAST_SYNC)
+                .bind(integration_id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+        });
+        Ok(())
+    }
+
+    /// Rows a run holds in the snapshot tables (records and log events it brought); 0 once
+    /// a failed or abandoned run is purged. For diagnostics and tests.
+    pub async fn run_rows(&self, run_id: i64) -> Result<u64, StoreError> {
+        const SQL: &str = "SELECT (SELECT COUNT(*) FROM records WHERE run_id = $1) \
+             + (SELECT COUNT(*) FROM log_events WHERE run_id = $1)";
+        let n = with_pool!(self, |pool| sqlx::query_scalar::<_, i64>(SQL)
+            .bind(run_id)
+            .fetch_one(pool)
+            .await?);
+        Ok(to_u64(n))
+    }
+
+    /// The integration's runs, newest first.
+    pub async fn runs(
+        &self,
+        integration_id: i64,
+        limit: usize,
+    ) -> Result<Vec<SyncRun>, StoreError> {
+        const RUNS: &str = "SELECT id, integration_id, status, started_at, heartbeat_at, finished_at, duration_ms, \
+             error, report FROM sync_runs WHERE integration_id = $1 ORDER BY id DESC LIMIT $2";
+        const COUNTS: &str = "SELECT run_id, resource, record_count FROM run_resources WHERE outcome = 'complete' \
+             AND run_id IN (SELECT id FROM sync_runs WHERE integration_id = $1 ORDER BY id DESC LIMIT $2)";
+        type Row = (
+            i64,
+            i64,
+            String,
+            DateTime<Utc>,
+            DateTime<Utc>,
+            Option<DateTime<Utc>>,
+            Option<i64>,
+            Option<String>,
+            Option<String>,
+        );
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let (rows, counts) = with_pool!(self, |pool| {
+            let rows = sqlx::query_as::<_, Row>(RUNS)
+                .bind(integration_id)
+                .bind(limit)
+                .fetch_all(pool)
+                .await?;
+            let counts = sqlx::query_as::<_, (i64, String, i64)>(COUNTS)
+                .bind(integration_id)
+                .bind(limit)
+                .fetch_all(pool)
+                .await?;
+            (rows, counts)
+        });
+        let mut by_run: BTreeMap<i64, BTreeMap<String, u64>> = BTreeMap::new();
+        for (run_id, resource, count) in counts {
+            by_run
+                .entry(run_id)
+                .or_default()
+                .insert(resource, to_u64(count));
+        }
+        rows.into_iter()
+            .map(
+                |(
+                    id,
+                    integration_id,
+                    status,
+                    started_at,
+                    heartbeat_at,
+                    finished_at,
+                    duration_ms,
+                    error,
+                    report,
+                )| {
+                    let report = match report {
+                        Some(r) => serde_json::from_str(&r)
+                            .map_err(|e| StoreError::corrupt(format!("report of run {id}"), e))?,
+                        None => Value::Null,
+                    };
+                    Ok(SyncRun {
+                        id,
+                        integration_id,
+                        status,
+                        started_at,
+                        heartbeat_at,
+                        finished_at,
+                        duration_ms: duration_ms.map(to_u64),
+                        error,
+                        counts: by_run.remove(&id).unwrap_or_default(),
+                        report,
+                    })
+                },
+            )
+            .collect()
+    }
+}

@@ -1,0 +1,220 @@
+//! Reading the current snapshot: per-resource status, digests, records and cursors.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use steward_model::{Digest, Record, Resource, truth_digest};
+
+use crate::{Store, StoreError, to_u64, with_pool};
+
+/// How a resource stands in the current snapshot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ResourceStatus {
+    pub resource: Resource,
+    pub readable: bool,
+    /// Records held (0 when not readable).
+    pub count: u64,
+    /// Why it could not be read (the source's refusal and what to grant).
+    pub reason: Option<String>,
+}
+
+const CURRENT: &str = "SELECT current_run_id FROM integrations WHERE id = $1";
+const OUTCOMES: &str =
+    "SELECT resource, outcome, reason FROM run_resources WHERE run_id = $1 AND outcome IS NOT NULL";
+/// Log events are visible once the run that brought them succeeded (a running run's are
+/// not yet; failed and abandoned runs' were purged).
+const VISIBLE_LOG_KEYS: &str = "SELECT record_key FROM log_events WHERE integration_id = $1 \
+     AND run_id IN (SELECT id FROM sync_runs WHERE integration_id = $1 AND status = 'succeeded')";
+
+impl Store {
+    /// The run whose data is current; `NotFound` when the integration does not exist.
+    async fn current_run(&self, integration_id: i64) -> Result<Option<i64>, StoreError> {
+        let current = with_pool!(self, |pool| {
+            sqlx::query_scalar::<_, Option<i64>>(CURRENT)
+                .bind(integration_id)
+                .fetch_optional(pool)
+                .await?
+        });
+        current.ok_or_else(|| StoreError::not_found(format!("integration {integration_id}")))
+    }
+
+    /// Outcome per resource of the current run: `Ok(())` readable, `Err(reason)` not.
+    async fn outcomes(
+        &self,
+        run_id: i64,
+    ) -> Result<BTreeMap<Resource, Result<(), String>>, StoreError> {
+        let rows = with_pool!(self, |pool| {
+            sqlx::query_as::<_, (String, String, Option<String>)>(OUTCOMES)
+                .bind(run_id)
+                .fetch_all(pool)
+                .await?
+        });
+        let mut out = BTreeMap::new();
+        for (resource, outcome, reason) in rows {
+            let resource = parse_resource(&resource)?;
+            let state = if outcome == "complete" {
+                Ok(())
+            } else {
+                Err(reason.unwrap_or_default())
+            };
+            out.insert(resource, state);
+        }
+        Ok(out)
+    }
+
+    /// Every resource the current snapshot knows about, in `Resource` order; empty before
+    /// the first successful sync.
+    pub async fn resource_status(
+        &self,
+        integration_id: i64,
+    ) -> Result<Vec<ResourceStatus>, StoreError> {
+        const COUNTS: &str =
+            "SELECT resource, COUNT(*) FROM records WHERE run_id = $1 GROUP BY resource";
+        const LOG_COUNT: &str = "SELECT COUNT(*) FROM log_events WHERE integration_id = $1 \
+             AND run_id IN (SELECT id FROM sync_runs WHERE integration_id = $1 AND status = 'succeeded')";
+        let Some(run_id) = self.current_run(integration_id).await? else {
+            return Ok(Vec::new());
+        };
+        let outcomes = self.outcomes(run_id).await?;
+        let (counts, log_count) = with_pool!(self, |pool| {
+            let counts = sqlx::query_as::<_, (String, i64)>(COUNTS)
+                .bind(run_id)
+                .fetch_all(pool)
+                .await?;
+            let log = sqlx::query_scalar::<_, i64>(LOG_COUNT)
+                .bind(integration_id)
+                .fetch_one(pool)
+                .await?;
+            (counts, log)
+        });
+        let counts: BTreeMap<String, i64> = counts.into_iter().collect();
+        Ok(outcomes
+            .into_iter()
+            .map(|(resource, state)| match state {
+                Ok(()) => {
+                    let count = match resource {
+                        Resource::LogEvents => log_count,
+                        r => counts.get(r.as_str()).copied().unwrap_or(0),
+                    };
+                    ResourceStatus {
+                        resource,
+                        readable: true,
+                        count: to_u64(count),
+                        reason: None,
+                    }
+                }
+                Err(reason) => ResourceStatus {
+                    resource,
+                    readable: false,
+                    count: 0,
+                    reason: Some(reason),
+                },
+            })
+            .collect())
+    }
+
+    /// [`truth_digest`] of every readable resource of the current snapshot; unreadable
+    /// resources are left out.
+    pub async fn snapshot_digests(
+        &self,
+        integration_id: i64,
+    ) -> Result<BTreeMap<Resource, Digest>, StoreError> {
+        const KEYS: &str = "SELECT resource, record_key FROM records WHERE run_id = $1";
+        let Some(run_id) = self.current_run(integration_id).await? else {
+            return Ok(BTreeMap::new());
+        };
+        let outcomes = self.outcomes(run_id).await?;
+        let (keys, log_keys) = with_pool!(self, |pool| {
+            let keys = sqlx::query_as::<_, (String, String)>(KEYS)
+                .bind(run_id)
+                .fetch_all(pool)
+                .await?;
+            let log = if matches!(outcomes.get(&Resource::LogEvents), Some(Ok(()))) {
+                sqlx::query_scalar::<_, String>(VISIBLE_LOG_KEYS)
+                    .bind(integration_id)
+                    .fetch_all(pool)
+                    .await?
+            } else {
+                Vec::new()
+            };
+            (keys, log)
+        });
+        let mut by_resource: BTreeMap<Resource, Vec<String>> = outcomes
+            .iter()
+            .filter(|(_, state)| state.is_ok())
+            .map(|(r, _)| (*r, Vec::new()))
+            .collect();
+        for (resource, key) in keys {
+            if let Some(list) = by_resource.get_mut(&parse_resource(&resource)?) {
+                list.push(key);
+            }
+        }
+        if let Some(list) = by_resource.get_mut(&Resource::LogEvents) {
+            *list = log_keys;
+        }
+        Ok(by_resource
+            .into_iter()
+            .map(|(r, keys)| (r, truth_digest(keys)))
+            .collect())
+    }
+
+    /// The records of one resource in the current snapshot, ordered by truth key.
+    pub async fn snapshot_records(
+        &self,
+        integration_id: i64,
+        resource: Resource,
+    ) -> Result<Vec<Record>, StoreError> {
+        const RECORDS: &str =
+            "SELECT data FROM records WHERE run_id = $1 AND resource = $2 ORDER BY record_key";
+        const LOG: &str = "SELECT data FROM log_events WHERE integration_id = $1 \
+             AND run_id IN (SELECT id FROM sync_runs WHERE integration_id = $1 AND status = 'succeeded') \
+             ORDER BY record_key";
+        let Some(run_id) = self.current_run(integration_id).await? else {
+            return Ok(Vec::new());
+        };
+        let rows = with_pool!(self, |pool| match resource {
+            Resource::LogEvents =>
+                sqlx::query_scalar::<_, String>(LOG)
+                    .bind(integration_id)
+                    .fetch_all(pool)
+                    .await?,
+            r =>
+                sqlx::query_scalar::<_, String>(RECORDS)
+                    .bind(run_id)
+                    .bind(r.as_str())
+                    .fetch_all(pool)
+                    .await?,
+        });
+        rows.iter()
+            .map(|data| {
+                serde_json::from_str::<Record>(data)
+                    .map_err(|e| StoreError::corrupt(format!("a stored {resource} record"), e))
+            })
+            .collect()
+    }
+
+    /// Cursors saved by the current snapshot's run, for the next run to resume from.
+    pub async fn cursors(
+        &self,
+        integration_id: i64,
+    ) -> Result<BTreeMap<Resource, String>, StoreError> {
+        const SQL: &str = "SELECT resource, cursor_value FROM run_resources WHERE run_id = $1 AND cursor_value IS NOT NULL";
+        let Some(run_id) = self.current_run(integration_id).await? else {
+            return Ok(BTreeMap::new());
+        };
+        let rows = with_pool!(self, |pool| {
+            sqlx::query_as::<_, (String, String)>(SQL)
+                .bind(run_id)
+                .fetch_all(pool)
+                .await?
+        });
+        rows.into_iter()
+            .map(|(r, c)| Ok((parse_resource(&r)?, c)))
+            .collect()
+    }
+}
+
+fn parse_resource(s: &str) -> Result<Resource, StoreError> {
+    Resource::parse(s)
+        .ok_or_else(|| StoreError::corrupt("run resources", format!("unknown resource {s:?}")))
+}

@@ -2,7 +2,7 @@
 
 use crate::common::{Env, simulator, text};
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn read_only_admin_passes_required_checks_and_marks_admin_roles_optional() {
     let sim = simulator(60, 3, |_| {}).await;
     let env = Env::new().await;
@@ -26,7 +26,7 @@ async fn read_only_admin_passes_required_checks_and_marks_admin_roles_optional()
     sim.shutdown().await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_admin_token_fails_with_a_clear_message() {
     let sim = simulator(40, 3, |_| {}).await;
     let env = Env::new().await;
@@ -39,7 +39,7 @@ async fn no_admin_token_fails_with_a_clear_message() {
     sim.shutdown().await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn expired_token_explains_the_30_day_expiry() {
     let sim = simulator(40, 3, |_| {}).await;
     let env = Env::new().await;
@@ -53,7 +53,7 @@ async fn expired_token_explains_the_30_day_expiry() {
     sim.shutdown().await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_domains_are_refused_with_the_fix_and_nothing_is_stored() {
     let env = Env::new().await;
     for (domain, needle) in [
@@ -76,7 +76,7 @@ async fn bad_domains_are_refused_with_the_fix_and_nothing_is_stored() {
     assert_eq!(list.as_array().unwrap().len(), 0);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn list_show_remove_and_duplicate_names() {
     let sim = simulator(40, 3, |_| {}).await;
     let env = Env::new().await;

@@ -3,7 +3,7 @@
 
 use crate::common::{Env, contains, read_all, simulator, text};
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_token_never_leaks() {
     let sim = simulator(50, 21, |_| {}).await;
     let env = Env::new().await;

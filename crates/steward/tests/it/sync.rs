@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use crate::common::{Env, assert_snapshot_matches, simulator, stats, text, truth};
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn super_admin_sync_equals_the_simulator_truth() {
     let sim = simulator(150, 11, |_| {}).await;
     let env = Env::new().await;
@@ -20,7 +20,7 @@ async fn super_admin_sync_equals_the_simulator_truth() {
     sim.shutdown().await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn read_only_admin_sync_marks_admin_roles_not_readable_and_the_rest_exact() {
     let sim = simulator(90, 12, |_| {}).await;
     let env = Env::new().await;
@@ -32,7 +32,7 @@ async fn read_only_admin_sync_marks_admin_roles_not_readable_and_the_rest_exact(
     sim.shutdown().await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn legacy_org_falls_back_to_per_user_role_reads() {
     let sim = simulator(70, 13, |c| c.legacy_org = true).await;
     let env = Env::new().await;
@@ -45,7 +45,7 @@ async fn legacy_org_falls_back_to_per_user_role_reads() {
     sim.shutdown().await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn second_sync_reads_the_system_log_incrementally() {
     let sim = simulator(80, 14, |_| {}).await;
     let env = Env::new().await;
@@ -89,7 +89,7 @@ async fn sim_get(sim: &steward_simulator::RunningSimulator, path: &str) -> serde
 /// Under Okta's default workforce quotas the sync paces itself: no 429, and no bucket's use
 /// in any window reaches the org's warning threshold (so Okta never e-mails the admins).
 /// The apps bucket (50 requests/min for the token) must be spread over two windows here.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn default_limits_no_429_and_never_past_the_warning_threshold() {
     let sim = simulator(100, 15, |c| {
         c.rate.mode = steward_simulator::RateLimitMode::Default;
@@ -114,9 +114,14 @@ async fn default_limits_no_429_and_never_past_the_warning_threshold() {
 
 /// SIGKILL mid-sync: no partial snapshot becomes visible, the previous one stays, and the
 /// next run (after the dead run's heartbeat goes stale) succeeds.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_sync_leaves_the_previous_snapshot_and_the_next_run_succeeds() {
-    let sim = simulator(1500, 16, |c| c.faults.slow = 0.0).await;
+    // Some slow answers keep the run going long enough to be killed in the middle.
+    let sim = simulator(1500, 16, |c| {
+        c.faults.slow = 0.05;
+        c.faults.slow_for = Duration::from_millis(400);
+    })
+    .await;
     let env = Env::new().await;
     assert_eq!(env.add("okta", &sim, "SUPER_ADMIN").status.code(), Some(0));
     let first = env.run(&["sync", "okta"], &[]);
@@ -124,7 +129,18 @@ async fn a_killed_sync_leaves_the_previous_snapshot_and_the_next_run_succeeds() 
     let before = env.json(&["integration", "show", "okta", "--json"])["snapshot"].clone();
 
     let mut child = env.cmd().args(["sync", "okta"]).spawn().unwrap();
-    tokio::time::sleep(Duration::from_millis(1200)).await;
+    // Kill only once the run is visibly under way (staging records).
+    let mut running = false;
+    for _ in 0..100 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let runs = env.json(&["integration", "show", "okta", "--json"])["runs"].clone();
+        if runs[0]["status"] == "running" {
+            running = true;
+            break;
+        }
+    }
+    assert!(running, "the second sync never showed as running");
+    tokio::time::sleep(Duration::from_millis(700)).await;
     child.kill().unwrap(); // SIGKILL
     let _ = child.wait();
 

@@ -5,7 +5,10 @@
 //! Products call sources only through a connector, and persist only through the store.
 
 pub mod clock;
+pub mod evidence;
 pub mod integrations;
+pub mod inventory;
+pub mod requests;
 pub mod sync;
 
 pub use clock::{Clock, FixedClock, SystemClock};

@@ -70,6 +70,10 @@ pub enum SyncError {
     Store(#[from] StoreError),
     #[error("sync run {run_id} failed, the previous snapshot is kept: {reason}")]
     Failed { run_id: i64, reason: String },
+    /// The run was published, but a product that reads every new snapshot (inventory,
+    /// evidence) failed to update from it.
+    #[error("sync run {run_id} was published, but {product} could not be updated from it: {reason}")]
+    AfterPublish { run_id: i64, product: &'static str, reason: String },
 }
 
 /// Sync one integration through `connector` into `store`.
@@ -112,6 +116,13 @@ pub async fn run(
     }
     let consumed = consumed.map_err(SyncError::Store)?;
     store.publish_run(run_id, &report_json, clock.now()).await?;
+    // Products that follow every snapshot: the inventory staging area and the evidence register.
+    crate::inventory::after_sync(store, integration, run_id, clock).await.map_err(|e| {
+        SyncError::AfterPublish { run_id, product: "the data inventory", reason: e.to_string() }
+    })?;
+    crate::evidence::after_sync(store, integration, run_id, clock).await.map_err(|e| {
+        SyncError::AfterPublish { run_id, product: "the evidence register", reason: e.to_string() }
+    })?;
     let duration_ms = started.elapsed().as_millis() as u64;
     tracing::info!(records = consumed.records, duration_ms, "Sync run published.");
     Ok(SyncOutcome {

@@ -45,6 +45,15 @@ pub enum Command {
     Sync(SyncArgs),
     /// Every integration with its last test, last sync and snapshot counts.
     Status(JsonFlag),
+    /// The data inventory: every app the org uses, staged for triage (accept or ignore).
+    #[command(subcommand)]
+    Inventory(crate::commands::inventory::InventoryCommand),
+    /// Privacy requests by email: access (export) and deletion, live across every integration.
+    #[command(subcommand)]
+    Request(crate::commands::request::RequestCommand),
+    /// The evidence register: MFA policy summary and admin access review at every sync.
+    #[command(subcommand)]
+    Evidence(crate::commands::evidence::EvidenceCommand),
     /// Run the whole job against the built-in Okta simulator on a fresh SQLite store.
     Demo(DemoArgs),
     /// Run a simulator of a source system on loopback.

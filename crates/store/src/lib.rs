@@ -20,7 +20,10 @@ use sqlx::sqlite::{
 };
 
 mod error;
+mod evidence;
 mod integrations;
+mod inventory;
+mod requests;
 mod key;
 mod runs;
 mod snapshot;

@@ -1,7 +1,10 @@
 //! One module per command; `run` dispatches and returns the process exit code.
 
 mod demo;
+pub mod evidence;
 mod integration;
+pub mod inventory;
+pub mod request;
 mod simulate;
 mod status;
 mod sync;
@@ -20,6 +23,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Integration(cmd) => integration::run(&cli.global, cmd).await,
         Command::Sync(args) => sync::run(&cli.global, args).await,
         Command::Status(flag) => status::run(&cli.global, flag).await,
+        Command::Inventory(cmd) => inventory::run(&cli.global, cmd).await,
+        Command::Request(cmd) => request::run(&cli.global, cmd).await,
+        Command::Evidence(cmd) => evidence::run(&cli.global, cmd).await,
         Command::Demo(args) => demo::run(&cli.global, args).await,
         Command::Simulate(cmd) => simulate::run(cmd).await,
     }

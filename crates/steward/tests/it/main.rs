@@ -5,6 +5,9 @@
 
 mod common;
 mod demo;
+mod evidence;
 mod integrations;
+mod inventory;
+mod requests;
 mod secrets;
 mod sync;

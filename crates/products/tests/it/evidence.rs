@@ -1,0 +1,1 @@
+//! evidence against the simulator.

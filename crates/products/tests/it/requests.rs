@@ -1,0 +1,1 @@
+//! requests against the simulator.

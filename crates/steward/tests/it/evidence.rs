@@ -1,0 +1,1 @@
+//! `steward evidence` end to end.

@@ -1,0 +1,1 @@
+//! `steward inventory` end to end.

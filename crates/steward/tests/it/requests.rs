@@ -1,0 +1,1 @@
+//! `steward requests` end to end.

@@ -1,0 +1,1 @@
+//! Evidence items: the hash-chained evidence register.

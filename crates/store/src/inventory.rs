@@ -1,0 +1,1 @@
+//! Inventory items: the data inventory's staging area, decisions, and per-sync changes.

@@ -5,6 +5,7 @@
 //! It never touches the store (the sync orchestrator in `steward-products` does), so a
 //! connector can be tested against the simulator alone.
 
+pub mod actions;
 pub mod domain;
 pub mod okta;
 
@@ -114,6 +115,10 @@ pub trait Connector: Send + Sync {
         options: SyncOptions,
         out: mpsc::Sender<SyncEvent>,
     ) -> Result<SyncReport, ConnectorError>;
+    /// Live per-person operations (privacy requests), when this kind of source offers them.
+    fn person_actions(&self) -> Result<Option<Box<dyn actions::PersonActions + '_>>, ConnectorError> {
+        Ok(None)
+    }
 }
 
 /// Build a connector for an integration. `allow_insecure_loopback` permits `http://` on

@@ -1,7 +1,16 @@
 //! Evidence register: at every sync, an MFA policy summary and an administrative access
 //! review, mapped to ISO 27001:2022 and SOC 2 controls, in a tamper-evident hash chain.
+//!
+//! Items are computed from the snapshot just published and keep the raw API records they
+//! were computed from. What the token could not read is stated as "not evidenced" with the
+//! source's reason, never as an empty (compliant-looking) list.
 
-use steward_store::{Integration, Store};
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+use serde_json::{Value, json};
+use steward_model::{Record, Resource};
+use steward_store::{EvidenceItem, GENESIS_HASH, Integration, NewEvidence, ResourceStatus, Store};
 
 use crate::Clock;
 
@@ -9,14 +18,613 @@ use crate::Clock;
 pub enum EvidenceError {
     #[error(transparent)]
     Store(#[from] steward_store::StoreError),
+    #[error("evidence item {id} not found; list the ids with `steward evidence list`")]
+    NotFound { id: String },
+}
+
+pub const KIND_MFA: &str = "mfa_policy_summary";
+pub const KIND_ADMIN: &str = "admin_access_review";
+
+pub const EVIDENCED: &str = "evidenced";
+pub const PARTIALLY: &str = "partially_evidenced";
+pub const NOT_EVIDENCED: &str = "not_evidenced";
+
+const ISO: &str = "ISO 27001:2022";
+const SOC2: &str = "SOC 2";
+
+fn controls(list: &[(&str, &str, &str)]) -> Value {
+    Value::Array(
+        list.iter()
+            .map(|(framework, control, title)| json!({"framework": framework, "control": control, "title": title}))
+            .collect(),
+    )
+}
+
+/// Controls the MFA policy summary supports.
+pub fn mfa_controls() -> Value {
+    controls(&[
+        (ISO, "A.5.17", "Authentication information"),
+        (ISO, "A.8.5", "Secure authentication"),
+        (
+            SOC2,
+            "CC6.1",
+            "Logical access security software, infrastructure and architectures",
+        ),
+    ])
+}
+
+/// Controls the administrative access review supports.
+pub fn admin_controls() -> Value {
+    controls(&[
+        (ISO, "A.5.15", "Access control"),
+        (ISO, "A.5.18", "Access rights"),
+        (ISO, "A.8.2", "Privileged access rights"),
+        (
+            SOC2,
+            "CC6.3",
+            "Role-based access: authorize, modify or remove access",
+        ),
+    ])
 }
 
 /// Collect the evidence items of the snapshot `run_id` just published.
 pub async fn after_sync(
-    _store: &Store,
-    _integration: &Integration,
-    _run_id: i64,
-    _clock: &dyn Clock,
+    store: &Store,
+    integration: &Integration,
+    run_id: i64,
+    clock: &dyn Clock,
 ) -> Result<(), EvidenceError> {
+    let items = collect(store, integration, run_id, clock).await?;
+    store.append_evidence(&items).await?;
     Ok(())
+}
+
+/// Compute (without storing) the two evidence items of the integration's current snapshot.
+pub async fn collect(
+    store: &Store,
+    integration: &Integration,
+    run_id: i64,
+    clock: &dyn Clock,
+) -> Result<Vec<NewEvidence>, EvidenceError> {
+    let status: BTreeMap<Resource, ResourceStatus> = store
+        .resource_status(integration.id)
+        .await?
+        .into_iter()
+        .map(|s| (s.resource, s))
+        .collect();
+    let snapshot = Snapshot {
+        store,
+        integration_id: integration.id,
+        status,
+    };
+    let collected_at = clock.now();
+    let new = |kind: &str, controls: Value, computed: Computed| NewEvidence {
+        kind: kind.to_string(),
+        integration_id: integration.id,
+        integration_name: integration.name.clone(),
+        run_id,
+        collected_at,
+        controls,
+        status: computed.status.to_string(),
+        reason: computed.reason,
+        summary: computed.summary,
+        sources: computed.sources,
+    };
+    let mfa = mfa_summary(&snapshot).await?;
+    let admin = admin_review(&snapshot).await?;
+    Ok(vec![
+        new(KIND_MFA, mfa_controls(), mfa),
+        new(KIND_ADMIN, admin_controls(), admin),
+    ])
+}
+
+struct Snapshot<'a> {
+    store: &'a Store,
+    integration_id: i64,
+    status: BTreeMap<Resource, ResourceStatus>,
+}
+
+impl Snapshot<'_> {
+    /// `Err(reason)` when the resource could not be read (or is missing from the snapshot).
+    fn readable(&self, resource: Resource) -> Result<(), String> {
+        match self.status.get(&resource) {
+            Some(s) if s.readable => Ok(()),
+            Some(s) => Err(format!(
+                "{} could not be read: {}",
+                resource.label(),
+                s.reason.clone().unwrap_or_else(|| "no reason given".into())
+            )),
+            None => Err(format!(
+                "{} were not part of the snapshot",
+                resource.label()
+            )),
+        }
+    }
+
+    async fn records(&self, resource: Resource) -> Result<Vec<Record>, EvidenceError> {
+        Ok(self
+            .store
+            .snapshot_records(self.integration_id, resource)
+            .await?)
+    }
+}
+
+struct Computed {
+    status: &'static str,
+    reason: Option<String>,
+    summary: Value,
+    sources: Value,
+}
+
+fn not_evidenced_entry(resource: Resource, reason: &str) -> Value {
+    json!({"resource": resource.as_str(), "reason": reason})
+}
+
+async fn mfa_summary(snapshot: &Snapshot<'_>) -> Result<Computed, EvidenceError> {
+    if let Err(reason) = snapshot.readable(Resource::Policies) {
+        return Ok(Computed {
+            status: NOT_EVIDENCED,
+            summary: json!({"not_evidenced": [not_evidenced_entry(Resource::Policies, &reason)]}),
+            reason: Some(reason),
+            sources: json!({}),
+        });
+    }
+    let policies: Vec<_> = snapshot
+        .records(Resource::Policies)
+        .await?
+        .into_iter()
+        .filter_map(|r| match r {
+            Record::Policy(p) if p.status == "ACTIVE" => Some(p),
+            _ => None,
+        })
+        .collect();
+    let rules_readable = snapshot.readable(Resource::PolicyRules);
+    let rules = match rules_readable {
+        Ok(()) => snapshot.records(Resource::PolicyRules).await?,
+        Err(_) => Vec::new(),
+    };
+    let mut rules_by_policy: BTreeMap<&str, Vec<&steward_model::PolicyRule>> = BTreeMap::new();
+    for r in &rules {
+        if let Record::PolicyRule(rule) = r {
+            rules_by_policy
+                .entry(rule.policy_id.as_str())
+                .or_default()
+                .push(rule);
+        }
+    }
+    let enroll: Vec<_> = policies
+        .iter()
+        .filter(|p| p.policy_type == "MFA_ENROLL")
+        .collect();
+    let sign_on: Vec<_> = policies
+        .iter()
+        .filter(|p| p.policy_type == "OKTA_SIGN_ON" || p.policy_type == "ACCESS_POLICY")
+        .collect();
+
+    let mut source_policies = Vec::new();
+    let mut source_rules = Vec::new();
+    let enroll_items: Vec<Value> = enroll
+        .iter()
+        .map(|p| {
+            source_policies.push(p.raw.clone());
+            json!({"id": p.id, "name": p.name, "type": p.policy_type, "status": p.status, "priority": p.priority})
+        })
+        .collect();
+    let (mut rules_total, mut rules_mfa) = (0u64, 0u64);
+    let sign_on_items: Vec<Value> = sign_on
+        .iter()
+        .map(|p| {
+            source_policies.push(p.raw.clone());
+            let mut item = json!({"id": p.id, "name": p.name, "type": p.policy_type, "status": p.status, "priority": p.priority});
+            if rules_readable.is_ok() {
+                let rules = rules_by_policy.get(p.id.as_str()).cloned().unwrap_or_default();
+                let active: Vec<_> = rules.iter().filter(|r| r.status == "ACTIVE").collect();
+                let requiring = active.iter().filter(|r| r.requires_mfa).count() as u64;
+                rules_total += active.len() as u64;
+                rules_mfa += requiring;
+                for r in &active {
+                    source_rules.push(r.raw.clone());
+                }
+                item["rules"] = active
+                    .iter()
+                    .map(|r| json!({"id": r.id, "name": r.name, "status": r.status, "requires_mfa": r.requires_mfa}))
+                    .collect();
+                item["rules_requiring_mfa"] = json!(requiring);
+            } else {
+                item["rules"] = json!("not evidenced");
+            }
+            item
+        })
+        .collect();
+    let mut summary = json!({
+        "mfa_enrollment_policies": {"count": enroll_items.len(), "items": enroll_items},
+        "sign_on_policies": {"count": sign_on_items.len(), "items": sign_on_items},
+    });
+    let mut sources = json!({"policies": source_policies});
+    let (status, reason) = match rules_readable {
+        Ok(()) => {
+            summary["active_rules"] = json!(rules_total);
+            summary["rules_requiring_mfa"] = json!(rules_mfa);
+            sources["policy_rules"] = Value::Array(source_rules);
+            summary["not_evidenced"] = json!([]);
+            (EVIDENCED, None)
+        }
+        Err(reason) => {
+            summary["active_rules"] = json!("not evidenced");
+            summary["rules_requiring_mfa"] = json!("not evidenced");
+            summary["not_evidenced"] = json!([not_evidenced_entry(Resource::PolicyRules, &reason)]);
+            (PARTIALLY, Some(reason))
+        }
+    };
+    Ok(Computed {
+        status,
+        reason,
+        summary,
+        sources,
+    })
+}
+
+/// One role an admin holds.
+#[derive(Debug, Clone, Serialize)]
+struct HeldRole {
+    role_type: String,
+    label: String,
+    /// `direct` or `group`.
+    via: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    group_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    group_name: Option<String>,
+}
+
+async fn admin_review(snapshot: &Snapshot<'_>) -> Result<Computed, EvidenceError> {
+    if let Err(reason) = snapshot.readable(Resource::RoleAssignments) {
+        return Ok(Computed {
+            status: NOT_EVIDENCED,
+            summary: json!({"not_evidenced": [not_evidenced_entry(Resource::RoleAssignments, &reason)]}),
+            reason: Some(reason),
+            sources: json!({}),
+        });
+    }
+    let mut gaps: Vec<(Resource, String)> = Vec::new();
+    let assignments: Vec<_> = snapshot
+        .records(Resource::RoleAssignments)
+        .await?
+        .into_iter()
+        .filter_map(|r| match r {
+            Record::RoleAssignment(a) => Some(a),
+            _ => None,
+        })
+        .collect();
+    let group_ids: BTreeSet<&str> = assignments
+        .iter()
+        .filter(|a| a.principal_kind == steward_model::PrincipalKind::Group)
+        .map(|a| a.principal_id.as_str())
+        .collect();
+
+    // Group-held roles reach their members through the memberships snapshot.
+    let mut members: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut group_names: BTreeMap<String, String> = BTreeMap::new();
+    let mut source_groups = Vec::new();
+    let mut source_memberships = Vec::new();
+    if !group_ids.is_empty() {
+        match snapshot.readable(Resource::Memberships) {
+            Ok(()) => {
+                for r in snapshot.records(Resource::Memberships).await? {
+                    if let Record::Membership(m) = r
+                        && group_ids.contains(m.group_id.as_str())
+                    {
+                        source_memberships
+                            .push(json!({"group_id": m.group_id, "account_id": m.account_id}));
+                        members.entry(m.group_id).or_default().push(m.account_id);
+                    }
+                }
+            }
+            Err(reason) => gaps.push((Resource::Memberships, reason)),
+        }
+        if snapshot.readable(Resource::Groups).is_ok() {
+            for r in snapshot.records(Resource::Groups).await? {
+                if let Record::Group(g) = r
+                    && group_ids.contains(g.id.as_str())
+                {
+                    source_groups.push(g.raw.clone());
+                    group_names.insert(g.id, g.name);
+                }
+            }
+        }
+    }
+
+    let mut roles: BTreeMap<String, Vec<HeldRole>> = BTreeMap::new();
+    let (mut direct, mut via_group) = (0u64, 0u64);
+    for a in &assignments {
+        match a.principal_kind {
+            steward_model::PrincipalKind::Account => {
+                direct += 1;
+                roles
+                    .entry(a.principal_id.clone())
+                    .or_default()
+                    .push(HeldRole {
+                        role_type: a.role_type.clone(),
+                        label: a.label.clone(),
+                        via: "direct",
+                        group_id: None,
+                        group_name: None,
+                    });
+            }
+            steward_model::PrincipalKind::Group => {
+                via_group += 1;
+                for account in members.get(&a.principal_id).into_iter().flatten() {
+                    roles.entry(account.clone()).or_default().push(HeldRole {
+                        role_type: a.role_type.clone(),
+                        label: a.label.clone(),
+                        via: "group",
+                        group_id: Some(a.principal_id.clone()),
+                        group_name: group_names.get(&a.principal_id).cloned(),
+                    });
+                }
+            }
+        }
+    }
+
+    let users_readable = snapshot.readable(Resource::Users);
+    let mut users = BTreeMap::new();
+    match &users_readable {
+        Ok(()) => {
+            for r in snapshot.records(Resource::Users).await? {
+                if let Record::Account(a) = r
+                    && roles.contains_key(&a.id)
+                {
+                    users.insert(a.id.clone(), a);
+                }
+            }
+        }
+        Err(reason) => gaps.push((Resource::Users, reason.clone())),
+    }
+    let factors_readable = snapshot.readable(Resource::Factors);
+    let mut active_factors: BTreeMap<String, u64> = BTreeMap::new();
+    let mut source_factors = Vec::new();
+    match &factors_readable {
+        Ok(()) => {
+            for r in snapshot.records(Resource::Factors).await? {
+                if let Record::Factor(f) = r
+                    && roles.contains_key(&f.account_id)
+                {
+                    source_factors.push(f.raw.clone());
+                    if f.status == "ACTIVE" {
+                        *active_factors.entry(f.account_id.clone()).or_default() += 1;
+                    }
+                }
+            }
+        }
+        Err(reason) => gaps.push((Resource::Factors, reason.clone())),
+    }
+
+    let mut source_users = Vec::new();
+    let admins: Vec<Value> = roles
+        .iter()
+        .map(|(account_id, held)| {
+            let user = users.get(account_id);
+            if let Some(u) = user {
+                source_users.push(u.raw.clone());
+            }
+            let mfa = match (&factors_readable, active_factors.get(account_id)) {
+                (Err(_), _) => json!("unknown"),
+                (Ok(()), Some(_)) => json!(true),
+                (Ok(()), None) => json!(false),
+            };
+            json!({
+                "user_id": account_id,
+                "login": user.map(|u| u.login.clone()),
+                "name": user.and_then(|u| u.display_name.clone().or_else(|| {
+                    match (&u.first_name, &u.last_name) {
+                        (Some(f), Some(l)) => Some(format!("{f} {l}")),
+                        _ => None,
+                    }
+                })),
+                "status": user.map(|u| json!(u.status)).unwrap_or_else(|| json!("unknown")),
+                "last_login": user.and_then(|u| u.last_login).map(|t| t.to_rfc3339()),
+                "mfa_enrolled": mfa,
+                "roles": held,
+            })
+        })
+        .collect();
+    let without_mfa = admins
+        .iter()
+        .filter(|a| a["mfa_enrolled"] == json!(false))
+        .count();
+    let summary = json!({
+        "admin_count": admins.len(),
+        "direct_assignments": direct,
+        "group_assignments": via_group,
+        "admins_without_mfa": if factors_readable.is_ok() { json!(without_mfa) } else { json!("not evidenced") },
+        "admins": admins,
+        "not_evidenced": gaps.iter().map(|(r, reason)| not_evidenced_entry(*r, reason)).collect::<Vec<_>>(),
+    });
+    let sources = json!({
+        "role_assignments": assignments.iter().map(|a| a.raw.clone()).collect::<Vec<_>>(),
+        "groups": source_groups,
+        "memberships": source_memberships,
+        "users": source_users,
+        "factors": source_factors,
+    });
+    let (status, reason) = if gaps.is_empty() {
+        (EVIDENCED, None)
+    } else {
+        let reason = gaps
+            .iter()
+            .map(|(_, r)| r.as_str())
+            .collect::<Vec<_>>()
+            .join("; ");
+        (PARTIALLY, Some(reason))
+    };
+    Ok(Computed {
+        status,
+        reason,
+        summary,
+        sources,
+    })
+}
+
+/// Every evidence item in chain order.
+pub async fn list(store: &Store) -> Result<Vec<EvidenceItem>, EvidenceError> {
+    Ok(store.evidence_items().await?)
+}
+
+/// One item by id: `EV-12`, `ev-12` or `12`.
+pub async fn show(store: &Store, id: &str) -> Result<EvidenceItem, EvidenceError> {
+    let wanted = normalize_id(id).ok_or_else(|| EvidenceError::NotFound { id: id.to_string() })?;
+    store
+        .evidence_item(&wanted)
+        .await?
+        .ok_or(EvidenceError::NotFound { id: id.to_string() })
+}
+
+fn normalize_id(id: &str) -> Option<String> {
+    let trimmed = id.trim();
+    let digits = trimmed
+        .strip_prefix("EV-")
+        .or_else(|| trimmed.strip_prefix("ev-"))
+        .unwrap_or(trimmed);
+    let seq: i64 = digits.parse().ok().filter(|n| *n > 0)?;
+    Some(steward_store::evidence_id(seq))
+}
+
+/// How the chain is broken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BreakKind {
+    /// The item's content no longer matches its hash.
+    Edited,
+    /// Items are missing (a gap in the sequence, or fewer items than the head records).
+    Removed,
+    /// An item sits at another position than the one it was written at.
+    Reordered,
+}
+
+/// The first place where the chain is broken.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ChainBreak {
+    pub kind: BreakKind,
+    /// The item at (or right after) the break, when there is one.
+    pub item: Option<String>,
+    pub seq: i64,
+    pub detail: String,
+}
+
+/// The result of `verify`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Verification {
+    pub intact: bool,
+    pub items: u64,
+    pub head_seq: i64,
+    pub head_hash: String,
+    pub broken: Option<ChainBreak>,
+}
+
+/// Recompute every item's hash and check the links, the sequence and the head.
+pub async fn verify(store: &Store) -> Result<Verification, EvidenceError> {
+    let items = store.evidence_items().await?;
+    let head = store.evidence_head().await?;
+    let broken = check_chain(&items, head.last_seq, &head.last_hash);
+    Ok(Verification {
+        intact: broken.is_none(),
+        items: items.len() as u64,
+        head_seq: head.last_seq,
+        head_hash: head.last_hash,
+        broken,
+    })
+}
+
+fn id_seq(id: &str) -> Option<i64> {
+    id.strip_prefix("EV-").and_then(|n| n.parse().ok())
+}
+
+/// The first break of `items` (sorted by seq) against the recorded head, if any.
+pub fn check_chain(items: &[EvidenceItem], head_seq: i64, head_hash: &str) -> Option<ChainBreak> {
+    let mut expected_seq = 1i64;
+    let mut prev_hash = GENESIS_HASH.to_string();
+    for item in items {
+        let brk = |kind, detail: String| {
+            Some(ChainBreak {
+                kind,
+                item: Some(item.id.clone()),
+                seq: item.seq,
+                detail,
+            })
+        };
+        if item.compute_hash() != item.hash {
+            // Written at another position? Its id (and hash) still say where.
+            if let Some(original) = id_seq(&item.id).filter(|s| *s != item.seq)
+                && item.compute_hash_as(original, &item.id) == item.hash
+            {
+                return brk(
+                    BreakKind::Reordered,
+                    format!(
+                        "{} was written at position {original} but is stored at position {}",
+                        item.id, item.seq
+                    ),
+                );
+            }
+            return brk(
+                BreakKind::Edited,
+                format!(
+                    "the content of {} (position {}) no longer matches its hash",
+                    item.id, item.seq
+                ),
+            );
+        }
+        if item.seq != expected_seq {
+            let kind = if item.seq > expected_seq {
+                BreakKind::Removed
+            } else {
+                BreakKind::Reordered
+            };
+            let detail = if item.seq > expected_seq {
+                format!(
+                    "items at positions {expected_seq}..{} are missing before {}",
+                    item.seq - 1,
+                    item.id
+                )
+            } else {
+                format!(
+                    "{} is at position {} where position {expected_seq} was expected",
+                    item.id, item.seq
+                )
+            };
+            return brk(kind, detail);
+        }
+        if item.prev_hash != prev_hash {
+            return brk(
+                BreakKind::Reordered,
+                format!(
+                    "{} does not link to the item before it (an item was removed, replaced or moved)",
+                    item.id
+                ),
+            );
+        }
+        prev_hash = item.hash.clone();
+        expected_seq += 1;
+    }
+    let last_seq = expected_seq - 1;
+    if last_seq != head_seq || prev_hash != head_hash {
+        let kind = if last_seq < head_seq {
+            BreakKind::Removed
+        } else {
+            BreakKind::Edited
+        };
+        return Some(ChainBreak {
+            kind,
+            item: None,
+            seq: last_seq,
+            detail: format!(
+                "the register ends at position {last_seq} but its head records position {head_seq}{}",
+                if last_seq < head_seq {
+                    ": trailing items were removed"
+                } else {
+                    ""
+                }
+            ),
+        });
+    }
+    None
 }

@@ -372,6 +372,7 @@ pub fn router(state: Arc<AppState>, traffic: Arc<Traffic>) -> Router {
         .route("/__sim/truth", get(truth_handler))
         .route("/__sim/apps", post(add_app_handler))
         .route("/__sim/apps/{id}", delete(remove_app_handler))
+        .route("/__sim/users/{id}/second-email", post(set_second_email_handler))
         .with_state(state.clone())
         .route(
             "/__sim/stats",
@@ -448,6 +449,19 @@ async fn remove_app_handler(State(state): State<Arc<AppState>>, Path(id): Path<S
     let admin = org::user_target(&org.users[0]);
     let t = org::app_target(&org.apps[a]);
     push_event(&mut org, now, &admin, "application.lifecycle.delete", "Delete application", Some("app.generic.config.app_deleted"), vec![t]);
+    StatusCode::NO_CONTENT.into_response()
+}
+
+/// Test hook: set (or, with an empty body, clear) a user's `secondEmail`, e.g. to make two
+/// accounts share an email address. Body: the address as plain text.
+async fn set_second_email_handler(State(state): State<Arc<AppState>>, Path(id): Path<String>, body: axum::body::Bytes) -> Response {
+    let mut org = state.write();
+    let Some(u) = org.find_user(&id) else {
+        return ApiError::not_found(&id, "User").render(state.next_token(22));
+    };
+    let email = String::from_utf8_lossy(&body).trim().to_string();
+    org.users[u].second_email = (!email.is_empty()).then_some(email);
+    org.refresh_user(u);
     StatusCode::NO_CONTENT.into_response()
 }
 
@@ -906,7 +920,19 @@ fn list_apps(org: &Org, ctx: &Ctx) -> Result<Response, ApiError> {
         })
     });
     let policy = access_policy(org);
-    let v = idx.iter().map(|&i| render::app(&org.apps[i], &ctx.base, &policy));
+    // `expand=user/{userId}`: each app carries that user's app user in `_embedded.user`
+    // (real Okta, used with `filter=user.id eq "…"`).
+    let embed_user = ctx.get("expand").and_then(|e| e.strip_prefix("user/")).and_then(|id| org.find_user(id));
+    let v = idx.iter().map(|&i| {
+        let app = &org.apps[i];
+        let mut v = render::app(app, &ctx.base, &policy);
+        if let Some(u) = embed_user
+            && let Ok(pos) = app.users.binary_search_by_key(&(u as u32), |au| au.user)
+        {
+            v["_embedded"] = json!({"user": render::app_user(org, app, &app.users[pos], &ctx.base)});
+        }
+        v
+    });
     Ok(json_response(StatusCode::OK, array_of(v), ctx.links(limit, next.as_deref())))
 }
 
@@ -1203,4 +1229,54 @@ fn delete_user(org: &mut Org, u: usize, now: Ms, actor: &Target) {
     org.users[u].deleted = true;
     org.users[u].last_updated = now;
     push_event(org, now, actor, "user.lifecycle.delete.completed", "Delete Okta user", None, vec![t]);
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod privacy_lookup_tests {
+    //! What privacy requests rely on: `apps?filter=user.id eq&expand=user/{id}` embeds the app
+    //! user, `search` with `or` over login/email/secondEmail ignores case and includes
+    //! DEPROVISIONED users, and the test hook that sets a secondEmail.
+
+    use serde_json::Value;
+
+    use crate::{SimConfig, Simulator};
+
+    #[tokio::test]
+    async fn expand_user_search_or_and_second_email_hook() {
+        let now = chrono::DateTime::parse_from_rfc3339("2026-11-01T00:00:00Z").unwrap().with_timezone(&chrono::Utc);
+        let mut config = SimConfig::new(120, 3, now);
+        config.rate.mode = crate::RateLimitMode::None;
+        let sim = Simulator::start(config, "127.0.0.1:0".parse().unwrap()).await.unwrap();
+        let http = reqwest::Client::builder().no_proxy().build().unwrap();
+        let token = sim.token("SUPER_ADMIN");
+        let get = |path: String| {
+            let req = http.get(format!("{}{path}", sim.base_url())).header("Authorization", format!("SSWS {token}"));
+            async move { req.send().await.unwrap().json::<Value>().await.unwrap() }
+        };
+        let (uid, email, deprov_login) = sim.with_org(|org| {
+            let u = org.apps.iter().find_map(|a| a.users.first()).unwrap().user as usize;
+            let d = org.users.iter().find(|u| u.status == crate::org::Status::Deprovisioned).unwrap();
+            (org.users[u].id.clone(), org.users[u].email.clone(), d.login.clone())
+        });
+        let apps = get(format!("/api/v1/apps?filter=user.id%20eq%20%22{uid}%22&expand=user%2F{uid}")).await;
+        let apps = apps.as_array().unwrap();
+        assert!(!apps.is_empty());
+        assert!(apps.iter().all(|a| a["_embedded"]["user"]["id"] == uid.as_str()), "{apps:?}");
+        let search = |v: &str| {
+            let expr = format!("profile.login eq \"{v}\" or profile.email eq \"{v}\" or profile.secondEmail eq \"{v}\"");
+            let q: String = percent_encoding::utf8_percent_encode(&expr, percent_encoding::NON_ALPHANUMERIC).to_string();
+            get(format!("/api/v1/users?search={q}"))
+        };
+        let found = search(&email.to_uppercase()).await;
+        assert!(found.as_array().unwrap().iter().any(|u| u["id"] == uid.as_str()));
+        let found = search(&deprov_login).await;
+        assert_eq!(found.as_array().unwrap().len(), 1, "DEPROVISIONED users are searchable");
+        // The hook: another user's secondEmail becomes this email; the search then finds both.
+        let other = sim.with_org(|org| org.users.iter().find(|u| u.id != uid && !u.deleted).unwrap().id.clone());
+        let resp = http.post(format!("{}/__sim/users/{other}/second-email", sim.base_url())).body(email.clone()).send().await.unwrap();
+        assert_eq!(resp.status().as_u16(), 204);
+        assert_eq!(search(&email).await.as_array().unwrap().len(), 2);
+        sim.shutdown().await;
+    }
 }

@@ -30,8 +30,13 @@ mod snapshot;
 pub mod testing;
 
 pub use error::StoreError;
+pub use evidence::{EvidenceHead, EvidenceItem, GENESIS_HASH, NewEvidence, evidence_id};
 pub use integrations::{Integration, NewIntegration};
+pub use inventory::{
+    Decision, InventoryChange, InventoryFacts, InventoryFilter, InventoryItem, InventorySync, Triage,
+};
 pub use key::MasterKey;
+pub use requests::{EmailHash, Erased, NewPrivacyRequest, NewReceipt, PrivacyRequest, PrivacyRequestEvent, Receipt, RequestKind};
 pub use runs::{ResourceOutcome, SyncRun};
 pub use snapshot::ResourceStatus;
 

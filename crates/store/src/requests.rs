@@ -1,1 +1,370 @@
-//! Privacy requests: the append-only audit trail, receipts, and erasure of a person's data.
+//! Privacy requests: the append-only audit trail (requests + their events), receipts, and
+//! erasing one person's data from the local snapshots.
+//!
+//! The person's email is never stored in clear. Each request and each receipt keeps
+//! `sha256(salt ‖ lowercase email)` with its own random 16-byte salt beside it: the same
+//! address cannot be linked across rows without knowing it, yet a later request for the same
+//! address can recognise a receipt (it recomputes the hash with that receipt's salt).
+
+use chrono::{DateTime, Utc};
+use rand::RngCore as _;
+use serde::Serialize;
+use serde_json::Value;
+use sha2::{Digest as _, Sha256};
+
+use crate::{Db, Store, StoreError, in_tx, with_pool};
+
+/// Access (export) or deletion.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RequestKind {
+    Access,
+    Deletion,
+}
+
+impl RequestKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RequestKind::Access => "access",
+            RequestKind::Deletion => "deletion",
+        }
+    }
+    fn parse(s: &str) -> Result<Self, StoreError> {
+        match s {
+            "access" => Ok(RequestKind::Access),
+            "deletion" => Ok(RequestKind::Deletion),
+            other => Err(StoreError::corrupt("privacy requests", format!("unknown kind {other:?}"))),
+        }
+    }
+}
+
+/// A salted hash of an email address (lowercased first).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EmailHash {
+    /// Hex sha256(salt ‖ lowercase email).
+    pub hash: String,
+    /// Hex of the 16 random salt bytes.
+    pub salt: String,
+}
+
+impl EmailHash {
+    /// Hash `email` with a fresh random salt.
+    pub fn new(email: &str) -> EmailHash {
+        let mut salt = [0u8; 16];
+        rand::rngs::OsRng.fill_bytes(&mut salt);
+        let salt = hex::encode(salt);
+        EmailHash { hash: Self::with_salt(email, &salt), salt }
+    }
+
+    /// The hash of `email` under a known (hex) salt.
+    pub fn with_salt(email: &str, salt: &str) -> String {
+        let mut h = Sha256::new();
+        h.update(salt.as_bytes());
+        h.update(email.trim().to_lowercase().as_bytes());
+        hex::encode(h.finalize())
+    }
+
+    /// True when this hash was made from `email`.
+    pub fn matches(&self, email: &str) -> bool {
+        Self::with_salt(email, &self.salt) == self.hash
+    }
+}
+
+/// A request as it is opened.
+#[derive(Debug, Clone)]
+pub struct NewPrivacyRequest {
+    pub kind: RequestKind,
+    pub requested_by: String,
+    pub requested_at: DateTime<Utc>,
+    pub dry_run: bool,
+    pub subject: EmailHash,
+}
+
+/// A stored request with its latest status.
+#[derive(Debug, Clone, Serialize)]
+pub struct PrivacyRequest {
+    pub id: i64,
+    pub kind: RequestKind,
+    pub requested_by: String,
+    pub requested_at: DateTime<Utc>,
+    pub dry_run: bool,
+    pub subject: EmailHash,
+    /// Status of the latest event (`started`, `completed`, `refused`, `failed`, ...).
+    pub status: String,
+    /// When the latest event was written.
+    pub updated_at: DateTime<Utc>,
+    /// Detail of the latest event.
+    pub detail: Value,
+}
+
+/// One step of a request.
+#[derive(Debug, Clone, Serialize)]
+pub struct PrivacyRequestEvent {
+    pub at: DateTime<Utc>,
+    pub status: String,
+    pub detail: Value,
+}
+
+/// What a receipt records.
+#[derive(Debug, Clone)]
+pub struct NewReceipt {
+    pub request_id: i64,
+    pub kind: RequestKind,
+    pub email: EmailHash,
+    /// `[{ "integration": name, "outcome": ... }]`
+    pub integrations: Value,
+    /// `deleted`, `already_deleted`, `refused`, `ambiguous`, `no_match`, `exported`, `dry_run`, ...
+    pub outcome: String,
+    pub requested_at: DateTime<Utc>,
+    pub completed_at: DateTime<Utc>,
+}
+
+/// A stored receipt.
+#[derive(Debug, Clone, Serialize)]
+pub struct Receipt {
+    pub id: i64,
+    pub request_id: i64,
+    pub kind: RequestKind,
+    pub email: EmailHash,
+    pub integrations: Value,
+    pub outcome: String,
+    pub requested_at: DateTime<Utc>,
+    pub completed_at: DateTime<Utc>,
+}
+
+/// What erasing one person removed from the local store.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Erased {
+    /// Snapshot records of the person (account, memberships, app users, factors, roles).
+    pub records: u64,
+    /// System Log events where they are actor or target.
+    pub log_events: u64,
+    /// Other records that mentioned them (e.g. as someone's manager), redacted in place.
+    pub redacted: u64,
+}
+
+type RequestRow = (i64, String, String, DateTime<Utc>, bool, String, String, Option<String>, Option<DateTime<Utc>>, Option<String>);
+type ReceiptRow = (i64, i64, String, String, String, String, String, DateTime<Utc>, DateTime<Utc>);
+
+fn json(s: &str, what: &str) -> Result<Value, StoreError> {
+    serde_json::from_str(s).map_err(|e| StoreError::corrupt(what.to_string(), e))
+}
+
+fn receipt_from(row: ReceiptRow) -> Result<Receipt, StoreError> {
+    let (id, request_id, kind, hash, salt, integrations, outcome, requested_at, completed_at) = row;
+    Ok(Receipt {
+        id,
+        request_id,
+        kind: RequestKind::parse(&kind)?,
+        email: EmailHash { hash, salt },
+        integrations: json(&integrations, "privacy receipt")?,
+        outcome,
+        requested_at,
+        completed_at,
+    })
+}
+
+const RECEIPT_COLUMNS: &str =
+    "SELECT id, request_id, kind, email_hash, salt, integrations, outcome, requested_at, completed_at FROM privacy_receipts";
+
+/// Records of the integration's runs (every run, not only the current one).
+const IN_RUNS: &str = "run_id IN (SELECT id FROM sync_runs WHERE integration_id = $1)";
+
+impl Store {
+    /// Open a request (its first audit row); returns its id.
+    pub async fn create_privacy_request(&self, r: &NewPrivacyRequest) -> Result<i64, StoreError> {
+        const SQL: &str = "INSERT INTO privacy_requests (kind, requested_by, requested_at, dry_run, subject_hash, subject_salt) \
+                           VALUES ($1, $2, $3, $4, $5, $6) RETURNING id";
+        const EVENT: &str = "INSERT INTO privacy_request_events (request_id, at, status, detail) VALUES ($1, $2, 'started', '{}')";
+        Ok(in_tx!(self, |tx| {
+            let id = sqlx::query_scalar::<_, i64>(SQL)
+                .bind(r.kind.as_str())
+                .bind(&r.requested_by)
+                .bind(r.requested_at)
+                .bind(r.dry_run)
+                .bind(&r.subject.hash)
+                .bind(&r.subject.salt)
+                .fetch_one(&mut *tx)
+                .await?;
+            sqlx::query(EVENT).bind(id).bind(r.requested_at).execute(&mut *tx).await?;
+            id
+        }))
+    }
+
+    /// Append a step to a request's audit trail (never changes earlier rows).
+    pub async fn append_privacy_event(
+        &self,
+        request_id: i64,
+        at: DateTime<Utc>,
+        status: &str,
+        detail: &Value,
+    ) -> Result<(), StoreError> {
+        const SQL: &str = "INSERT INTO privacy_request_events (request_id, at, status, detail) VALUES ($1, $2, $3, $4)";
+        let detail = detail.to_string();
+        with_pool!(self, |pool| {
+            sqlx::query(SQL).bind(request_id).bind(at).bind(status).bind(&detail).execute(pool).await?;
+        });
+        Ok(())
+    }
+
+    /// Every request, newest first, with its latest status.
+    pub async fn privacy_requests(&self) -> Result<Vec<PrivacyRequest>, StoreError> {
+        const SQL: &str = "SELECT r.id, r.kind, r.requested_by, r.requested_at, r.dry_run, r.subject_hash, r.subject_salt, \
+             e.status, e.at, e.detail FROM privacy_requests r \
+             LEFT JOIN privacy_request_events e ON e.id = \
+               (SELECT MAX(x.id) FROM privacy_request_events x WHERE x.request_id = r.id) \
+             ORDER BY r.id DESC";
+        let rows = with_pool!(self, |pool| sqlx::query_as::<_, RequestRow>(SQL).fetch_all(pool).await?);
+        rows.into_iter()
+            .map(|(id, kind, by, at, dry_run, hash, salt, status, updated, detail)| {
+                Ok(PrivacyRequest {
+                    id,
+                    kind: RequestKind::parse(&kind)?,
+                    requested_by: by,
+                    requested_at: at,
+                    dry_run,
+                    subject: EmailHash { hash, salt },
+                    status: status.unwrap_or_else(|| "started".into()),
+                    updated_at: updated.unwrap_or(at),
+                    detail: detail.map(|d| json(&d, "privacy request event")).transpose()?.unwrap_or(Value::Null),
+                })
+            })
+            .collect()
+    }
+
+    /// The audit trail of one request, oldest first.
+    pub async fn privacy_request_events(&self, request_id: i64) -> Result<Vec<PrivacyRequestEvent>, StoreError> {
+        const SQL: &str = "SELECT at, status, detail FROM privacy_request_events WHERE request_id = $1 ORDER BY id";
+        let rows = with_pool!(self, |pool| {
+            sqlx::query_as::<_, (DateTime<Utc>, String, String)>(SQL).bind(request_id).fetch_all(pool).await?
+        });
+        rows.into_iter()
+            .map(|(at, status, detail)| Ok(PrivacyRequestEvent { at, status, detail: json(&detail, "privacy request event")? }))
+            .collect()
+    }
+
+    /// Keep a receipt; returns its id.
+    pub async fn add_privacy_receipt(&self, r: &NewReceipt) -> Result<i64, StoreError> {
+        const SQL: &str = "INSERT INTO privacy_receipts (request_id, kind, email_hash, salt, integrations, outcome, requested_at, completed_at) \
+                           VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id";
+        let integrations = r.integrations.to_string();
+        Ok(with_pool!(self, |pool| {
+            sqlx::query_scalar::<_, i64>(SQL)
+                .bind(r.request_id)
+                .bind(r.kind.as_str())
+                .bind(&r.email.hash)
+                .bind(&r.email.salt)
+                .bind(&integrations)
+                .bind(&r.outcome)
+                .bind(r.requested_at)
+                .bind(r.completed_at)
+                .fetch_one(pool)
+                .await?
+        }))
+    }
+
+    /// Every receipt, newest first.
+    pub async fn privacy_receipts(&self) -> Result<Vec<Receipt>, StoreError> {
+        let sql = format!("{RECEIPT_COLUMNS} ORDER BY id DESC");
+        let rows = with_pool!(self, |pool| {
+            sqlx::query_as::<_, ReceiptRow>(sqlx::AssertSqlSafe(sql.clone())).fetch_all(pool).await?
+        });
+        rows.into_iter().map(receipt_from).collect()
+    }
+
+    /// The latest deletion receipt with outcome `deleted` for `email` (recognised by
+    /// recomputing each receipt's salted hash), if any.
+    pub async fn deletion_receipt_for(&self, email: &str) -> Result<Option<Receipt>, StoreError> {
+        let sql = format!("{RECEIPT_COLUMNS} WHERE kind = 'deletion' AND outcome = 'deleted' ORDER BY id DESC");
+        let rows = with_pool!(self, |pool| {
+            sqlx::query_as::<_, ReceiptRow>(sqlx::AssertSqlSafe(sql.clone())).fetch_all(pool).await?
+        });
+        for row in rows {
+            let r = receipt_from(row)?;
+            if r.email.matches(email) {
+                return Ok(Some(r));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Remove one person from every snapshot of an integration, in one transaction: their
+    /// account record, memberships, app users, factors and direct role assignments, System
+    /// Log events naming them (any of `identifiers` — id, login, emails — anywhere in the
+    /// event), and any other record that mentions an identifier has it replaced by
+    /// `[erased]`. On SQLite the deleted bytes are overwritten (`secure_delete`) and the WAL
+    /// checkpointed, and the file is rebuilt (`VACUUM`, seconds on a large store), so the data
+    /// is gone from the files, not only from the tables.
+    pub async fn erase_person(
+        &self,
+        integration_id: i64,
+        account_id: &str,
+        identifiers: &[String],
+    ) -> Result<Erased, StoreError> {
+        let own = format!(
+            "DELETE FROM records WHERE {IN_RUNS} AND ((resource = 'users' AND record_key = $2) \
+             OR (resource IN ('memberships', 'app_users') AND record_key LIKE '%/' || $2) \
+             OR (resource = 'factors' AND record_key LIKE $2 || '/%') \
+             OR (resource = 'role_assignments' AND record_key LIKE 'account/' || $2 || '/%'))"
+        );
+        const LOGS: &str = "DELETE FROM log_events WHERE integration_id = $1 AND data <> REPLACE(data, $2, '')";
+        let redact = format!(
+            "UPDATE records SET data = REPLACE(data, $2, '[erased]') WHERE {IN_RUNS} AND data <> REPLACE(data, $2, '')"
+        );
+        let mut ids: Vec<String> = vec![account_id.to_string()];
+        for s in identifiers {
+            for v in [s.clone(), s.to_lowercase()] {
+                // Very short strings would redact unrelated text.
+                if v.len() >= 3 && !ids.contains(&v) {
+                    ids.push(v);
+                }
+            }
+        }
+        let mut erased = Erased::default();
+        macro_rules! steps {
+            ($tx:ident) => {{
+                erased.records += sqlx::query(sqlx::AssertSqlSafe(own.clone()))
+                    .bind(integration_id)
+                    .bind(account_id)
+                    .execute(&mut *$tx)
+                    .await?
+                    .rows_affected();
+                for id in &ids {
+                    erased.log_events +=
+                        sqlx::query(LOGS).bind(integration_id).bind(id).execute(&mut *$tx).await?.rows_affected();
+                }
+                for id in &ids {
+                    erased.redacted += sqlx::query(sqlx::AssertSqlSafe(redact.clone()))
+                        .bind(integration_id)
+                        .bind(id)
+                        .execute(&mut *$tx)
+                        .await?
+                        .rows_affected();
+                }
+            }};
+        }
+        match &self.db {
+            Db::Sqlite(pool) => {
+                let mut conn = pool.acquire().await?;
+                // Zero freed space so the erased bytes do not linger in free pages.
+                sqlx::query("PRAGMA secure_delete = ON").execute(&mut *conn).await?;
+                {
+                    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+                    steps!(tx);
+                    tx.commit().await?;
+                }
+                // Pages freed earlier (e.g. by sync staging, without secure_delete) may still
+                // hold old copies of the person's rows: rebuild the file from live rows only,
+                // then drop the old page images the WAL still holds.
+                sqlx::query("VACUUM").execute(&mut *conn).await?;
+                sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&mut *conn).await?;
+            }
+            Db::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                steps!(tx);
+                tx.commit().await?;
+            }
+        }
+        Ok(erased)
+    }
+}

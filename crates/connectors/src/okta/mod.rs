@@ -1,6 +1,7 @@
 //! The Okta connector: capability table, connection test and sync over the Management API
 //! with an SSWS token.
 
+pub mod actions;
 pub mod check;
 pub mod client;
 pub mod governor;
@@ -72,5 +73,8 @@ impl Connector for OktaConnector {
     async fn sync(&self, options: SyncOptions, out: mpsc::Sender<SyncEvent>) -> Result<SyncReport, ConnectorError> {
         let client = Arc::new(self.client(options.max_in_flight, 90)?);
         sync::SyncRun { client, options }.run(out).await
+    }
+    fn person_actions(&self) -> Result<Option<Box<dyn crate::actions::PersonActions + '_>>, ConnectorError> {
+        Ok(Some(Box::new(actions::OktaActions::new(self)?)))
     }
 }

@@ -1,0 +1,32 @@
+-- The evidence register (PostgreSQL). Keep in step with migrations/sqlite/0004_evidence.sql.
+--
+-- Append-only and hash-chained: one global chain ordered by `seq`. No foreign key to
+-- integrations or sync runs on purpose: evidence already collected stays (with the
+-- integration's name copied in) when its integration is removed, as an audit record must.
+
+CREATE TABLE evidence_items (
+    seq BIGINT PRIMARY KEY,
+    item_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    integration_id BIGINT NOT NULL,
+    integration_name TEXT NOT NULL,
+    run_id BIGINT NOT NULL,
+    collected_at TEXT NOT NULL,
+    controls TEXT NOT NULL,
+    status TEXT NOT NULL,
+    reason TEXT,
+    summary TEXT NOT NULL,
+    sources TEXT NOT NULL,
+    prev_hash TEXT NOT NULL,
+    hash TEXT NOT NULL
+);
+
+-- The chain's head: the last item appended. Lets `verify` notice removed trailing items,
+-- and serialises appends (every append updates this one row first).
+CREATE TABLE evidence_head (
+    id BIGINT PRIMARY KEY CHECK (id = 1),
+    last_seq BIGINT NOT NULL,
+    last_hash TEXT NOT NULL
+);
+INSERT INTO evidence_head (id, last_seq, last_hash)
+VALUES (1, 0, '0000000000000000000000000000000000000000000000000000000000000000');

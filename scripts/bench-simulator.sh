@@ -8,6 +8,7 @@
 # on loopback. Release build first: cargo build --release -p steward
 set -euo pipefail
 cd "$(dirname "$0")/.."
+[ -x /usr/bin/time ] || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq time >/dev/null
 BIN="${1:-target/release/steward}"
 [ -x "$BIN" ] || { echo "build first: cargo build --release -p steward" >&2; exit 2; }
 if ! command -v wrk >/dev/null; then
@@ -32,7 +33,8 @@ start /usr/bin/time -v -o "$WORK/time.txt" "$BIN" simulate okta --users 100000 -
 t1=$(date +%s.%N)
 echo "org: $(field 'd["org"]')"
 python3 -c "import sys; print(f\"generation + bind: {float(sys.argv[2])-float(sys.argv[1]):.2f} s\")" "$t0" "$t1"
-kill -INT "$PID"; wait "$PID" 2>/dev/null || true; PID=""
+# GNU time ignores SIGINT while it waits: signal the simulator itself.
+pkill -INT -P "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; PID=""
 grep -E "Maximum resident set size" "$WORK/time.txt"
 
 echo "== 2. Throughput: GET /api/v1/users?limit=200 (200-user pages), rate limits none, 1,000 users"

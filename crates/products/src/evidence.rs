@@ -3,14 +3,16 @@
 //!
 //! Items are computed from the snapshot just published and keep the raw API records they
 //! were computed from. What the token could not read is stated as "not evidenced" with the
-//! source's reason, never as an empty (compliant-looking) list.
+//! source's reason, never as an empty (compliant-looking) list. After a deletion request,
+//! the entries naming the person (raw sources, admin lines) are replaced by their digest; the
+//! hash covers digests, so `verify` still holds, given a redaction record for each.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 use serde_json::{Value, json};
 use steward_model::{Record, Resource};
-use steward_store::{EvidenceItem, GENESIS_HASH, Integration, NewEvidence, ResourceStatus, Store};
+use steward_store::{EvidenceItem, EvidenceRedaction, GENESIS_HASH, Integration, NewEvidence, ResourceStatus, Store};
 
 use crate::Clock;
 
@@ -118,6 +120,22 @@ pub async fn collect(
     ])
 }
 
+/// Projections of stored records: just the fields that decide whether a record is needed.
+#[derive(serde::Deserialize)]
+struct IdRow {
+    id: String,
+}
+
+#[derive(serde::Deserialize)]
+struct AccountRow {
+    account_id: String,
+}
+
+#[derive(serde::Deserialize)]
+struct MembershipRow {
+    group_id: String,
+}
+
 struct Snapshot<'a> {
     store: &'a Store,
     integration_id: i64,
@@ -139,6 +157,19 @@ impl Snapshot<'_> {
                 resource.label()
             )),
         }
+    }
+
+    /// The records of `resource` whose projection `T` passes `keep`; only those are decoded
+    /// whole (with `raw`), which keeps 50k users and their factors out of memory.
+    async fn records_where<T: serde::de::DeserializeOwned + Send>(
+        &self,
+        resource: Resource,
+        keep: impl FnMut(&T) -> bool + Send,
+    ) -> Result<Vec<Record>, EvidenceError> {
+        Ok(self
+            .store
+            .snapshot_records_where(self.integration_id, resource, keep)
+            .await?)
     }
 
     async fn records(&self, resource: Resource) -> Result<Vec<Record>, EvidenceError> {
@@ -310,10 +341,13 @@ async fn admin_review(snapshot: &Snapshot<'_>) -> Result<Computed, EvidenceError
     if !group_ids.is_empty() {
         match snapshot.readable(Resource::Memberships) {
             Ok(()) => {
-                for r in snapshot.records(Resource::Memberships).await? {
-                    if let Record::Membership(m) = r
-                        && group_ids.contains(m.group_id.as_str())
-                    {
+                let held = snapshot
+                    .records_where(Resource::Memberships, |m: &MembershipRow| {
+                        group_ids.contains(m.group_id.as_str())
+                    })
+                    .await?;
+                for r in held {
+                    if let Record::Membership(m) = r {
                         source_memberships
                             .push(json!({"group_id": m.group_id, "account_id": m.account_id}));
                         members.entry(m.group_id).or_default().push(m.account_id);
@@ -370,10 +404,11 @@ async fn admin_review(snapshot: &Snapshot<'_>) -> Result<Computed, EvidenceError
     let mut users = BTreeMap::new();
     match &users_readable {
         Ok(()) => {
-            for r in snapshot.records(Resource::Users).await? {
-                if let Record::Account(a) = r
-                    && roles.contains_key(&a.id)
-                {
+            let held = snapshot
+                .records_where(Resource::Users, |u: &IdRow| roles.contains_key(&u.id))
+                .await?;
+            for r in held {
+                if let Record::Account(a) = r {
                     users.insert(a.id.clone(), a);
                 }
             }
@@ -385,10 +420,13 @@ async fn admin_review(snapshot: &Snapshot<'_>) -> Result<Computed, EvidenceError
     let mut source_factors = Vec::new();
     match &factors_readable {
         Ok(()) => {
-            for r in snapshot.records(Resource::Factors).await? {
-                if let Record::Factor(f) = r
-                    && roles.contains_key(&f.account_id)
-                {
+            let held = snapshot
+                .records_where(Resource::Factors, |f: &AccountRow| {
+                    roles.contains_key(&f.account_id)
+                })
+                .await?;
+            for r in held {
+                if let Record::Factor(f) = r {
                     source_factors.push(f.raw.clone());
                     if f.status == "ACTIVE" {
                         *active_factors.entry(f.account_id.clone()).or_default() += 1;
@@ -518,6 +556,8 @@ pub struct Verification {
     pub items: u64,
     pub head_seq: i64,
     pub head_hash: String,
+    /// Entries replaced by their digest after an erasure, each with its redaction record.
+    pub redacted_entries: u64,
     pub broken: Option<ChainBreak>,
 }
 
@@ -525,12 +565,14 @@ pub struct Verification {
 pub async fn verify(store: &Store) -> Result<Verification, EvidenceError> {
     let items = store.evidence_items().await?;
     let head = store.evidence_head().await?;
-    let broken = check_chain(&items, head.last_seq, &head.last_hash);
+    let redactions = store.evidence_redactions().await?;
+    let broken = check_chain_with(&items, &redactions, head.last_seq, &head.last_hash);
     Ok(Verification {
         intact: broken.is_none(),
         items: items.len() as u64,
         head_seq: head.last_seq,
         head_hash: head.last_hash,
+        redacted_entries: items.iter().map(|i| i.redacted_entries().len() as u64).sum(),
         broken,
     })
 }
@@ -539,8 +581,24 @@ fn id_seq(id: &str) -> Option<i64> {
     id.strip_prefix("EV-").and_then(|n| n.parse().ok())
 }
 
-/// The first break of `items` (sorted by seq) against the recorded head, if any.
+/// The first break of `items` (sorted by seq) against the recorded head, if any, for a
+/// register without redactions.
 pub fn check_chain(items: &[EvidenceItem], head_seq: i64, head_hash: &str) -> Option<ChainBreak> {
+    check_chain_with(items, &[], head_seq, head_hash)
+}
+
+/// [`check_chain`], accepting an entry replaced by its digest only where `redactions`
+/// records that very replacement (item, entry, digest); any other placeholder is an edit.
+pub fn check_chain_with(
+    items: &[EvidenceItem],
+    redactions: &[EvidenceRedaction],
+    head_seq: i64,
+    head_hash: &str,
+) -> Option<ChainBreak> {
+    let recorded: BTreeSet<(&str, &str, &str)> = redactions
+        .iter()
+        .map(|r| (r.item_id.as_str(), r.entry.as_str(), r.digest.as_str()))
+        .collect();
     let mut expected_seq = 1i64;
     let mut prev_hash = GENESIS_HASH.to_string();
     for item in items {
@@ -569,6 +627,19 @@ pub fn check_chain(items: &[EvidenceItem], head_seq: i64, head_hash: &str) -> Op
                 BreakKind::Edited,
                 format!(
                     "the content of {} (position {}) no longer matches its hash",
+                    item.id, item.seq
+                ),
+            );
+        }
+        if let Some((entry, _)) = item
+            .redacted_entries()
+            .into_iter()
+            .find(|(entry, digest)| !recorded.contains(&(item.id.as_str(), entry.as_str(), digest.as_str())))
+        {
+            return brk(
+                BreakKind::Edited,
+                format!(
+                    "entry {entry} of {} (position {}) was replaced by its digest without a redaction record",
                     item.id, item.seq
                 ),
             );

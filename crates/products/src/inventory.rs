@@ -125,7 +125,7 @@ async fn collect_facts(
             Ok(Vec::new())
         }
     };
-    async fn projected<T: serde::de::DeserializeOwned>(
+    async fn projected<T: serde::de::DeserializeOwned + Send>(
         store: &Store,
         integration_id: i64,
         readable: &HashSet<Resource>,

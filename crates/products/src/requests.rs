@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 use steward_connectors::actions::{EraseOutcome, PersonActions, PersonData};
 use steward_connectors::{Connector, ConnectorError};
 use steward_model::Account;
-use steward_store::{EmailHash, Erased, Integration, NewPrivacyRequest, NewReceipt, RequestKind, Store, StoreError};
+use steward_store::{EmailHash, Erased, Erasure, Integration, NewPrivacyRequest, NewReceipt, RequestKind, Store, StoreError};
 
 use crate::Clock;
 use crate::integrations::{self, IntegrationError};
@@ -322,6 +322,29 @@ fn identifiers(account: &Account, email: &str) -> Vec<String> {
     v
 }
 
+/// Erase the person from the integration's local data (snapshots, inventory, evidence) and
+/// remember them so later syncs leave them out.
+async fn erase_locally(
+    store: &Store,
+    clock: &dyn Clock,
+    s: &Source,
+    account: &Account,
+    email: &str,
+    request_id: i64,
+) -> Result<Erased, RequestError> {
+    let identifiers = identifiers(account, email);
+    Ok(store
+        .erase_person(&Erasure {
+            integration_id: s.integration.id,
+            account_id: &account.id,
+            identifiers: &identifiers,
+            request_id,
+            email,
+            at: clock.now(),
+        })
+        .await?)
+}
+
 /// Audit detail of a deletion: ids, counts and outcomes only — no personal data.
 fn deletion_audit(report: &DeletionReport) -> Value {
     let per: Vec<Value> = report
@@ -453,14 +476,14 @@ async fn delete_inner(
                     report.integrations.push((name.clone(), IntegrationDeletion::Refused { role_needed, reason, plan: plan_of(&data, false) }));
                 }
                 EraseOutcome::Deleted { verified, .. } => {
-                    let erased = store.erase_person(s.integration.id, &account.id, &identifiers(account, &input.email)).await?;
+                    let erased = erase_locally(store, clock, s, account, &input.email, request_id).await?;
                     report.integrations.push((
                         name.clone(),
                         IntegrationDeletion::Deleted { account_id: account.id.clone(), verified, plan: plan_of(&data, true), erased },
                     ));
                 }
                 EraseOutcome::AlreadyGone => {
-                    let erased = store.erase_person(s.integration.id, &account.id, &identifiers(account, &input.email)).await?;
+                    let erased = erase_locally(store, clock, s, account, &input.email, request_id).await?;
                     report.integrations.push((
                         name.clone(),
                         IntegrationDeletion::Deleted { account_id: account.id.clone(), verified: true, plan: plan_of(&data, true), erased },

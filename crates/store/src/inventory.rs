@@ -240,11 +240,48 @@ impl Store {
     /// projection of the record's JSON (fields `T` does not name, notably `raw`, are skipped
     /// without being allocated). Read in pages by record key, so a snapshot of 400k app
     /// assignments is never held as text all at once. Empty before the first sync.
-    pub async fn snapshot_projection<T: DeserializeOwned>(
+    pub async fn snapshot_projection<T: DeserializeOwned + Send>(
         &self,
         integration_id: i64,
         resource: Resource,
     ) -> Result<Vec<T>, StoreError> {
+        let mut out = Vec::new();
+        self.snapshot_pages(integration_id, resource, |data| {
+            out.push(serde_json::from_str::<T>(data)?);
+            Ok(())
+        })
+        .await?;
+        Ok(out)
+    }
+
+    /// The whole records of one resource of the current snapshot whose projection `T` passes
+    /// `keep`, in record-key order. Only the kept ones are decoded with their `raw` source
+    /// object: evidence needs the few admins among 50k users, not every user.
+    pub async fn snapshot_records_where<T: DeserializeOwned + Send>(
+        &self,
+        integration_id: i64,
+        resource: Resource,
+        mut keep: impl FnMut(&T) -> bool + Send,
+    ) -> Result<Vec<steward_model::Record>, StoreError> {
+        let mut out = Vec::new();
+        self.snapshot_pages(integration_id, resource, |data| {
+            if keep(&serde_json::from_str::<T>(data)?) {
+                out.push(serde_json::from_str(data)?);
+            }
+            Ok(())
+        })
+        .await?;
+        Ok(out)
+    }
+
+    /// Calls `each` with the stored JSON of every record of one resource of the current
+    /// snapshot, page by page (see [`Store::snapshot_projection`]).
+    async fn snapshot_pages(
+        &self,
+        integration_id: i64,
+        resource: Resource,
+        mut each: impl FnMut(&str) -> Result<(), serde_json::Error> + Send,
+    ) -> Result<(), StoreError> {
         const CURRENT: &str = "SELECT current_run_id FROM integrations WHERE id = $1";
         const RECORDS: &str = "SELECT record_key, data FROM records \
              WHERE run_id = $1 AND resource = $2 AND record_key > $3 ORDER BY record_key LIMIT $4";
@@ -261,9 +298,8 @@ impl Store {
         let Some(run_id) =
             current.ok_or_else(|| StoreError::not_found(format!("integration {integration_id}")))?
         else {
-            return Ok(Vec::new());
+            return Ok(());
         };
-        let mut out = Vec::new();
         let mut after = String::new();
         loop {
             let page = with_pool!(self, |pool| match resource {
@@ -285,16 +321,16 @@ impl Store {
             });
             let full = to_u64(PAGE) == page.len() as u64;
             for (_, data) in &page {
-                out.push(serde_json::from_str::<T>(data).map_err(|e| {
+                each(data).map_err(|e| {
                     StoreError::corrupt(format!("a stored {resource} record"), e)
-                })?);
+                })?;
             }
             match page.into_iter().next_back() {
                 Some((key, _)) if full => after = key,
                 _ => break,
             }
         }
-        Ok(out)
+        Ok(())
     }
 
     /// Items matching `filter`, by id.

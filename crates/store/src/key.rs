@@ -193,6 +193,35 @@ impl Sealer {
             String::from_utf8(plain).map_err(|_| err("the opened credential is not UTF-8"))?;
         Ok(SecretString::from(text))
     }
+
+    /// Seal arbitrary bytes bound to `aad` (same envelope as tokens); used for the
+    /// identifiers of erased people, which must be matchable yet never clear text at rest.
+    pub(crate) fn seal_bytes(&self, aad: &str, msg: &[u8]) -> Option<Vec<u8>> {
+        let mut nonce = [0u8; NONCE_LEN];
+        rand::rngs::OsRng.fill_bytes(&mut nonce);
+        let ct = self
+            .cipher
+            .encrypt(XNonce::from_slice(&nonce), Payload { msg, aad: aad.as_bytes() })
+            .ok()?;
+        let mut out = Vec::with_capacity(1 + NONCE_LEN + ct.len());
+        out.push(ENVELOPE_V1);
+        out.extend_from_slice(&nonce);
+        out.extend_from_slice(&ct);
+        Some(out)
+    }
+
+    /// Open what [`Sealer::seal_bytes`] sealed with the same `aad`; `None` when the key or
+    /// the AAD differ, or the bytes were altered.
+    pub(crate) fn open_bytes(&self, aad: &str, sealed: &[u8]) -> Option<Vec<u8>> {
+        let (&version, rest) = sealed.split_first()?;
+        if version != ENVELOPE_V1 || rest.len() < NONCE_LEN {
+            return None;
+        }
+        let (nonce, ct) = rest.split_at(NONCE_LEN);
+        self.cipher
+            .decrypt(XNonce::from_slice(nonce), Payload { msg: ct, aad: aad.as_bytes() })
+            .ok()
+    }
 }
 
 #[cfg(test)]

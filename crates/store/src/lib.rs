@@ -30,13 +30,16 @@ mod snapshot;
 pub mod testing;
 
 pub use error::StoreError;
-pub use evidence::{EvidenceHead, EvidenceItem, GENESIS_HASH, NewEvidence, evidence_id};
+pub use evidence::{
+    EvidenceHead, EvidenceItem, EvidenceRedaction, GENESIS_HASH, NewEvidence, REDACTED_KEY, entry_digest,
+    evidence_id, redacted_digest,
+};
 pub use integrations::{Integration, NewIntegration};
 pub use inventory::{
     Decision, InventoryChange, InventoryFacts, InventoryFilter, InventoryItem, InventorySync, Triage,
 };
 pub use key::MasterKey;
-pub use requests::{EmailHash, Erased, NewPrivacyRequest, NewReceipt, PrivacyRequest, PrivacyRequestEvent, Receipt, RequestKind};
+pub use requests::{EmailHash, Erased, Erasure, NewPrivacyRequest, NewReceipt, PrivacyRequest, PrivacyRequestEvent, Receipt, RequestKind};
 pub use runs::{ResourceOutcome, SyncRun};
 pub use snapshot::ResourceStatus;
 

@@ -5,13 +5,23 @@
 //! `sha256(salt ‖ lowercase email)` with its own random 16-byte salt beside it: the same
 //! address cannot be linked across rows without knowing it, yet a later request for the same
 //! address can recognise a receipt (it recomputes the hash with that receipt's salt).
+//!
+//! Erasure reaches every table that can hold the person: snapshots and System Log events,
+//! inventory admins and change history, and evidence items (personal entries replaced by
+//! their digest, see `evidence`). The person's identifiers are then kept, sealed with the
+//! store's key, in `erased_subjects`, and [`Store::stage`] drops or redacts what later
+//! syncs read back about them (Okta keeps their deactivation and deletion events).
+
+use std::borrow::Cow;
 
 use chrono::{DateTime, Utc};
 use rand::RngCore as _;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest as _, Sha256};
+use steward_model::{PrincipalKind, Record};
 
+use crate::evidence::{COLUMNS as EVIDENCE_COLUMNS, Row as EvidenceRow, from_row as evidence_from_row};
 use crate::{Db, Store, StoreError, in_tx, with_pool};
 
 /// Access (export) or deletion.
@@ -141,6 +151,86 @@ pub struct Erased {
     pub log_events: u64,
     /// Other records that mentioned them (e.g. as someone's manager), redacted in place.
     pub redacted: u64,
+    /// Evidence entries (raw sources, admin lines) replaced by their digest.
+    pub evidence_entries: u64,
+    /// Inventory rows (app admins, change history) where they were named.
+    pub inventory: u64,
+}
+
+/// One person to erase from one integration's local data.
+#[derive(Debug, Clone)]
+pub struct Erasure<'a> {
+    pub integration_id: i64,
+    pub account_id: &'a str,
+    /// Login, emails: every string that names them.
+    pub identifiers: &'a [String],
+    /// The deletion request this erasure answers (recorded with each evidence redaction).
+    pub request_id: i64,
+    /// The requested email, kept only as a salted hash in `erased_subjects`.
+    pub email: &'a str,
+    pub at: DateTime<Utc>,
+}
+
+/// The sealed content of an `erased_subjects` row.
+#[derive(Debug, Serialize, Deserialize)]
+struct SealedSubject {
+    account_id: String,
+    /// Already expanded (as given and lowercased, at least 3 characters).
+    identifiers: Vec<String>,
+}
+
+fn subject_aad(integration_id: i64) -> String {
+    format!("integration:{integration_id}:erased")
+}
+
+/// The strings that name the person: the account id, then each identifier as given and
+/// lowercased.
+fn needles(account_id: &str, identifiers: &[String]) -> Vec<String> {
+    let mut ids: Vec<String> = vec![account_id.to_string()];
+    for s in identifiers {
+        for v in [s.clone(), s.to_lowercase()] {
+            // Very short strings would redact unrelated text.
+            if v.len() >= 3 && !ids.contains(&v) {
+                ids.push(v);
+            }
+        }
+    }
+    ids
+}
+
+/// ASCII-case-insensitive replacement (identifiers are logins, emails and ids).
+fn replace_ci(hay: &str, needle: &str, with: &str) -> String {
+    if needle.is_empty() {
+        return hay.to_string();
+    }
+    let lower = hay.to_ascii_lowercase();
+    let n = needle.to_ascii_lowercase();
+    let mut out = String::with_capacity(hay.len());
+    let mut last = 0;
+    for (i, _) in lower.match_indices(n.as_str()) {
+        if i < last {
+            continue;
+        }
+        out.push_str(&hay[last..i]);
+        out.push_str(with);
+        last = i + n.len();
+    }
+    out.push_str(&hay[last..]);
+    out
+}
+
+/// Is `record` the erased account's own (account, membership, app user, factor, direct
+/// role) or a log event (any event naming them goes, as in [`Store::erase_person`])?
+fn owned_by(record: &Record, account_id: &str) -> bool {
+    match record {
+        Record::Account(a) => a.id == account_id,
+        Record::Membership(m) => m.account_id == account_id,
+        Record::AppUser(a) => a.account_id == account_id,
+        Record::Factor(f) => f.account_id == account_id,
+        Record::RoleAssignment(r) => r.principal_kind == PrincipalKind::Account && r.principal_id == account_id,
+        Record::LogEvent(_) => true,
+        _ => false,
+    }
 }
 
 type RequestRow = (i64, String, String, DateTime<Utc>, bool, String, String, Option<String>, Option<DateTime<Utc>>, Option<String>);
@@ -292,15 +382,14 @@ impl Store {
     /// account record, memberships, app users, factors and direct role assignments, System
     /// Log events naming them (any of `identifiers` — id, login, emails — anywhere in the
     /// event), and any other record that mentions an identifier has it replaced by
-    /// `[erased]`. On SQLite the deleted bytes are overwritten (`secure_delete`) and the WAL
+    /// `[erased]` (inventory admins, owners and change history too). Evidence entries naming
+    /// them are replaced by their digest, each recorded in `evidence_redactions` for
+    /// `e.request_id`, so the chain still verifies. Their identifiers are sealed into
+    /// `erased_subjects` so later syncs leave them out. On SQLite the deleted bytes are overwritten (`secure_delete`) and the WAL
     /// checkpointed, and the file is rebuilt (`VACUUM`, seconds on a large store), so the data
     /// is gone from the files, not only from the tables.
-    pub async fn erase_person(
-        &self,
-        integration_id: i64,
-        account_id: &str,
-        identifiers: &[String],
-    ) -> Result<Erased, StoreError> {
+    pub async fn erase_person(&self, e: &Erasure<'_>) -> Result<Erased, StoreError> {
+        let (integration_id, account_id) = (e.integration_id, e.account_id);
         let own = format!(
             "DELETE FROM records WHERE {IN_RUNS} AND ((resource = 'users' AND record_key = $2) \
              OR (resource IN ('memberships', 'app_users') AND record_key LIKE '%/' || $2) \
@@ -311,15 +400,27 @@ impl Store {
         let redact = format!(
             "UPDATE records SET data = REPLACE(data, $2, '[erased]') WHERE {IN_RUNS} AND data <> REPLACE(data, $2, '')"
         );
-        let mut ids: Vec<String> = vec![account_id.to_string()];
-        for s in identifiers {
-            for v in [s.clone(), s.to_lowercase()] {
-                // Very short strings would redact unrelated text.
-                if v.len() >= 3 && !ids.contains(&v) {
-                    ids.push(v);
-                }
-            }
-        }
+        // An app's admins are listed by login; the change history repeats old and new lists.
+        const INVENTORY: [&str; 3] = [
+            "UPDATE inventory_items SET admins = REPLACE(admins, $2, '[erased]') \
+             WHERE integration_id = $1 AND admins <> REPLACE(admins, $2, '')",
+            "UPDATE inventory_items SET owner = REPLACE(owner, $2, '[erased]') \
+             WHERE integration_id = $1 AND owner <> REPLACE(owner, $2, '')",
+            "UPDATE inventory_changes SET fields = REPLACE(fields, $2, '[erased]') \
+             WHERE integration_id = $1 AND fields <> REPLACE(fields, $2, '')",
+        ];
+        let evidence_sql = format!("SELECT {EVIDENCE_COLUMNS} FROM evidence_items WHERE integration_id = $1 ORDER BY seq");
+        const EVIDENCE_SET: &str = "UPDATE evidence_items SET summary = $2, sources = $3 WHERE seq = $1";
+        const REDACTION: &str = "INSERT INTO evidence_redactions (item_id, entry, digest, request_id, redacted_at) \
+             VALUES ($1, $2, $3, $4, $5)";
+        const SUBJECT: &str = "INSERT INTO erased_subjects (integration_id, request_id, subject_hash, subject_salt, \
+             sealed_identifiers, erased_at) VALUES ($1, $2, $3, $4, $5, $6)";
+        let ids = needles(account_id, e.identifiers);
+        let subject = EmailHash::new(e.email);
+        let sealed_subject = serde_json::to_vec(&SealedSubject { account_id: account_id.to_string(), identifiers: ids.clone() })
+            .ok()
+            .and_then(|plain| self.sealer.seal_bytes(&subject_aad(integration_id), &plain))
+            .ok_or_else(|| StoreError::corrupt("erased subject", "sealing failed"))?;
         let mut erased = Erased::default();
         macro_rules! steps {
             ($tx:ident) => {{
@@ -340,7 +441,48 @@ impl Store {
                         .execute(&mut *$tx)
                         .await?
                         .rows_affected();
+                    for sql in INVENTORY {
+                        erased.inventory +=
+                            sqlx::query(sql).bind(integration_id).bind(id).execute(&mut *$tx).await?.rows_affected();
+                    }
                 }
+                let rows = sqlx::query_as::<_, EvidenceRow>(sqlx::AssertSqlSafe(evidence_sql.clone()))
+                    .bind(integration_id)
+                    .fetch_all(&mut *$tx)
+                    .await?;
+                for row in rows {
+                    let mut item = evidence_from_row(row)?;
+                    let done = item.redact_matching(&ids);
+                    if done.is_empty() {
+                        continue;
+                    }
+                    sqlx::query(EVIDENCE_SET)
+                        .bind(item.seq)
+                        .bind(item.summary.to_string())
+                        .bind(item.sources.to_string())
+                        .execute(&mut *$tx)
+                        .await?;
+                    for (entry, digest) in &done {
+                        sqlx::query(REDACTION)
+                            .bind(&item.id)
+                            .bind(entry)
+                            .bind(digest)
+                            .bind(e.request_id)
+                            .bind(e.at)
+                            .execute(&mut *$tx)
+                            .await?;
+                    }
+                    erased.evidence_entries += done.len() as u64;
+                }
+                sqlx::query(SUBJECT)
+                    .bind(integration_id)
+                    .bind(e.request_id)
+                    .bind(&subject.hash)
+                    .bind(&subject.salt)
+                    .bind(&sealed_subject)
+                    .bind(e.at)
+                    .execute(&mut *$tx)
+                    .await?;
             }};
         }
         match &self.db {
@@ -366,5 +508,78 @@ impl Store {
             }
         }
         Ok(erased)
+    }
+
+    /// `records` without what they say about people erased from the run's integration:
+    /// their own records and any log event naming them are dropped, other records naming
+    /// them are redacted to `[erased]` (as [`Store::erase_person`] does). Borrowed as is when
+    /// nobody was erased from the integration (one indexed query).
+    pub(crate) async fn without_erased<'r>(
+        &self,
+        run_id: i64,
+        records: &'r [Record],
+    ) -> Result<Cow<'r, [Record]>, StoreError> {
+        const SQL: &str = "SELECT s.integration_id, s.sealed_identifiers FROM erased_subjects s \
+             JOIN sync_runs r ON r.integration_id = s.integration_id WHERE r.id = $1 ORDER BY s.id";
+        let rows = with_pool!(self, |pool| {
+            sqlx::query_as::<_, (i64, Vec<u8>)>(SQL).bind(run_id).fetch_all(pool).await?
+        });
+        if rows.is_empty() || records.is_empty() {
+            return Ok(Cow::Borrowed(records));
+        }
+        let mut subjects = Vec::with_capacity(rows.len());
+        for (integration_id, sealed) in rows {
+            // Failing the sync beats silently bringing an erased person back.
+            let subject = self
+                .sealer
+                .open_bytes(&subject_aad(integration_id), &sealed)
+                .and_then(|plain| serde_json::from_slice::<SealedSubject>(&plain).ok())
+                .ok_or_else(|| {
+                    StoreError::corrupt(
+                        "erased subjects",
+                        "a row cannot be opened with this master key; restore the key it was sealed with",
+                    )
+                })?;
+            subjects.push(subject);
+        }
+        let mut out = Vec::with_capacity(records.len());
+        'records: for record in records {
+            let text = serde_json::to_string(record)
+                .map_err(|e| StoreError::corrupt(format!("a {} record", record.resource()), e))?;
+            let lower = text.to_ascii_lowercase();
+            let mut redacted: Option<String> = None;
+            for s in &subjects {
+                let named = s.identifiers.iter().any(|id| lower.contains(&id.to_ascii_lowercase()));
+                if !named {
+                    continue;
+                }
+                if owned_by(record, &s.account_id) {
+                    continue 'records;
+                }
+                let mut t = redacted.take().unwrap_or_else(|| text.clone());
+                for id in &s.identifiers {
+                    t = replace_ci(&t, id, "[erased]");
+                }
+                redacted = Some(t);
+            }
+            match redacted {
+                None => out.push(record.clone()),
+                // A record that no longer parses once redacted is dropped rather than kept.
+                Some(t) => out.extend(serde_json::from_str::<Record>(&t).ok()),
+            }
+        }
+        Ok(Cow::Owned(out))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replace_ci_ignores_ascii_case() {
+        assert_eq!(replace_ci("a Jane@X.com b jane@x.com", "jane@x.com", "[erased]"), "a [erased] b [erased]");
+        assert_eq!(replace_ci("nothing", "jane", "[erased]"), "nothing");
+        assert_eq!(needles("00u1", &["Jane@X.com".into(), "ab".into()]), ["00u1", "Jane@X.com", "jane@x.com"]);
     }
 }

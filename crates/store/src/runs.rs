@@ -186,6 +186,8 @@ impl Store {
         if records.is_empty() {
             return Ok(());
         }
+        // Erased people must not come back with the next sync (see `requests.rs`).
+        let records: &[Record] = &self.without_erased(run_id, records).await?;
         // Serialise before taking the write lock: SQLite has one writer at a time.
         let mut rows: Vec<(&'static str, String, String)> = Vec::with_capacity(records.len());
         let mut log_rows: Vec<(String, String)> = Vec::new();

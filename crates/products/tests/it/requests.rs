@@ -9,11 +9,12 @@ use steward_connectors::DomainOptions;
 use steward_model::{IntegrationKind, Resource};
 use steward_products::FixedClock;
 use steward_products::integrations::{self, AddIntegration};
+use steward_products::evidence::{self, BreakKind};
 use steward_products::requests::{self, IntegrationDeletion, RequestError, RequestInput};
 use steward_products::sync::{self, NoProgress, SyncSettings};
 use steward_simulator::RunningSimulator;
 use steward_simulator::org::{Holder, Org, Status};
-use steward_store::Store;
+use steward_store::{InventoryFilter, Store};
 
 use crate::sync::{now, sim};
 
@@ -45,9 +46,6 @@ fn rich_user(org: &Org, admin: bool) -> usize {
     let has_role = |u: usize| org.roles.iter().any(|r| r.holder == Holder::User(u as u32));
     let group_role = |u: usize| org.roles.iter().any(|r| matches!(r.holder, Holder::Group(g) if org.user_groups[u].contains(&g)));
     let token_user = |u: usize| org.token_users.contains(&(u as u32));
-    // Evidence items keep raw records immutably; a manager is named in their reports' raw
-    // profiles there, which erasure cannot touch (see the README), so pick a non-manager.
-    let manages = |u: usize| org.users.iter().any(|x| x.manager == Some(u as u32));
     (0..org.users.len())
         .find(|&u| {
             let user = &org.users[u];
@@ -58,7 +56,6 @@ fn rich_user(org: &Org, admin: bool) -> usize {
                 && org.apps.iter().any(|a| !a.deleted && a.users.iter().any(|au| au.user as usize == u))
                 && in_logs(&user.id)
                 && !token_user(u)
-                && (admin || !manages(u))
                 && if admin { has_role(u) } else { !has_role(u) && !group_role(u) }
         })
         .expect("no suitable user in the simulated org")
@@ -213,6 +210,141 @@ async fn deletion_with_super_admin_deletes_verifies_erases_and_is_idempotent() {
     let again = requests::delete(&store, &FixedClock(now()), &input(&email), false).await.unwrap();
     assert_eq!(again.outcome, "already_deleted");
     assert_eq!(again.earlier_receipt_id, Some(report.receipt_id));
+    sim.shutdown().await;
+}
+
+/// An active user holding a direct app-managing admin role (so both the evidence register and
+/// the inventory name them) who is not one of the token's own admins.
+fn app_admin(org: &Org) -> usize {
+    (0..org.users.len())
+        .find(|&u| {
+            let user = &org.users[u];
+            !user.deleted
+                && user.status == Status::Active
+                && !org.token_users.contains(&(u as u32))
+                && org.roles.iter().any(|r| {
+                    r.holder == Holder::User(u as u32) && ["SUPER_ADMIN", "ORG_ADMIN", "APP_ADMIN"].contains(&r.role_type)
+                })
+        })
+        .expect("no app-managing admin in the simulated org")
+}
+
+async fn sync_again(store: &Store, integration: &steward_store::Integration) {
+    let connector = integrations::connector(store, integration).await.unwrap();
+    sync::run(store, integration, connector.as_ref(), &FixedClock(now()), &NoProgress, SyncSettings::default()).await.unwrap();
+}
+
+/// Where `needle` still is, among what the store's API can read back: snapshot records and
+/// log events, evidence items, inventory items and their latest changes.
+async fn leftovers(store: &Store, integration_id: i64, needle: &str) -> Vec<String> {
+    let mut hits = snapshot_mentions(store, integration_id, needle).await;
+    let n = needle.to_lowercase();
+    for item in store.evidence_items().await.unwrap() {
+        if serde_json::to_string(&item).unwrap().to_lowercase().contains(&n) {
+            hits.push(format!("evidence {}", item.id));
+        }
+    }
+    for item in store.inventory_items(&InventoryFilter::default()).await.unwrap() {
+        if serde_json::to_string(&item).unwrap().to_lowercase().contains(&n) {
+            hits.push(format!("inventory item {}", item.facts.app_id));
+        }
+    }
+    if let Some(changes) = store.inventory_changes(integration_id).await.unwrap()
+        && serde_json::to_string(&changes).unwrap().to_lowercase().contains(&n)
+    {
+        hits.push("inventory changes".into());
+    }
+    hits
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleting_an_admin_erases_evidence_and_inventory_keeps_verify_and_survives_a_resync() {
+    let sim = sim(250, 50, "").await;
+    let (store, dir) = steward_store::testing::test_store().await;
+    let integration = synced(&store, &sim, "SUPER_ADMIN").await;
+    sync_again(&store, &integration).await;
+    let (id, email, login) = sim.with_org(|org| {
+        let u = &org.users[app_admin(org)];
+        (u.id.clone(), u.email.clone(), u.login.clone())
+    });
+    let before = leftovers(&store, integration.id, &login).await;
+    assert!(before.iter().any(|h| h.starts_with("evidence")), "the admin review names them: {before:?}");
+    assert!(before.iter().any(|h| h.starts_with("inventory item")), "the inventory lists them as admin: {before:?}");
+
+    let report = requests::delete(&store, &FixedClock(now()), &input(&email), false).await.unwrap();
+    assert_eq!(report.outcome, "deleted", "{report:?}");
+    match &report.integrations[0].1 {
+        IntegrationDeletion::Deleted { erased, .. } => {
+            assert!(erased.evidence_entries > 0 && erased.inventory > 0, "{erased:?}")
+        }
+        other => panic!("{other:?}"),
+    }
+    let check_absent = |when: &'static str| {
+        let (store, dir, id, email, login) = (&store, &dir, &id, &email, &login);
+        async move {
+            for needle in [id, email, login] {
+                let hits = leftovers(store, integration.id, needle).await;
+                assert!(hits.is_empty(), "{when}: {needle} still in {hits:?}");
+            }
+            // Every table, every page, and the WAL (SQLite).
+            if let Some(bytes) = sqlite_bytes(dir) {
+                for needle in [id, email, login] {
+                    assert!(!contains(&bytes, needle), "{when}: {needle} in the SQLite files: {}", around(&bytes, needle));
+                }
+            }
+        }
+    };
+    check_absent("after the deletion").await;
+    let v = evidence::verify(&store).await.unwrap();
+    assert!(v.intact, "{v:?}");
+    assert!(v.redacted_entries > 0, "{v:?}");
+    let redactions = store.evidence_redactions().await.unwrap();
+    assert_eq!(redactions.len() as u64, v.redacted_entries);
+    assert!(redactions.iter().all(|r| r.request_id == report.request_id), "{redactions:?}");
+
+    // The next sync reads Okta's deactivation/deletion events (naming them) back: left out.
+    sync_again(&store, &integration).await;
+    check_absent("after a resync").await;
+    assert!(evidence::verify(&store).await.unwrap().intact);
+
+    // A forged redaction (content replaced by its digest, no redaction record) is an edit,
+    // and a recorded redaction does not excuse another entry or another item.
+    let items = store.evidence_items().await.unwrap();
+    let head = store.evidence_head().await.unwrap();
+    assert_eq!(evidence::check_chain_with(&items, &redactions, head.last_seq, &head.last_hash), None);
+    let forge = |items: &[steward_store::EvidenceItem], seq: usize, pointer: &str| {
+        let mut forged = items.to_vec();
+        let item = &mut forged[seq];
+        let (root, rest) = pointer.trim_start_matches('/').split_once('/').unwrap();
+        let target = if root == "summary" { &mut item.summary } else { &mut item.sources };
+        let slot = target.pointer_mut(&format!("/{rest}")).unwrap();
+        *slot = serde_json::json!({ "redacted": steward_store::entry_digest(slot) });
+        forged
+    };
+    let clear = items
+        .iter()
+        .enumerate()
+        .find_map(|(i, it)| {
+            let redacted: Vec<String> = it.redacted_entries().into_iter().map(|(p, _)| p).collect();
+            it.personal_entries().into_iter().find(|p| !redacted.contains(p)).map(|p| (i, p))
+        })
+        .unwrap();
+    let forged = forge(&items, clear.0, &clear.1);
+    assert_eq!(forged[clear.0].compute_hash(), forged[clear.0].hash, "the digest layout keeps the hash");
+    let brk = evidence::check_chain_with(&forged, &redactions, head.last_seq, &head.last_hash).unwrap();
+    assert_eq!(brk.kind, BreakKind::Edited, "{brk:?}");
+    assert!(brk.detail.contains("without a redaction record"), "{brk:?}");
+    // Without its records, a genuine redaction is unaccounted for too.
+    let brk = evidence::check_chain_with(&items, &[], head.last_seq, &head.last_hash).unwrap();
+    assert_eq!(brk.kind, BreakKind::Edited, "{brk:?}");
+    // Editing a redacted item elsewhere is still caught.
+    let mut edited = items.clone();
+    let r = edited.iter_mut().find(|i| !i.redacted_entries().is_empty()).unwrap();
+    r.summary["admin_count"] = serde_json::json!(0);
+    assert_eq!(
+        evidence::check_chain_with(&edited, &redactions, head.last_seq, &head.last_hash).unwrap().kind,
+        BreakKind::Edited
+    );
     sim.shutdown().await;
 }
 

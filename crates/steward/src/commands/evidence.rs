@@ -258,7 +258,9 @@ fn show_text(i: &EvidenceItem) -> String {
                     vec![
                         a["login"]
                             .as_str()
-                            .unwrap_or(a["user_id"].as_str().unwrap_or("?"))
+                            .or(a["user_id"].as_str())
+                            // A redacted entry (the person was erased) holds only its digest.
+                            .unwrap_or(if a.get(steward_store::REDACTED_KEY).is_some() { "[erased]" } else { "?" })
                             .to_string(),
                         num(&a["status"]),
                         a["last_login"].as_str().unwrap_or("never").to_string(),
@@ -335,8 +337,15 @@ fn roles_text(v: &Value) -> String {
 fn verify_text(v: &Verification) -> String {
     match &v.broken {
         None => format!(
-            "Evidence register intact: {} items, chain head at position {} ({}).",
-            v.items, v.head_seq, v.head_hash
+            "Evidence register intact: {} items, chain head at position {} ({}){}.",
+            v.items,
+            v.head_seq,
+            v.head_hash,
+            if v.redacted_entries > 0 {
+                format!("; {} entries redacted after erasures, each recorded", v.redacted_entries)
+            } else {
+                String::new()
+            }
         ),
         Some(b) => format!(
             "Evidence register BROKEN at {} ({}): {}",

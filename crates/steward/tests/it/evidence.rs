@@ -6,7 +6,7 @@ use sqlx::Connection as _;
 use crate::common::{Env, simulator, text};
 
 /// Run SQL statements on the test's database, as an attacker with database access would.
-async fn tamper(env: &Env, statements: &[&str]) -> Result<(), sqlx::Error> {
+pub(crate) async fn tamper(env: &Env, statements: &[&str]) -> Result<(), sqlx::Error> {
     if env.is_sqlite() {
         let mut conn = sqlx::SqliteConnection::connect(&env.database_url).await?;
         for s in statements {

@@ -3,6 +3,9 @@
 //!
 //! One integration binary (see ENGINEERING.md: every file in `tests/` would link its own).
 
+// Test helpers may panic: a failed setup is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 mod demo;
 mod evidence;

@@ -95,6 +95,60 @@ async fn delete_erases_everywhere_and_repeats_as_already_deleted() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleting_an_admin_keeps_evidence_verifiable_and_a_resync_does_not_bring_them_back() {
+    let sim = simulator(250, 50, |_| {}).await;
+    let env = Env::new().await;
+    assert!(env.add("okta", &sim, "SUPER_ADMIN").status.success());
+    let out = env.run(&["sync", "okta"], &[]);
+    assert!(out.status.success(), "{}", text(&out));
+    // An app-managing admin: the admin review and the inventory both name them.
+    let (id, email, login) = sim.with_org(|org| {
+        let u = (0..org.users.len())
+            .find(|&u| {
+                !org.users[u].deleted
+                    && org.users[u].status == Status::Active
+                    && !org.token_users.contains(&(u as u32))
+                    && org.roles.iter().any(|r| {
+                        r.holder == Holder::User(u as u32) && ["SUPER_ADMIN", "ORG_ADMIN", "APP_ADMIN"].contains(&r.role_type)
+                    })
+            })
+            .expect("no app-managing admin");
+        let user = &org.users[u];
+        (user.id.clone(), user.email.clone(), user.login.clone())
+    });
+    let review = env.json(&["evidence", "show", "EV-2", "--json"]);
+    assert!(review.to_string().contains(&login), "the admin review names them");
+    let out = env.run(&["request", "delete", "--email", &email, "--yes"], &[]);
+    assert!(out.status.success(), "{}", text(&out));
+    let verify = env.run(&["evidence", "verify"], &[]);
+    assert_eq!(verify.status.code(), Some(0), "{}", text(&verify));
+    assert!(String::from_utf8_lossy(&verify.stdout).contains("redacted after erasures"), "{}", text(&verify));
+    let out = env.run(&["sync", "okta"], &[]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(env.run(&["evidence", "verify"], &[]).status.code(), Some(0));
+    if env.is_sqlite() {
+        let bytes = read_all(&env.sqlite_files()).to_ascii_lowercase();
+        for needle in [&id, &email, &login] {
+            assert!(!contains(&bytes, &needle.to_ascii_lowercase()), "{needle} left in the SQLite files after a resync");
+        }
+    }
+    // Forge a redaction: replace an entry by its digest without a redaction record.
+    let mfa = env.json(&["evidence", "show", "EV-1", "--json"]);
+    let mut sources = mfa["sources"].clone();
+    let entry = sources["policies"][0].clone();
+    assert!(!entry.is_null(), "{mfa:#}");
+    sources["policies"][0] = serde_json::json!({"redacted": steward_store::entry_digest(&entry)});
+    let sql = format!("UPDATE evidence_items SET sources = '{}' WHERE seq = 1", sources.to_string().replace('\'', "''"));
+    crate::evidence::tamper(&env, &[sql.as_str()]).await.unwrap();
+    let out = env.run(&["evidence", "verify", "--json"], &[]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["broken"]["kind"], "edited", "{v:#}");
+    assert!(v["broken"]["detail"].as_str().unwrap().contains("without a redaction record"), "{v:#}");
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn delete_with_read_only_is_refused_with_the_role_and_a_plan() {
     let sim = simulator(150, 63, |_| {}).await;
     let env = Env::new().await;

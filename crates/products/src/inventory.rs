@@ -196,32 +196,41 @@ async fn collect_facts(
         .collect();
     let mut agg: HashMap<String, Agg> =
         apps.iter().map(|a| (a.id.clone(), Agg::default())).collect();
-    for au in projected::<AppUserRow>(store, integration_id, readable, Resource::AppUsers).await? {
-        let Some(a) = agg.get_mut(&au.app_id) else { continue };
-        a.users += 1;
-        if let Some(d) = department.get(&au.account_id)
-            && !a.departments.contains(d)
-        {
-            a.departments.insert(d.clone());
-        }
+    // The two large resources are aggregated as they are read, never held whole.
+    if readable.contains(&Resource::AppUsers) {
+        store
+            .snapshot_for_each(integration_id, Resource::AppUsers, |au: AppUserRow| {
+                let Some(a) = agg.get_mut(&au.app_id) else { return };
+                a.users += 1;
+                if let Some(d) = department.get(&au.account_id)
+                    && !a.departments.contains(d)
+                {
+                    a.departments.insert(d.clone());
+                }
+            })
+            .await?;
     }
     for ag in projected::<AppGroupRow>(store, integration_id, readable, Resource::AppGroups).await? {
         if let Some(a) = agg.get_mut(&ag.app_id) {
             a.groups += 1;
         }
     }
-    for e in projected::<LogRow>(store, integration_id, readable, Resource::LogEvents).await? {
-        if e.event_type != SSO_EVENT {
-            continue;
-        }
-        // Targets are the app and the user; only app ids have an aggregate.
-        for target in e.target_ids {
-            if let Some(a) = agg.get_mut(&target)
-                && a.last_sso.is_none_or(|t| t < e.published)
-            {
-                a.last_sso = Some(e.published);
-            }
-        }
+    if readable.contains(&Resource::LogEvents) {
+        store
+            .snapshot_for_each(integration_id, Resource::LogEvents, |e: LogRow| {
+                if e.event_type != SSO_EVENT {
+                    return;
+                }
+                // Targets are the app and the user; only app ids have an aggregate.
+                for target in e.target_ids {
+                    if let Some(a) = agg.get_mut(&target)
+                        && a.last_sso.is_none_or(|t| t < e.published)
+                    {
+                        a.last_sso = Some(e.published);
+                    }
+                }
+            })
+            .await?;
     }
 
     let mut facts = Vec::with_capacity(apps.len());

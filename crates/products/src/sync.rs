@@ -32,6 +32,8 @@ impl Default for SyncSettings {
     }
 }
 const HEARTBEAT_EVERY: Duration = Duration::from_secs(1);
+/// Connector events (record batches) queued for the consumer.
+const EVENT_QUEUE: usize = 8;
 /// Records buffered before one staging transaction.
 const STAGE_BATCH: usize = 2_000;
 
@@ -95,12 +97,17 @@ pub async fn run(
     options.cursors = store.cursors(integration.id).await?;
     options.max_in_flight = settings.max_in_flight.max(1);
 
-    let heartbeat = spawn_heartbeat(store.clone(), run_id, clock);
-    let (tx, rx) = mpsc::channel::<SyncEvent>(64);
+    // Aborted on drop too: a scheduler worker that loses its job's lease (or shuts down)
+    // drops this future mid-run, and a heartbeat left beating would keep the run "live"
+    // forever, refusing the worker that takes the job over.
+    let heartbeat = AbortOnDrop(spawn_heartbeat(store.clone(), run_id, clock));
+    // Few batches queued: a batch is up to ~500 records whose `raw` JSON trees are several
+    // KB each, and producers outrun staging, so a long queue was hundreds of MB of RSS.
+    let (tx, rx) = mpsc::channel::<SyncEvent>(EVENT_QUEUE);
     let producer = connector.sync(options, tx);
     let consumer = consume(store, run_id, rx, progress);
     let (produced, consumed) = tokio::join!(producer, consumer);
-    heartbeat.abort();
+    drop(heartbeat);
 
     let failure = match (&produced, &consumed) {
         (_, Err(e)) => Some(format!("storing records failed: {e}")),
@@ -115,11 +122,14 @@ pub async fn run(
         return Err(SyncError::Failed { run_id, reason });
     }
     let consumed = consumed.map_err(SyncError::Store)?;
+    tracing::debug!(elapsed_ms = started.elapsed().as_millis() as u64, "Records staged.");
     store.publish_run(run_id, &report_json, clock.now()).await?;
+    tracing::debug!(elapsed_ms = started.elapsed().as_millis() as u64, "Run published; updating products.");
     // Products that follow every snapshot: the inventory staging area and the evidence register.
     crate::inventory::after_sync(store, integration, run_id, clock).await.map_err(|e| {
         SyncError::AfterPublish { run_id, product: "the data inventory", reason: e.to_string() }
     })?;
+    tracing::debug!(elapsed_ms = started.elapsed().as_millis() as u64, "Inventory updated.");
     crate::evidence::after_sync(store, integration, run_id, clock).await.map_err(|e| {
         SyncError::AfterPublish { run_id, product: "the evidence register", reason: e.to_string() }
     })?;
@@ -132,6 +142,15 @@ pub async fn run(
         duration_ms,
         report,
     })
+}
+
+/// Aborts its task when dropped (a plain `JoinHandle` detaches it).
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 fn spawn_heartbeat(store: Store, run_id: i64, clock: &dyn Clock) -> tokio::task::JoinHandle<()> {
@@ -174,6 +193,8 @@ async fn consume(
 ) -> Result<Consumed, StoreError> {
     let mut state = Consumed::default();
     let mut buffer: Vec<Record> = Vec::with_capacity(STAGE_BATCH);
+    // Time spent in staging transactions (the consumer's share of the run), for diagnostics.
+    let mut staging = Duration::ZERO;
     while let Some(event) = rx.recv().await {
         match event {
             SyncEvent::Batch { resource, records } => {
@@ -183,7 +204,9 @@ async fn consume(
                 state.records += records.len() as u64;
                 buffer.extend(records);
                 if buffer.len() >= STAGE_BATCH {
+                    let t = Instant::now();
                     store.stage(run_id, &buffer).await?;
+                    staging += t.elapsed();
                     buffer.clear();
                 }
             }
@@ -209,6 +232,7 @@ async fn consume(
     if !buffer.is_empty() {
         store.stage(run_id, &buffer).await?;
     }
+    tracing::debug!(staging_ms = staging.as_millis() as u64, records = state.records, "Consumer finished.");
     Ok(state)
 }
 

@@ -132,13 +132,15 @@ fn items(body: Value) -> Vec<Value> {
     }
 }
 
-/// Every item of a paged list (for per-parent sub-resources).
-async fn fetch_all(client: &OktaClient, path: &str) -> Result<Vec<Value>, ConnectorError> {
+/// Every item of a paged list (for per-parent sub-resources), each mapped by `f` as its page
+/// arrives: the source objects of one page are dropped before the next is read (the
+/// Everyone group's member list is every user's full profile).
+async fn fetch_all<T>(client: &OktaClient, path: &str, mut f: impl FnMut(Value) -> Option<T>) -> Result<Vec<T>, ConnectorError> {
     let mut out = Vec::new();
     let mut next = Some(client.url(path)?);
     while let Some(u) = next.take() {
         let page = client.get_url(u).await?;
-        out.extend(items(page.body));
+        out.extend(items(page.body).into_iter().filter_map(&mut f));
         next = page.next;
     }
     Ok(out)
@@ -251,7 +253,7 @@ impl SyncRun {
                 while let Some(u) = next.take() {
                     let page = c.get_url(u).await?;
                     for v in items(page.body) {
-                        if let Some(a) = wire::account(&v)
+                        if let Some(a) = wire::into_account(v)
                             && seen.insert(a.id.clone())
                         {
                             if enrolled(&a.status) {
@@ -281,7 +283,7 @@ impl SyncRun {
             while let Some(u) = next.take() {
                 let page = c.get_url(u).await?;
                 for v in items(page.body) {
-                    if let Some(g) = wire::group(&v) {
+                    if let Some(g) = wire::into_group(v) {
                         ids.push(g.id.clone());
                         sink.push(Record::Group(g)).await?;
                     }
@@ -299,8 +301,8 @@ impl SyncRun {
                     move |gid| {
                         let c = Arc::clone(&c);
                         async move {
-                    let users = fetch_all(&c, &format!("/api/v1/groups/{gid}/users?limit=1000")).await?;
-                    Ok::<_, ConnectorError>(users.iter().filter_map(|u| wire::membership(&gid, u)).collect::<Vec<_>>())
+                    let url = format!("/api/v1/groups/{gid}/users?limit=1000");
+                    fetch_all(&c, &url, |u| wire::membership(&gid, &u)).await
                 }}})
                 .buffer_unordered(self.width());
             while let Some(r) = stream.next().await {
@@ -320,7 +322,7 @@ impl SyncRun {
             while let Some(u) = next.take() {
                 let page = c.get_url(u).await?;
                 for v in items(page.body) {
-                    if let Some(a) = wire::app(&v) {
+                    if let Some(a) = wire::into_app(v) {
                         ids.push(a.id.clone());
                         sink.push(Record::App(a)).await?;
                     }
@@ -342,13 +344,13 @@ impl SyncRun {
                         let c = Arc::clone(&c);
                         async move {
                     if users {
-                        let v = fetch_all(&c, &format!("/api/v1/apps/{id}/users?limit=500")).await?;
-                        Ok::<_, ConnectorError>(Part::Users(
-                            v.iter().filter_map(|u| wire::app_user(&id, u)).map(Record::AppUser).collect(),
-                        ))
+                        let url = format!("/api/v1/apps/{id}/users?limit=500");
+                        let v = fetch_all(&c, &url, |u| wire::into_app_user(&id, u).map(Record::AppUser)).await?;
+                        Ok::<_, ConnectorError>(Part::Users(v))
                     } else {
-                        let v = fetch_all(&c, &format!("/api/v1/apps/{id}/groups?limit=200")).await?;
-                        Ok(Part::Groups(v.iter().filter_map(|g| wire::app_group(&id, g)).map(Record::AppGroup).collect()))
+                        let url = format!("/api/v1/apps/{id}/groups?limit=200");
+                        let v = fetch_all(&c, &url, |g| wire::into_app_group(&id, g).map(Record::AppGroup)).await?;
+                        Ok(Part::Groups(v))
                     }
                 }}})
                 .buffer_unordered(self.width());
@@ -384,7 +386,7 @@ impl SyncRun {
                         let c = Arc::clone(&c);
                         async move {
                             let p = c.get(&format!("/api/v1/users/{uid}/factors")).await?;
-                            Ok::<_, ConnectorError>(items(p.body).iter().filter_map(|f| wire::factor(&uid, f)).collect::<Vec<_>>())
+                            Ok::<_, ConnectorError>(items(p.body).into_iter().filter_map(|f| wire::into_factor(&uid, f)).collect::<Vec<_>>())
                         }
                     }
                 })
@@ -481,7 +483,7 @@ impl SyncRun {
                             }
                             None => need_scan = true,
                         }
-                    } else if let Some(ra) = wire::role(PrincipalKind::Account, &uid, &v) {
+                    } else if let Some(ra) = wire::into_role(PrincipalKind::Account, &uid, v) {
                         sink.push(Record::RoleAssignment(ra)).await?;
                     }
                 }
@@ -516,7 +518,7 @@ impl SyncRun {
             while let Some(r) = stream.next().await {
                 let (gid, roles) = r?;
                 for v in roles {
-                    if let Some(ra) = wire::role(PrincipalKind::Group, &gid, &v) {
+                    if let Some(ra) = wire::into_role(PrincipalKind::Group, &gid, v) {
                         sink.push(Record::RoleAssignment(ra)).await?;
                     }
                 }
@@ -536,7 +538,7 @@ impl SyncRun {
                 while let Some(u) = next.take() {
                     let page = c.get_url(u).await?;
                     for v in items(page.body) {
-                        if let Some(p) = wire::policy(&v) {
+                        if let Some(p) = wire::into_policy(v) {
                             ids.push(p.id.clone());
                             sink.push(Record::Policy(p)).await?;
                         }
@@ -553,8 +555,8 @@ impl SyncRun {
                     move |pid| {
                         let c = Arc::clone(&c);
                         async move {
-                    let v = fetch_all(&c, &format!("/api/v1/policies/{pid}/rules?limit=200")).await?;
-                    Ok::<_, ConnectorError>(v.iter().filter_map(|r| wire::rule(&pid, r)).map(Record::PolicyRule).collect::<Vec<_>>())
+                    let url = format!("/api/v1/policies/{pid}/rules?limit=200");
+                    fetch_all(&c, &url, |r| wire::into_rule(&pid, r).map(Record::PolicyRule)).await
                 }}})
                 .buffer_unordered(self.width());
             while let Some(r) = stream.next().await {
@@ -583,8 +585,8 @@ impl SyncRun {
                 pages += 1;
                 let events = items(page.body);
                 let empty = events.is_empty();
-                for v in &events {
-                    if let Some(e) = wire::log_event(v) {
+                for v in events {
+                    if let Some(e) = wire::into_log_event(v) {
                         sink.push(Record::LogEvent(e)).await?;
                     }
                 }

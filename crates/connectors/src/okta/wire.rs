@@ -26,39 +26,51 @@ fn ts(v: &Value, key: &str) -> Option<DateTime<Utc>> {
 }
 
 pub fn account(v: &Value) -> Option<Account> {
-    let first = s(v, &["profile", "firstName"]);
-    let last = s(v, &["profile", "lastName"]);
-    let display = s(v, &["profile", "displayName"]).or_else(|| match (&first, &last) {
+    into_account(v.clone())
+}
+
+/// As [`account`], moving the source object into `raw` instead of copying it.
+pub fn into_account(v: Value) -> Option<Account> {
+    let r = &v;
+    let first = s(r, &["profile", "firstName"]);
+    let last = s(r, &["profile", "lastName"]);
+    let display = s(r, &["profile", "displayName"]).or_else(|| match (&first, &last) {
         (Some(f), Some(l)) => Some(format!("{f} {l}")),
         _ => None,
     });
     Some(Account {
-        id: s(v, &["id"])?,
-        login: s(v, &["profile", "login"]).unwrap_or_default(),
-        email: s(v, &["profile", "email"]),
-        second_email: s(v, &["profile", "secondEmail"]),
+        id: s(r, &["id"])?,
+        login: s(r, &["profile", "login"]).unwrap_or_default(),
+        email: s(r, &["profile", "email"]),
+        second_email: s(r, &["profile", "secondEmail"]),
         first_name: first,
         last_name: last,
         display_name: display,
-        status: s(v, &["status"]).unwrap_or_default(),
-        department: s(v, &["profile", "department"]),
-        title: s(v, &["profile", "title"]),
-        manager: s(v, &["profile", "managerId"]).or_else(|| s(v, &["profile", "manager"])),
-        employee_number: s(v, &["profile", "employeeNumber"]),
-        created: ts(v, "created"),
-        last_login: ts(v, "lastLogin"),
-        last_updated: ts(v, "lastUpdated"),
-        raw: v.clone(),
+        status: s(r, &["status"]).unwrap_or_default(),
+        department: s(r, &["profile", "department"]),
+        title: s(r, &["profile", "title"]),
+        manager: s(r, &["profile", "managerId"]).or_else(|| s(r, &["profile", "manager"])),
+        employee_number: s(r, &["profile", "employeeNumber"]),
+        created: ts(r, "created"),
+        last_login: ts(r, "lastLogin"),
+        last_updated: ts(r, "lastUpdated"),
+        raw: v,
     })
 }
 
 pub fn group(v: &Value) -> Option<Group> {
+    into_group(v.clone())
+}
+
+/// As [`group`], moving the source object into `raw` instead of copying it.
+pub fn into_group(v: Value) -> Option<Group> {
+    let r = &v;
     Some(Group {
-        id: s(v, &["id"])?,
-        name: s(v, &["profile", "name"]).unwrap_or_default(),
-        description: s(v, &["profile", "description"]),
-        group_type: s(v, &["type"]).unwrap_or_default(),
-        raw: v.clone(),
+        id: s(r, &["id"])?,
+        name: s(r, &["profile", "name"]).unwrap_or_default(),
+        description: s(r, &["profile", "description"]),
+        group_type: s(r, &["type"]).unwrap_or_default(),
+        raw: v,
     })
 }
 
@@ -67,41 +79,65 @@ pub fn membership(group_id: &str, user: &Value) -> Option<Membership> {
 }
 
 pub fn app(v: &Value) -> Option<App> {
+    into_app(v.clone())
+}
+
+/// As [`app`], moving the source object into `raw` instead of copying it.
+pub fn into_app(v: Value) -> Option<App> {
+    let r = &v;
     Some(App {
-        id: s(v, &["id"])?,
-        name: s(v, &["name"]).unwrap_or_default(),
-        label: s(v, &["label"]).unwrap_or_default(),
-        sign_on_mode: s(v, &["signOnMode"]),
-        status: s(v, &["status"]).unwrap_or_default(),
-        created: ts(v, "created"),
-        last_updated: ts(v, "lastUpdated"),
-        raw: v.clone(),
+        id: s(r, &["id"])?,
+        name: s(r, &["name"]).unwrap_or_default(),
+        label: s(r, &["label"]).unwrap_or_default(),
+        sign_on_mode: s(r, &["signOnMode"]),
+        status: s(r, &["status"]).unwrap_or_default(),
+        created: ts(r, "created"),
+        last_updated: ts(r, "lastUpdated"),
+        raw: v,
     })
 }
 
 pub fn app_user(app_id: &str, v: &Value) -> Option<AppUser> {
+    into_app_user(app_id, v.clone())
+}
+
+/// As [`app_user`], moving the source object into `raw` instead of copying it.
+pub fn into_app_user(app_id: &str, v: Value) -> Option<AppUser> {
+    let r = &v;
     Some(AppUser {
         app_id: app_id.to_string(),
-        account_id: s(v, &["id"])?,
-        scope: s(v, &["scope"]).unwrap_or_else(|| "USER".into()),
-        status: s(v, &["status"]),
-        raw: v.clone(),
+        account_id: s(r, &["id"])?,
+        scope: s(r, &["scope"]).unwrap_or_else(|| "USER".into()),
+        status: s(r, &["status"]),
+        raw: v,
     })
 }
 
 pub fn app_group(app_id: &str, v: &Value) -> Option<AppGroup> {
-    Some(AppGroup { app_id: app_id.to_string(), group_id: s(v, &["id"])?, priority: v.get("priority").and_then(Value::as_i64), raw: v.clone() })
+    into_app_group(app_id, v.clone())
+}
+
+/// As [`app_group`], moving the source object into `raw` instead of copying it.
+pub fn into_app_group(app_id: &str, v: Value) -> Option<AppGroup> {
+    let r = &v;
+    Some(AppGroup { app_id: app_id.to_string(), group_id: s(r, &["id"])?, priority: r.get("priority").and_then(Value::as_i64), raw: v })
 }
 
 pub fn role(kind: PrincipalKind, principal_id: &str, v: &Value) -> Option<RoleAssignment> {
+    into_role(kind, principal_id, v.clone())
+}
+
+/// As [`role`], moving the source object into `raw` instead of copying it.
+pub fn into_role(kind: PrincipalKind, principal_id: &str, v: Value) -> Option<RoleAssignment> {
+    let r = &v;
     Some(RoleAssignment {
         principal_kind: kind,
         principal_id: principal_id.to_string(),
-        id: s(v, &["id"])?,
-        role_type: s(v, &["type"]).unwrap_or_default(),
-        label: s(v, &["label"]).unwrap_or_default(),
-        status: s(v, &["status"]),
-        raw: v.clone(),
+        id: s(r, &["id"])?,
+        role_type: s(r, &["type"]).unwrap_or_default(),
+        label: s(r, &["label"]).unwrap_or_default(),
+        status: s(r, &["status"]),
+        raw: v,
     })
 }
 
@@ -114,24 +150,36 @@ pub fn role_group(v: &Value) -> Option<String> {
 }
 
 pub fn factor(account_id: &str, v: &Value) -> Option<Factor> {
+    into_factor(account_id, v.clone())
+}
+
+/// As [`factor`], moving the source object into `raw` instead of copying it.
+pub fn into_factor(account_id: &str, v: Value) -> Option<Factor> {
+    let r = &v;
     Some(Factor {
         account_id: account_id.to_string(),
-        id: s(v, &["id"])?,
-        factor_type: s(v, &["factorType"]).unwrap_or_default(),
-        provider: s(v, &["provider"]),
-        status: s(v, &["status"]).unwrap_or_default(),
-        raw: v.clone(),
+        id: s(r, &["id"])?,
+        factor_type: s(r, &["factorType"]).unwrap_or_default(),
+        provider: s(r, &["provider"]),
+        status: s(r, &["status"]).unwrap_or_default(),
+        raw: v,
     })
 }
 
 pub fn policy(v: &Value) -> Option<Policy> {
+    into_policy(v.clone())
+}
+
+/// As [`policy`], moving the source object into `raw` instead of copying it.
+pub fn into_policy(v: Value) -> Option<Policy> {
+    let r = &v;
     Some(Policy {
-        id: s(v, &["id"])?,
-        policy_type: s(v, &["type"]).unwrap_or_default(),
-        name: s(v, &["name"]).unwrap_or_default(),
-        status: s(v, &["status"]).unwrap_or_default(),
-        priority: v.get("priority").and_then(Value::as_i64),
-        raw: v.clone(),
+        id: s(r, &["id"])?,
+        policy_type: s(r, &["type"]).unwrap_or_default(),
+        name: s(r, &["name"]).unwrap_or_default(),
+        status: s(r, &["status"]).unwrap_or_default(),
+        priority: r.get("priority").and_then(Value::as_i64),
+        raw: v,
     })
 }
 
@@ -156,30 +204,42 @@ pub fn requires_mfa(v: &Value) -> bool {
 }
 
 pub fn rule(policy_id: &str, v: &Value) -> Option<PolicyRule> {
+    into_rule(policy_id, v.clone())
+}
+
+/// As [`rule`], moving the source object into `raw` instead of copying it.
+pub fn into_rule(policy_id: &str, v: Value) -> Option<PolicyRule> {
+    let r = &v;
     Some(PolicyRule {
         policy_id: policy_id.to_string(),
-        id: s(v, &["id"])?,
-        name: s(v, &["name"]).unwrap_or_default(),
-        status: s(v, &["status"]).unwrap_or_default(),
-        requires_mfa: requires_mfa(v),
-        raw: v.clone(),
+        id: s(r, &["id"])?,
+        name: s(r, &["name"]).unwrap_or_default(),
+        status: s(r, &["status"]).unwrap_or_default(),
+        requires_mfa: requires_mfa(r),
+        raw: v,
     })
 }
 
 pub fn log_event(v: &Value) -> Option<LogEvent> {
+    into_log_event(v.clone())
+}
+
+/// As [`log_event`], moving the source object into `raw` instead of copying it.
+pub fn into_log_event(v: Value) -> Option<LogEvent> {
+    let r = &v;
     Some(LogEvent {
-        id: s(v, &["uuid"])?,
-        published: ts(v, "published")?,
-        event_type: s(v, &["eventType"]).unwrap_or_default(),
-        actor_id: s(v, &["actor", "id"]),
-        actor_alternate_id: s(v, &["actor", "alternateId"]),
-        target_ids: v
+        id: s(r, &["uuid"])?,
+        published: ts(r, "published")?,
+        event_type: s(r, &["eventType"]).unwrap_or_default(),
+        actor_id: s(r, &["actor", "id"]),
+        actor_alternate_id: s(r, &["actor", "alternateId"]),
+        target_ids: r
             .get("target")
             .and_then(Value::as_array)
             .map(|ts| ts.iter().filter_map(|t| s(t, &["id"])).collect())
             .unwrap_or_default(),
-        outcome: s(v, &["outcome", "result"]),
-        raw: v.clone(),
+        outcome: s(r, &["outcome", "result"]),
+        raw: v,
     })
 }
 

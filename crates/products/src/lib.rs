@@ -9,6 +9,7 @@ pub mod evidence;
 pub mod integrations;
 pub mod inventory;
 pub mod requests;
+pub mod scheduler;
 pub mod sync;
 
 pub use clock::{Clock, FixedClock, SystemClock};

@@ -59,6 +59,16 @@ pub enum Command {
     /// Run a simulator of a source system on loopback.
     #[command(subcommand)]
     Simulate(SimulateCommand),
+    /// Sync schedules (hourly, daily, weekly, manual, 30m) and recent sync jobs.
+    #[command(subcommand)]
+    Schedule(crate::commands::schedule::ScheduleCommand),
+    /// Run due scheduled and manual sync jobs in the foreground until Ctrl-C (several workers may share one PostgreSQL).
+    Worker(crate::commands::schedule::WorkerArgs),
+    /// Serve the JSON API (and the scheduled-sync worker); first run creates user `admin`.
+    Serve(crate::commands::serve::ServeArgs),
+    /// Users who can log in to the server: add, passwd, remove, list.
+    #[command(subcommand)]
+    User(crate::commands::user::UserCommand),
 }
 
 #[derive(Debug, Args, Clone, Copy)]
@@ -181,6 +191,12 @@ pub struct DemoArgs {
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
+    /// After the sync, serve the API against the simulator until Ctrl-C (prints URL and login).
+    #[arg(long)]
+    pub serve: bool,
+    /// Address for `--serve`.
+    #[arg(long, default_value = "127.0.0.1:8080", requires = "serve")]
+    pub listen: SocketAddr,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

@@ -21,12 +21,15 @@ use sqlx::sqlite::{
 
 mod error;
 mod evidence;
+mod identity;
 mod integrations;
 mod inventory;
+mod jobs;
 mod requests;
 mod key;
 mod runs;
 mod snapshot;
+mod users;
 pub mod testing;
 
 pub use error::StoreError;
@@ -38,10 +41,13 @@ pub use integrations::{Integration, NewIntegration};
 pub use inventory::{
     Decision, InventoryChange, InventoryFacts, InventoryFilter, InventoryItem, InventorySync, Triage,
 };
+pub use jobs::{Enqueued, Frequency, JobEnd, MAX_ATTEMPTS, SyncJob, SyncSchedule};
 pub use key::MasterKey;
 pub use requests::{EmailHash, Erased, Erasure, NewPrivacyRequest, NewReceipt, PrivacyRequest, PrivacyRequestEvent, Receipt, RequestKind};
 pub use runs::{ResourceOutcome, SyncRun};
 pub use snapshot::ResourceStatus;
+pub use identity::{IdentityPage, IdentityQuery};
+pub use users::{Session, User};
 
 use key::Sealer;
 

@@ -28,13 +28,20 @@ pub fn test_key() -> MasterKey {
 
 /// A fresh store: PostgreSQL when `TEST_DATABASE_URL` is set, else SQLite in a tempdir.
 pub async fn test_store() -> (Store, TempDirGuard) {
+    let (store, _url, guard) = test_store_with_url().await;
+    (store, guard)
+}
+
+/// [`test_store`] plus its URL, to open more handles (separate pools, like separate
+/// processes) on the same database.
+pub async fn test_store_with_url() -> (Store, String, TempDirGuard) {
     match std::env::var("TEST_DATABASE_URL") {
         Ok(url) if !url.trim().is_empty() => {
             let url = fresh_postgres_database(url.trim()).await;
             let store = Store::open(&url, test_key())
                 .await
                 .unwrap_or_else(|e| panic!("opening the test database: {e}"));
-            (store, TempDirGuard { dir: None })
+            (store, url, TempDirGuard { dir: None })
         }
         _ => {
             let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("creating a tempdir: {e}"));
@@ -42,7 +49,7 @@ pub async fn test_store() -> (Store, TempDirGuard) {
             let store = Store::open(&url, test_key())
                 .await
                 .unwrap_or_else(|e| panic!("opening the test database {url}: {e}"));
-            (store, TempDirGuard { dir: Some(dir) })
+            (store, url, TempDirGuard { dir: Some(dir) })
         }
     }
 }

@@ -7,4 +7,5 @@
 mod evidence;
 mod inventory;
 mod requests;
+mod scheduler;
 mod sync;

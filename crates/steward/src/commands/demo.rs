@@ -106,7 +106,6 @@ pub async fn run(global: &Global, args: DemoArgs) -> anyhow::Result<u8> {
         };
         checks.insert(resource.as_str(), entry);
     }
-    sim.shutdown().await;
 
     if args.json {
         print_json(&json!({
@@ -142,5 +141,32 @@ pub async fn run(global: &Global, args: DemoArgs) -> anyhow::Result<u8> {
             data_dir.display()
         );
     }
+    if args.serve {
+        // The simulator stays up while serving, so the API can test and sync against it.
+        if let Err(e) = serve(&store, args.listen).await {
+            sim.shutdown().await;
+            return Err(e);
+        }
+    }
+    sim.shutdown().await;
     Ok(if all_match { exit::OK } else { exit::FAILURE })
+}
+
+/// `--serve`: the API against the demo store (whose integration is the loopback simulator,
+/// so `http://` integrations are allowed here) until Ctrl-C.
+async fn serve(store: &steward_store::Store, listen: std::net::SocketAddr) -> anyhow::Result<()> {
+    use std::sync::Arc;
+    let clock: Arc<dyn steward_products::Clock> = Arc::new(SystemClock);
+    let password = steward_server::auth::ensure_first_admin(store, clock.now()).await?;
+    let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("listening on {listen}"))?;
+    let url = format!("http://{}", listener.local_addr()?);
+    println!("\nServing the API on {url} (OpenAPI: {url}/api/openapi.json); Ctrl-C stops it.");
+    match password {
+        Some(p) => println!("Log in as \"admin\" with password {p} (shown only this once)."),
+        None => println!("Log in with an existing user (`steward user list`)."),
+    }
+    let config = steward_server::ServerConfig { allow_insecure_loopback: true, ..Default::default() };
+    let state = steward_server::AppState::new(store.clone(), clock, config);
+    steward_server::serve(listener, state, super::simulate::shutdown_signal()).await.context("serving HTTP")?;
+    Ok(())
 }

@@ -5,10 +5,13 @@ pub mod evidence;
 mod integration;
 pub mod inventory;
 pub mod request;
+pub mod schedule;
+pub mod serve;
 mod simulate;
 mod status;
 mod sync;
 mod token;
+pub mod user;
 
 use crate::cli::{Cli, Command};
 use crate::exit;
@@ -28,6 +31,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Evidence(cmd) => evidence::run(&cli.global, cmd).await,
         Command::Demo(args) => demo::run(&cli.global, args).await,
         Command::Simulate(cmd) => simulate::run(cmd).await,
+        Command::Schedule(cmd) => schedule::run(&cli.global, cmd).await,
+        Command::Worker(args) => schedule::worker(&cli.global, args).await,
+        Command::Serve(args) => serve::run(&cli.global, args).await,
+        Command::User(cmd) => user::run(&cli.global, cmd).await,
     }
 }
 

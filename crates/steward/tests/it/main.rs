@@ -12,5 +12,7 @@ mod evidence;
 mod integrations;
 mod inventory;
 mod requests;
+mod schedule;
 mod secrets;
+mod server;
 mod sync;

@@ -11,8 +11,7 @@ use std::time::Duration;
 use chrono::{DateTime, SecondsFormat, Utc};
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use reqwest::StatusCode;
-use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_LENGTH, HeaderValue, USER_AGENT};
-use secrecy::ExposeSecret;
+use reqwest::header::CONTENT_LENGTH;
 use serde_json::Value;
 use steward_model::Account;
 
@@ -60,15 +59,14 @@ fn part<T>(r: Result<Vec<T>, ConnectorError>) -> Result<Part<T>, ConnectorError>
 }
 
 /// Person actions over one client (one rate governor for the whole request).
-pub struct OktaActions<'a> {
-    connector: &'a OktaConnector,
+pub struct OktaActions {
     client: OktaClient,
     requests: AtomicU64,
 }
 
-impl<'a> OktaActions<'a> {
-    pub fn new(connector: &'a OktaConnector) -> Result<Self, ConnectorError> {
-        Ok(OktaActions { connector, client: connector.client(4, 90)?, requests: AtomicU64::new(0) })
+impl OktaActions {
+    pub fn new(connector: &OktaConnector) -> Result<Self, ConnectorError> {
+        Ok(OktaActions { client: connector.client(4, 90)?, requests: AtomicU64::new(0) })
     }
 
     async fn get_all(&self, path: &str) -> Result<Vec<Value>, ConnectorError> {
@@ -88,33 +86,13 @@ impl<'a> OktaActions<'a> {
         let url = self.client.url(path)?;
         let endpoint = url.path().to_string();
         let bucket = bucket_of(method.as_str(), url.path());
-        let mut builder = reqwest::Client::builder();
-        if matches!(url.host_str(), Some("127.0.0.1" | "localhost" | "[::1]")) {
-            // A local simulator: never route the token through a configured proxy.
-            builder = builder.no_proxy();
-        }
-        let http = builder
-            .connect_timeout(Duration::from_secs(10))
-            .timeout(Duration::from_secs(60))
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| ConnectorError::Http(format!("building the HTTP client: {e}")))?;
         let mut limited = 0u32;
         loop {
-            let mut auth = HeaderValue::from_str(&format!("SSWS {}", self.connector.token.expose_secret()))
-                .map_err(|_| ConnectorError::Http("the API token contains characters that cannot be sent in a header".into()))?;
-            auth.set_sensitive(true);
+            let request = self.client.request(method.clone(), url.clone())?;
             let ticket = self.client.governor.admit(&bucket).await;
             self.requests.fetch_add(1, Ordering::Relaxed);
-            let sent = http
-                .request(method.clone(), url.clone())
-                .header(AUTHORIZATION, auth)
-                .header(ACCEPT, "application/json")
-                // Okta wants `Content-Length: 0` on body-less POSTs (API-NOTES §14).
-                .header(CONTENT_LENGTH, "0")
-                .header(USER_AGENT, concat!("steward/", env!("CARGO_PKG_VERSION")))
-                .send()
-                .await;
+            // Okta wants `Content-Length: 0` on body-less POSTs (API-NOTES §14).
+            let sent = request.header(CONTENT_LENGTH, "0").send().await;
             let resp = match sent {
                 Ok(r) => r,
                 Err(e) => {
@@ -157,7 +135,7 @@ impl<'a> OktaActions<'a> {
 }
 
 #[async_trait::async_trait]
-impl PersonActions for OktaActions<'_> {
+impl PersonActions for OktaActions {
     async fn find_by_email(&self, email: &str) -> Result<Vec<Account>, ConnectorError> {
         // `search` (not `filter`) includes DEPROVISIONED users and matches case-insensitively;
         // the client-side check keeps only exact matches on the three identifiers.
@@ -270,7 +248,7 @@ impl PersonActions for OktaActions<'_> {
     }
 }
 
-impl OktaActions<'_> {
+impl OktaActions {
     async fn logs(&self, path: &str) -> Result<Vec<steward_model::LogEvent>, ConnectorError> {
         // A bounded read: `until` is absent, so Okta keeps handing out a `next` link even on
         // the last page (polling); stop at the first short page instead.

@@ -249,20 +249,25 @@ impl OktaClient {
         }
     }
 
-    async fn attempt(&self, url: &Url, endpoint: &str, bucket: &str, retry_for: Option<&str>, retry_count: u32) -> Attempt {
-        let mut auth = match HeaderValue::from_str(&format!("SSWS {}", self.token.expose_secret())) {
-            Ok(v) => v,
-            Err(_) => {
-                return Attempt::Fatal(ConnectorError::Http("the API token contains characters that cannot be sent in a header".into()));
-            }
-        };
+    /// A request to the integration's own origin on the shared HTTP client (no proxy for
+    /// loopback, no redirects), with the SSWS token (marked sensitive) and the common headers.
+    pub fn request(&self, method: reqwest::Method, url: Url) -> Result<reqwest::RequestBuilder, ConnectorError> {
+        let mut auth = HeaderValue::from_str(&format!("SSWS {}", self.token.expose_secret()))
+            .map_err(|_| ConnectorError::Http("the API token contains characters that cannot be sent in a header".into()))?;
         auth.set_sensitive(true);
-        let mut req = self
+        Ok(self
             .http
-            .get(url.clone())
+            .request(method, url)
             .header(AUTHORIZATION, auth)
             .header(ACCEPT, "application/json")
-            .header(USER_AGENT, concat!("steward/", env!("CARGO_PKG_VERSION")));
+            .header(USER_AGENT, concat!("steward/", env!("CARGO_PKG_VERSION"))))
+    }
+
+    async fn attempt(&self, url: &Url, endpoint: &str, bucket: &str, retry_for: Option<&str>, retry_count: u32) -> Attempt {
+        let mut req = match self.request(reqwest::Method::GET, url.clone()) {
+            Ok(req) => req,
+            Err(e) => return Attempt::Fatal(e),
+        };
         if let Some(id) = retry_for {
             req = req.header("X-Okta-Retry-For", id).header("X-Okta-Retry-Count", retry_count.to_string());
         }

@@ -4,10 +4,6 @@
 # equal the simulator's /__sim/truth and the SDK must raise no validation error.
 #
 # Usage: scripts/okta-sdk-conformance.sh [STEWARD_BINARY]   (default target/debug/steward)
-#        SIM_CMD="target/debug/examples/serve" scripts/okta-sdk-conformance.sh
-#   SIM_CMD overrides the whole simulator command (it gets the `--listen/--users/--seed/
-#   --rate-limits` flags appended); the simulator crate's example `serve` takes the same flags:
-#   cargo build -p steward-simulator --example serve && SIM_CMD=target/debug/examples/serve ...
 # Needs python3 with venv and PyPI access on first run: the pinned SDK is installed into
 # $OKTA_SDK_VENV (default target/okta-sdk-venv), once.
 set -euo pipefail
@@ -16,13 +12,8 @@ BIN="${1:-target/debug/steward}"
 CONF_DIR="../shared/okta/conformance"
 PROBE="$CONF_DIR/okta-sdk-probe.py"
 [ -f "$PROBE" ] || { echo "okta-sdk-conformance: $PROBE missing (../shared beside the repo)" >&2; exit 2; }
-if [ -n "${SIM_CMD:-}" ]; then
-  # Word-split on purpose: SIM_CMD may carry its own arguments.
-  read -r -a SIM <<<"$SIM_CMD"
-else
-  [ -x "$BIN" ] || { echo "okta-sdk-conformance: $BIN not built (cargo build -p steward)" >&2; exit 2; }
-  SIM=("$BIN" simulate okta)
-fi
+[ -x "$BIN" ] || { echo "okta-sdk-conformance: $BIN not built (cargo build -p steward)" >&2; exit 2; }
+SIM=("$BIN" simulate okta)
 
 # 0. The pinned official SDK in a venv of its own (the probe would otherwise pick ~/.cache).
 export OKTA_SDK_VENV="${OKTA_SDK_VENV:-$PWD/target/okta-sdk-venv}"

@@ -5,6 +5,7 @@
 //! like what Steward's own client happens to expect.
 
 pub mod faults;
+pub mod onetrust;
 pub mod org;
 mod parse;
 pub mod query;

@@ -7,5 +7,6 @@
 mod api;
 mod common;
 mod generate;
+mod onetrust;
 mod traffic;
 mod writes;

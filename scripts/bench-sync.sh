@@ -38,24 +38,39 @@ sync_once() { # name; writes $WORK/$name.{json,time}
     --allow-insecure-loopback --token-env OKTA_TOKEN --no-test >/dev/null
   local t0 t1
   t0=$(date +%s.%N)
-  /usr/bin/time -v -o "$WORK/$name.time" "$BIN" --data-dir "$dir" sync bench --json >"$WORK/$name.json"
+  # Debug lines of the orchestrator give the phases (staged, published, products updated).
+  RUST_LOG=${RUST_LOG:-steward_products::sync=debug} /usr/bin/time -v -o "$WORK/$name.time" \
+    "$BIN" --data-dir "$dir" sync bench --json >"$WORK/$name.json" 2>"$WORK/$name.err"
   t1=$(date +%s.%N)
   py 'import sys; print(float(sys.argv[2]) - float(sys.argv[1]))' "$t0" "$t1" >"$WORK/$name.elapsed"
   curl -s "$(base)/__sim/stats" >"$WORK/$name.stats"
 }
 
+echo "== machine load before: $(uptime)"
 echo "== (b) no rate limits: $USERS users, $NGROUPS groups, $APPS apps, $ASSIGN app assignments"
 start_sim --rate-limits none
 sync_once nolimit
 stop_sim
-python3 - "$WORK/nolimit.json" "$WORK/nolimit.elapsed" "$WORK/nolimit.time" <<'PY'
-import json, sys
+python3 - "$WORK/nolimit.json" "$WORK/nolimit.elapsed" "$WORK/nolimit.time" "$WORK/nolimit.err" <<'PY'
+import json, re, sys
 out = json.load(open(sys.argv[1])); elapsed = float(open(sys.argv[2]).read())
-rss = [l for l in open(sys.argv[3]) if "Maximum resident" in l][0].split(":")[1].strip()
+time_v = open(sys.argv[3]).read()
+def field(name):
+    return float(re.search(re.escape(name) + r"[^:]*:\s*([0-9.]+)", time_v).group(1))
+rss, user, sys_ = field("Maximum resident"), field("User time"), field("System time")
 secs = out["duration_ms"] / 1000
 print(f"records: {out['records']}, sync run: {secs:.2f} s, process: {elapsed:.2f} s")
 print(f"records/s: {out['records'] / secs:,.0f} (goal >= 100,000)")
-print(f"peak RSS of steward sync: {int(rss) / 1024:.0f} MB (goal < 300 MB)")
+print(f"peak RSS of steward sync: {rss / 1024:.0f} MB (goal < 300 MB)")
+print(f"CPU of steward sync: {user + sys_:.1f} s (user {user:.1f} s, system {sys_:.1f} s)")
+# Phases from the orchestrator's debug lines (ANSI colours stripped).
+err = re.sub(r"\x1b\[[0-9;]*m", "", open(sys.argv[4]).read())
+phases = {m.group(1): int(m.group(2)) / 1000 for m in re.finditer(r"(Records staged|Run published[^.]*|Inventory updated)\. elapsed_ms=(\d+)", err)}
+staged = phases.get("Records staged")
+if staged:
+    print(f"phases: staged at {staged:.2f} s ({out['records'] / staged:,.0f} records/s), "
+          + ", ".join(f"{k.split(';')[0].lower()} at {v:.2f} s" for k, v in phases.items() if k != "Records staged")
+          + f", products updated at {secs:.2f} s")
 print(f"requests: {out['report']['requests']}")
 PY
 
@@ -95,3 +110,4 @@ print(f"warning threshold: {thr * 100:.0f} %, rate scale {sys.argv[3]}")
 print(f"rate bound: {bound:.1f} s, sync run: {elapsed:.1f} s, elapsed/bound: {elapsed / bound:.3f} (goal <= 1.15)")
 print(f"429s: {out['report']['rate_limited']}, warnings: {sum(b['warnings'] for b in stats['buckets'].values())}")
 PY
+echo "== machine load after: $(uptime)"

@@ -21,11 +21,13 @@ use sqlx::sqlite::{
 
 mod error;
 mod evidence;
+mod findings;
 mod identity;
 mod integrations;
 mod inventory;
 mod jobs;
 mod requests;
+mod reviews;
 mod key;
 mod runs;
 mod snapshot;
@@ -37,15 +39,17 @@ pub use evidence::{
     EvidenceHead, EvidenceItem, EvidenceRedaction, GENESIS_HASH, NewEvidence, REDACTED_KEY, entry_digest,
     evidence_id, redacted_digest,
 };
+pub use findings::{Finding, FindingEvaluation, FindingFilter, FindingsUpdate, KeyList, KindEvaluation, NewFinding};
 pub use integrations::{Integration, NewIntegration};
+pub use reviews::{AuditEntry, Campaign, Case, DecideRefusal, NewCase, NewReviewDefinition, ReviewDefinition};
 pub use inventory::{
     Decision, InventoryChange, InventoryFacts, InventoryFilter, InventoryItem, InventorySync, Triage,
 };
 pub use jobs::{Enqueued, Frequency, JobEnd, MAX_ATTEMPTS, SyncJob, SyncSchedule};
 pub use key::MasterKey;
 pub use requests::{EmailHash, Erased, Erasure, NewPrivacyRequest, NewReceipt, PrivacyRequest, PrivacyRequestEvent, Receipt, RequestKind};
-pub use runs::{ResourceOutcome, SyncRun};
-pub use snapshot::ResourceStatus;
+pub use runs::{ResourceOutcome, StagedBatch, SyncRun};
+pub use snapshot::{ResourceStatus, decode_record, decode_value};
 pub use identity::{IdentityPage, IdentityQuery};
 pub use users::{Session, User};
 
@@ -99,6 +103,9 @@ pub(crate) use {in_tx, with_pool};
 #[derive(Clone)]
 pub struct Store {
     db: Db,
+    /// SQLite: one connection of its own for staging sync runs, so the pages a bulk insert
+    /// keeps touching stay in one large page cache (see [`Store::open`]).
+    staging: Option<SqlitePool>,
     sealer: Sealer,
 }
 
@@ -114,6 +121,7 @@ impl Store {
     /// Open (creating a SQLite file if needed) and migrate the database at `url`:
     /// `sqlite://PATH` (`sqlite:///abs/path.db`) or `postgres://USER@HOST:PORT/DB`.
     pub async fn open(url: &str, key: MasterKey) -> Result<Store, StoreError> {
+        let mut staging_pool = None;
         let db = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let options = PgConnectOptions::from_str(url)?;
             let pool = PgPoolOptions::new()
@@ -132,21 +140,32 @@ impl Store {
                 .synchronous(SqliteSynchronous::Normal)
                 .foreign_keys(true)
                 .busy_timeout(Duration::from_secs(10))
-                // A snapshot's primary-key index is written in key order, not insert order;
-                // a 64 MiB page cache (default 2 MiB) keeps bulk staging off the disk.
-                .pragma("cache_size", "-65536")
+                // 16 MiB of page cache per connection (default 2 MiB): readers mostly scan,
+                // and four full 64 MiB caches were a quarter GB of a sync's peak memory.
+                .pragma("cache_size", "-16384")
                 // Multi-row INSERTs inside a transaction keep a statement journal; in memory it
                 // costs no file writes.
                 .pragma("temp_store", "memory")
                 // Checkpoint every ~40 MiB of WAL instead of 4 MiB: bulk staging then copies
                 // pages back into the database far less often (measured: ~105k → ~140k records/s).
                 .pragma("wal_autocheckpoint", "10000");
+            // Staging has a connection of its own with a 64 MiB cache: a snapshot's
+            // primary-key index is written in key order, not insert order, and on a pooled
+            // connection each batch met a cold cache and read its pages back from the file.
+            // `publish_run`/`fail_run` shrink it when a run ends.
+            let staging_options = options.clone().pragma("cache_size", "-65536");
             let pool = SqlitePoolOptions::new()
                 .max_connections(4)
                 .acquire_timeout(Duration::from_secs(30))
                 .connect_with(options)
                 .await?;
             sqlx::migrate!("migrations/sqlite").run(&pool).await?;
+            let staging = SqlitePoolOptions::new()
+                .max_connections(1)
+                .min_connections(0)
+                .acquire_timeout(Duration::from_secs(30))
+                .connect_lazy_with(staging_options);
+            staging_pool = Some(staging);
             Db::Sqlite(pool)
         } else {
             return Err(StoreError::BadUrl {
@@ -155,6 +174,7 @@ impl Store {
         };
         Ok(Store {
             db,
+            staging: staging_pool,
             sealer: key.sealer(),
         })
     }
@@ -169,6 +189,9 @@ impl Store {
 
     /// Close the pool (waits for connections to be returned).
     pub async fn close(&self) {
+        if let Some(staging) = &self.staging {
+            staging.close().await;
+        }
         with_pool!(self, |pool| pool.close().await)
     }
 }

@@ -2,6 +2,7 @@
 //! stage records, mark resources, and publish or fail atomically.
 
 use std::collections::BTreeMap;
+use std::ops::Range;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -57,9 +58,66 @@ fn running(run_id: i64, state: Option<RunState>) -> Result<(i64, DateTime<Utc>),
 }
 
 /// Rows per multi-row INSERT (4 or 5 binds each, so at most 10,000 binds): under SQLite's
-/// 32766 and PostgreSQL's 65535 bind parameters. It equals the orchestrator's staging batch,
-/// so a batch is one statement and full chunks reuse one prepared statement.
+/// 32766 and PostgreSQL's 65535 bind parameters. At least the orchestrator's batch (1,000
+/// records), so an encoded batch is one statement per table.
 const ROWS_PER_INSERT: usize = 2000;
+
+/// Records serialised for staging (see [`Store::encode_batch`]); opaque.
+#[derive(Debug, Default)]
+pub struct StagedBatch {
+    /// Every row's stored data, back to back: one allocation per batch instead of one
+    /// growing `String` per record (reallocation was ~3% of a large sync).
+    data: String,
+    /// `(resource, truth key, its data in `data`)` of snapshot records.
+    rows: Vec<(&'static str, String, Range<usize>)>,
+    /// `(truth key, its data in `data`)` of System Log events, unique by key.
+    log_rows: Vec<(String, Range<usize>)>,
+}
+
+impl StagedBatch {
+    fn encode(records: &[Record]) -> Result<StagedBatch, StoreError> {
+        let mut rows = Vec::with_capacity(records.len());
+        let mut log_rows = Vec::new();
+        let mut log_keys = std::collections::HashSet::new();
+        let mut data = Vec::with_capacity(records.len() * 1024);
+        for record in records {
+            let start = data.len();
+            crate::snapshot::encode_record_into(record, &mut data)?;
+            let range = start..data.len();
+            match record.resource() {
+                // PostgreSQL refuses an upsert that touches one row twice, so dedup here.
+                Resource::LogEvents => {
+                    let key = record.truth_key();
+                    if log_keys.insert(key.clone()) {
+                        log_rows.push((key, range));
+                    }
+                }
+                resource => rows.push((resource.as_str(), record.truth_key(), range)),
+            }
+        }
+        // JSON text is UTF-8, and every range ends between two records.
+        let data =
+            String::from_utf8(data).map_err(|e| StoreError::corrupt("a staging batch", e))?;
+        Ok(StagedBatch {
+            data,
+            rows,
+            log_rows,
+        })
+    }
+
+    fn text(&self, range: &Range<usize>) -> &str {
+        self.data.get(range.clone()).unwrap_or_default()
+    }
+
+    /// Rows it holds.
+    pub fn len(&self) -> usize {
+        self.rows.len() + self.log_rows.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
 
 impl Store {
     /// Start a sync run of the integration and return its id.
@@ -182,68 +240,120 @@ impl Store {
 
     /// Stage records into the run (invisible until it is published). A record whose truth
     /// key is already staged in this run is ignored: truth is a set.
+    ///
+    /// The same as [`Store::encode_batch`] then [`Store::stage_batch`]; a bulk sync calls
+    /// those two itself so batches are serialised on other threads while one is written.
     pub async fn stage(&self, run_id: i64, records: &[Record]) -> Result<(), StoreError> {
         if records.is_empty() {
             return Ok(());
         }
+        let batch = self.encode_records(run_id, records).await?;
+        self.stage_batch(run_id, &batch).await
+    }
+
+    /// Serialise records for [`Store::stage_batch`]: leaves out erased people (see
+    /// `requests.rs`) and dedups System Log events by key. CPU-bound apart from one small
+    /// read of the erased subjects; it takes no write lock, so it can run on any task
+    /// while another batch is being written.
+    pub async fn encode_batch(
+        &self,
+        run_id: i64,
+        records: Vec<Record>,
+    ) -> Result<StagedBatch, StoreError> {
+        self.encode_records(run_id, &records).await
+    }
+
+    async fn encode_records(
+        &self,
+        run_id: i64,
+        records: &[Record],
+    ) -> Result<StagedBatch, StoreError> {
         // Erased people must not come back with the next sync (see `requests.rs`).
         let records: &[Record] = &self.without_erased(run_id, records).await?;
-        // Serialise before taking the write lock: SQLite has one writer at a time.
-        let mut rows: Vec<(&'static str, String, String)> = Vec::with_capacity(records.len());
-        let mut log_rows: Vec<(String, String)> = Vec::new();
-        let mut log_keys = std::collections::HashSet::new();
-        for record in records {
-            let data = serde_json::to_string(record)
-                .map_err(|e| StoreError::corrupt(format!("a {} record", record.resource()), e))?;
-            match record.resource() {
-                // PostgreSQL refuses an upsert that touches one row twice, so dedup here.
-                Resource::LogEvents => {
-                    let key = record.truth_key();
-                    if log_keys.insert(key.clone()) {
-                        log_rows.push((key, data));
+        StagedBatch::encode(records)
+    }
+
+    /// Write one encoded batch into the run, in one transaction; refused unless the run is
+    /// still running.
+    pub async fn stage_batch(&self, run_id: i64, batch: &StagedBatch) -> Result<(), StoreError> {
+        self.stage_batches(run_id, std::slice::from_ref(batch))
+            .await
+    }
+
+    /// Write encoded batches into the run, all in one transaction: fewer commits, and each
+    /// index page a commit dirties (System Log keys arrive in random order) is written to
+    /// the WAL once for all of them.
+    pub async fn stage_batches(
+        &self,
+        run_id: i64,
+        batches: &[StagedBatch],
+    ) -> Result<(), StoreError> {
+        if batches.iter().all(StagedBatch::is_empty) {
+            return Ok(());
+        }
+        // The same statements on every backend; `$tx` is the transaction to write in.
+        macro_rules! write {
+            ($tx:ident) => {{
+                let state = sqlx::query_as::<_, RunState>(RUN_STATE)
+                    .bind(run_id)
+                    .fetch_optional(&mut *$tx)
+                    .await?;
+                let (integration_id, _) = running(run_id, state)?;
+                for batch in batches {
+                    for chunk in batch.rows.chunks(ROWS_PER_INSERT) {
+                        let mut qb =
+                            QueryBuilder::new("INSERT INTO records (run_id, resource, record_key, data) ");
+                        qb.push_values(chunk, |mut b, (resource, key, data)| {
+                            b.push_bind(run_id)
+                                .push_bind(*resource)
+                                .push_bind(key.as_str())
+                                .push_bind(batch.text(data));
+                        });
+                        qb.push(" ON CONFLICT DO NOTHING");
+                        qb.build().execute(&mut *$tx).await?;
+                    }
+                    for chunk in batch.log_rows.chunks(ROWS_PER_INSERT) {
+                        let mut qb = QueryBuilder::new(
+                            "INSERT INTO log_events (integration_id, record_key, run_id, last_seen_run_id, data) ",
+                        );
+                        qb.push_values(chunk, |mut b, (key, data)| {
+                            b.push_bind(integration_id)
+                                .push_bind(key.as_str())
+                                .push_bind(run_id)
+                                .push_bind(run_id)
+                                .push_bind(batch.text(data));
+                        });
+                        // An event already held keeps the run that brought it (so purging this
+                        // run cannot remove it) and only notes that this run saw it too.
+                        qb.push(
+                            " ON CONFLICT (integration_id, record_key) DO UPDATE SET last_seen_run_id = excluded.last_seen_run_id",
+                        );
+                        qb.build().execute(&mut *$tx).await?;
                     }
                 }
-                resource => rows.push((resource.as_str(), record.truth_key(), data)),
-            }
+            }};
         }
-        in_tx!(self, |tx| {
-            let state = sqlx::query_as::<_, RunState>(RUN_STATE)
-                .bind(run_id)
-                .fetch_optional(&mut *tx)
-                .await?;
-            let (integration_id, _) = running(run_id, state)?;
-            for chunk in rows.chunks(ROWS_PER_INSERT) {
-                let mut qb =
-                    QueryBuilder::new("INSERT INTO records (run_id, resource, record_key, data) ");
-                qb.push_values(chunk, |mut b, (resource, key, data)| {
-                    b.push_bind(run_id)
-                        .push_bind(*resource)
-                        .push_bind(key.as_str())
-                        .push_bind(data.as_str());
-                });
-                qb.push(" ON CONFLICT DO NOTHING");
-                qb.build().execute(&mut *tx).await?;
+        match &self.staging {
+            // SQLite: the staging connection, whose page cache stays warm between batches.
+            Some(staging) => {
+                let mut tx = staging.begin_with("BEGIN IMMEDIATE").await?;
+                write!(tx);
+                tx.commit().await?;
             }
-            for chunk in log_rows.chunks(ROWS_PER_INSERT) {
-                let mut qb = QueryBuilder::new(
-                    "INSERT INTO log_events (integration_id, record_key, run_id, last_seen_run_id, data) ",
-                );
-                qb.push_values(chunk, |mut b, (key, data)| {
-                    b.push_bind(integration_id)
-                        .push_bind(key.as_str())
-                        .push_bind(run_id)
-                        .push_bind(run_id)
-                        .push_bind(data.as_str());
-                });
-                // An event already held keeps the run that brought it (so purging this run
-                // cannot remove it) and only notes that this run saw it too.
-                qb.push(
-                    " ON CONFLICT (integration_id, record_key) DO UPDATE SET last_seen_run_id = excluded.last_seen_run_id",
-                );
-                qb.build().execute(&mut *tx).await?;
-            }
-        });
+            None => in_tx!(self, |tx| write!(tx)),
+        }
         Ok(())
+    }
+
+    /// Give back the staging connection's page cache once a run has ended (it is only warm
+    /// while a run is being staged).
+    async fn release_staging_cache(&self) {
+        if let Some(staging) = &self.staging
+            && staging.size() > 0
+            && let Err(e) = sqlx::query("PRAGMA shrink_memory").execute(staging).await
+        {
+            tracing::debug!(error = %e, "Could not shrink the staging connection's cache.");
+        }
     }
 
     /// Record how a resource ended in the run.
@@ -393,6 +503,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         });
+        self.release_staging_cache().await;
         Ok(())
     }
 
@@ -441,6 +552,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         });
+        self.release_staging_cache().await;
         Ok(())
     }
 

@@ -217,6 +217,26 @@ impl Store {
     }
 }
 
+/// Append the stored form of a record (`records.data`, `log_events.data`), its JSON text,
+/// to `out`.
+pub(crate) fn encode_record_into(record: &Record, out: &mut Vec<u8>) -> Result<(), StoreError> {
+    serde_json::to_writer(out, record)
+        .map_err(|e| StoreError::corrupt(format!("a {} record", record.resource()), e))
+}
+
+/// Turn a stored `records.data` / `log_events.data` value back into its [`Record`]. Every
+/// reader of those columns goes through this (or [`decode_value`]) so the stored encoding
+/// can change in one place.
+pub fn decode_record(data: &str) -> Result<Record, StoreError> {
+    serde_json::from_str::<Record>(data).map_err(|e| StoreError::corrupt("a stored record", e))
+}
+
+/// A stored `records.data` / `log_events.data` value as JSON (the record's own fields plus
+/// `raw`), for readers that project or search it.
+pub fn decode_value(data: &str) -> Result<serde_json::Value, StoreError> {
+    serde_json::from_str(data).map_err(|e| StoreError::corrupt("a stored record", e))
+}
+
 fn parse_resource(s: &str) -> Result<Resource, StoreError> {
     Resource::parse(s)
         .ok_or_else(|| StoreError::corrupt("run resources", format!("unknown resource {s:?}")))

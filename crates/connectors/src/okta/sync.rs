@@ -146,6 +146,29 @@ async fn fetch_all<T>(client: &OktaClient, path: &str, mut f: impl FnMut(Value) 
     Ok(out)
 }
 
+/// A spawned resource task, aborted when dropped (an early error drops the others).
+struct Work(tokio::task::JoinHandle<Result<(), ConnectorError>>);
+
+impl Drop for Work {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+impl Future for Work {
+    type Output = Result<(), ConnectorError>;
+    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Self::Output> {
+        std::pin::Pin::new(&mut self.0).poll(cx).map(|joined| match joined {
+            Ok(done) => done,
+            Err(e) => Err(ConnectorError::Http(format!("a sync task stopped: {e}"))),
+        })
+    }
+}
+
+fn spawn_work(fut: impl Future<Output = Result<(), ConnectorError>> + Send + 'static) -> Work {
+    Work(tokio::spawn(fut))
+}
+
 pub struct SyncRun {
     pub client: Arc<OktaClient>,
     pub options: SyncOptions,
@@ -182,19 +205,50 @@ impl SyncRun {
         }
         let (users_tx, users_rx) = watch::channel::<Option<UserList>>(None);
         let (groups_tx, groups_rx) = watch::channel::<Option<GroupList>>(None);
-        // Boxed as `Send` futures: keeps the compiler's Send proof local to each resource.
-        type Work<'a> = futures::future::BoxFuture<'a, Result<(), ConnectorError>>;
-        let settings: Work<'_> = Box::pin(self.settings(&em, threshold.map(|(t, _)| t)));
+        // Each resource on its own task: parsing pages and mapping records then spreads over
+        // the runtime's threads (in one joined future it all ran on one thread).
+        let this = Arc::new(self);
+        let thr = threshold.map(|(t, _)| t);
         // Factors start while the user list is still paging: ids stream over a channel.
         let (ids_tx, ids_rx) = mpsc::unbounded_channel::<String>();
-        let users: Work<'_> = Box::pin(self.users(&em, users_tx, ids_tx));
-        let groups: Work<'_> = Box::pin(self.groups(&em, groups_tx));
-        let apps: Work<'_> = Box::pin(self.apps(&em));
-        let roles: Work<'_> = Box::pin(self.roles(&em, users_rx.clone(), groups_rx));
-        let factors: Work<'_> = Box::pin(self.factors(&em, users_rx, ids_rx));
-        let policies: Work<'_> = Box::pin(self.policies(&em));
-        let logs: Work<'_> = Box::pin(self.logs(&em));
-        tokio::try_join!(settings, users, groups, apps, roles, factors, policies, logs)?;
+        let tasks = [
+            spawn_work({
+                let (t, em) = (Arc::clone(&this), em.clone());
+                async move { t.settings(&em, thr).await }
+            }),
+            spawn_work({
+                let (t, em) = (Arc::clone(&this), em.clone());
+                async move { t.users(&em, users_tx, ids_tx).await }
+            }),
+            spawn_work({
+                let (t, em) = (Arc::clone(&this), em.clone());
+                async move { t.groups(&em, groups_tx).await }
+            }),
+            spawn_work({
+                let (t, em) = (Arc::clone(&this), em.clone());
+                async move { t.apps(&em).await }
+            }),
+            spawn_work({
+                let (t, em, users_rx) = (Arc::clone(&this), em.clone(), users_rx.clone());
+                async move { t.roles(&em, users_rx, groups_rx).await }
+            }),
+            spawn_work({
+                let (t, em) = (Arc::clone(&this), em.clone());
+                async move { t.factors(&em, users_rx, ids_rx).await }
+            }),
+            spawn_work({
+                let (t, em) = (Arc::clone(&this), em.clone());
+                async move { t.policies(&em).await }
+            }),
+            spawn_work({
+                let (t, em) = (Arc::clone(&this), em.clone());
+                async move { t.logs(&em).await }
+            }),
+        ];
+        drop(em);
+        // The first error stops the run; dropping the other handles aborts their tasks.
+        futures::future::try_join_all(tasks).await?;
+        let c = &this.client;
         let g = &c.governor;
         use std::sync::atomic::Ordering::Relaxed;
         Ok(SyncReport {

@@ -1,23 +1,37 @@
 //! Identity search over the current snapshots: users, groups, apps and admin role
 //! assignments, one page at a time.
 //!
-//! Paging happens in SQL (`LIMIT`/`OFFSET` over `(run_id, resource, record_key)`, the
-//! records table's primary key), so a page of 100,000 users reads only the rows it returns
-//! plus the skipped ones, never the whole resource into memory. The search term and status
-//! are matched against the stored record text; the scan stays inside the primary-key range
-//! of one resource of the current runs.
+//! Searching reads the narrow `identity_search` table (migration 0008), not the records:
+//! one row per record with its status and a lower-cased search text (login, emails, names,
+//! display name, department, ids), written by [`Store::index_identity`] from the decoded
+//! records of a run before that run is published, so a snapshot and its index become
+//! current together. A page of keys is selected there in SQL, in `(run, record key)` order,
+//! then only the page's records are read from `records`.
+//!
+//! Matching is a case-insensitive substring of the search text. SQLite: a trigram FTS5
+//! index finds a rare term's rows, a common or short term is matched while scanning the
+//! resource's rowid range in order (see [`sqlite_page`]). PostgreSQL: a pg_trgm GIN index,
+//! each search planned with its term. Rows whose record is deleted (an old snapshot dropped on
+//! publish, an integration removed, a person erased) are deleted with it by triggers, so they
+//! never appear. There is no exact total: `has_more` says whether another page follows.
+
+use std::collections::{BTreeMap, HashMap};
 
 use serde_json::Value;
-use steward_model::Resource;
+use sqlx::QueryBuilder;
+use steward_model::{Record, Resource};
 
-use crate::{Store, StoreError, with_pool};
+use sqlx::{Postgres, Sqlite, SqlitePool};
+
+use crate::{Db, Store, StoreError, in_tx, to_i64, with_pool};
 
 /// One page request.
 #[derive(Debug, Clone, Default)]
 pub struct IdentityQuery {
-    /// Case-insensitive text anywhere in the record (login, name, email, ...).
+    /// Case-insensitive text in the login, emails, names, display name, department or id
+    /// (groups: name, description; apps: name, label; admins: role, label, the admin's login).
     pub q: Option<String>,
-    /// Exact source status (`ACTIVE`, `SUSPENDED`, ...), users only.
+    /// Exact source status (`ACTIVE`, `SUSPENDED`, ...).
     pub status: Option<String>,
     pub limit: u64,
     pub offset: u64,
@@ -31,6 +45,42 @@ pub struct IdentityPage {
     pub has_more: bool,
 }
 
+/// The resources the search covers.
+const INDEXED: [Resource; 4] = [Resource::Users, Resource::Groups, Resource::Apps, Resource::RoleAssignments];
+
+/// Bits of a SQLite sort id below the resource: a run holds at most 2^28 records of one
+/// resource.
+const RANK_BITS: u32 = 28;
+
+/// SQLite's `identity_search.id`: run id << 32 | resource << 28 | rank of the record key
+/// among the run's records of that resource, so rowid order is `(run, resource, record key)`
+/// and one resource of one run is one rowid range.
+fn sort_id(run_id: i64, resource_index: usize, rank: usize) -> Option<i64> {
+    let rank = i64::try_from(rank).ok().filter(|r| *r < 1 << RANK_BITS)?;
+    let run = run_id.checked_mul(1 << 32).filter(|_| (0..1 << 31).contains(&run_id))?;
+    Some(run | (i64::try_from(resource_index).ok()? << RANK_BITS) | rank)
+}
+
+/// The rowid range of one resource across runs `first..=last` (SQLite).
+fn sort_range(first_run: i64, last_run: i64, resource_index: usize) -> Option<(i64, i64)> {
+    let lo = sort_id(first_run, resource_index, 0)?;
+    let hi = sort_id(last_run, resource_index, (1 << RANK_BITS) - 1)?;
+    Some((lo, hi))
+}
+
+/// Above this many trigram hits a term is common: scanning in order finds a page sooner than
+/// fetching and sorting every hit (SQLite).
+const FTS_MAX_HITS: i64 = 2000;
+
+/// Separates fields in the search text, so a term cannot match across two fields.
+const SEP: char = '\u{1f}';
+
+/// Rows per multi-row INSERT (6 binds each): well under both backends' bind limits.
+const ROWS_PER_INSERT: usize = 2000;
+
+/// Records read per query while indexing.
+const READ_PAGE: u64 = 5000;
+
 /// `%`, `_` and `\` are LIKE wildcards; escape them so a search is literal.
 fn like_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
@@ -43,51 +93,223 @@ fn like_escape(s: &str) -> String {
     out
 }
 
+/// One `identity_search` row.
+#[derive(Debug)]
+struct SearchRow {
+    /// SQLite's sort position (see [`sort_id`]); PostgreSQL orders by the key itself.
+    id: i64,
+    resource: &'static str,
+    key: String,
+    status: String,
+    text: String,
+}
+
+/// Lower-cased, de-duplicated, non-empty fields joined by [`SEP`].
+fn search_text<'a>(fields: impl IntoIterator<Item = Option<&'a str>>) -> String {
+    let mut seen: Vec<String> = Vec::new();
+    for f in fields.into_iter().flatten() {
+        let f = f.trim().to_lowercase();
+        if !f.is_empty() && !seen.contains(&f) {
+            seen.push(f);
+        }
+    }
+    seen.join(&SEP.to_string())
+}
+
+/// The search row of a decoded record; `None` for resources the search does not cover.
+/// `logins` maps account ids to their login, so an admin is found by the admin's login.
+fn search_row(record: &Record, key: String, logins: &HashMap<String, String>) -> Option<SearchRow> {
+    let (status, text) = match record {
+        Record::Account(a) => {
+            let full_name = match (a.first_name.as_deref(), a.last_name.as_deref()) {
+                (Some(f), Some(l)) => Some(format!("{f} {l}")),
+                _ => None,
+            };
+            let text = search_text([
+                Some(a.login.as_str()),
+                a.email.as_deref(),
+                a.second_email.as_deref(),
+                full_name.as_deref(),
+                a.first_name.as_deref(),
+                a.last_name.as_deref(),
+                a.display_name.as_deref(),
+                a.department.as_deref(),
+                Some(a.id.as_str()),
+            ]);
+            (a.status.clone(), text)
+        }
+        Record::Group(g) => (String::new(), search_text([Some(g.name.as_str()), g.description.as_deref(), Some(g.id.as_str())])),
+        Record::App(a) => (a.status.clone(), search_text([Some(a.label.as_str()), Some(a.name.as_str()), Some(a.id.as_str())])),
+        Record::RoleAssignment(r) => {
+            let text = search_text([
+                Some(r.role_type.as_str()),
+                Some(r.label.as_str()),
+                logins.get(&r.principal_id).map(String::as_str),
+                Some(r.principal_id.as_str()),
+                Some(r.id.as_str()),
+            ]);
+            (r.status.clone().unwrap_or_default(), text)
+        }
+        _ => return None,
+    };
+    Some(SearchRow { id: 0, resource: record.resource().as_str(), key, status, text })
+}
+
+/// Decode one stored record through the store's one decoder (never parsed in SQL), naming
+/// the resource when it fails.
+fn decode(resource: &str, data: &str) -> Result<Record, StoreError> {
+    crate::snapshot::decode_record(data).map_err(|e| StoreError::corrupt(format!("a stored {resource} record"), e))
+}
+
 impl Store {
-    /// A page of one resource across every integration's current snapshot.
-    pub async fn identity_page(&self, resource: Resource, query: &IdentityQuery) -> Result<IdentityPage, StoreError> {
-        // Case-insensitive without lowering every row (that allocation dominated the scan):
-        // SQLite's LIKE already ignores ASCII case, PostgreSQL has ILIKE. The status is
-        // matched as its JSON member text.
-        const SQLITE: &str = "SELECT data FROM records \
-             WHERE run_id IN (SELECT current_run_id FROM integrations WHERE current_run_id IS NOT NULL) \
-               AND resource = $1 \
-               AND ($2 = '' OR data LIKE $2 ESCAPE '\\') \
-               AND ($3 = '' OR data LIKE $3 ESCAPE '\\') \
-             ORDER BY run_id, record_key LIMIT $4 OFFSET $5";
-        const POSTGRES: &str = "SELECT data FROM records \
-             WHERE run_id IN (SELECT current_run_id FROM integrations WHERE current_run_id IS NOT NULL) \
-               AND resource = $1 \
-               AND ($2 = '' OR data ILIKE $2 ESCAPE '\\') \
-               AND ($3 = '' OR data LIKE $3 ESCAPE '\\') \
-             ORDER BY run_id, record_key LIMIT $4 OFFSET $5";
-        let sql = if self.backend() == "sqlite" { SQLITE } else { POSTGRES };
-        let q = match query.q.as_deref().map(str::trim) {
-            Some(q) if !q.is_empty() => format!("%{}%", like_escape(&q.to_lowercase())),
-            _ => String::new(),
-        };
-        let status = match query.status.as_deref().map(str::trim) {
-            Some(s) if !s.is_empty() => {
-                let member = serde_json::to_string(s).unwrap_or_default();
-                format!("%\"status\":{}%", like_escape(&member))
+    /// Write the search rows of a run's users, groups, apps and admin role assignments
+    /// (replacing any the run already has). Call it after staging and before
+    /// [`Store::publish_run`], so the index turns current with its snapshot. Returns the
+    /// rows written.
+    pub async fn index_identity(&self, run_id: i64) -> Result<u64, StoreError> {
+        const RECORDS: &str = "SELECT record_key, data FROM records \
+             WHERE run_id = $1 AND resource = $2 AND record_key > $3 ORDER BY record_key LIMIT $4";
+        const CLEAR: &str = "DELETE FROM identity_search WHERE run_id = $1";
+        // Only the narrow rows are kept (a 100,000-user snapshot is hundreds of MB of JSON);
+        // admin rows wait for the logins of every account.
+        let mut rows: Vec<SearchRow> = Vec::new();
+        let mut admins: Vec<(Record, String)> = Vec::new();
+        let mut logins: HashMap<String, String> = HashMap::new();
+        let none = HashMap::new();
+        // Keyset pages of each resource's records (a seek on the records' primary key), so
+        // memory holds one page of JSON at a time.
+        for resource in INDEXED {
+            let mut after = String::new();
+            loop {
+                let page = with_pool!(self, |pool| sqlx::query_as::<_, (String, String)>(RECORDS)
+                    .bind(run_id)
+                    .bind(resource.as_str())
+                    .bind(after.as_str())
+                    .bind(to_i64(READ_PAGE))
+                    .fetch_all(pool)
+                    .await?);
+                let full = page.len() as u64 == READ_PAGE;
+                for (key, data) in page {
+                    let record = decode(resource.as_str(), &data)?;
+                    after.clone_from(&key);
+                    match &record {
+                        Record::RoleAssignment(_) => admins.push((record, key)),
+                        Record::Account(a) => {
+                            logins.insert(a.id.clone(), a.login.clone());
+                            rows.extend(search_row(&record, key, &none));
+                        }
+                        _ => rows.extend(search_row(&record, key, &none)),
+                    }
+                }
+                if !full {
+                    break;
+                }
             }
-            _ => String::new(),
-        };
+        }
+        for (record, key) in admins {
+            rows.extend(search_row(&record, key, &logins));
+        }
+        // Rank each resource's keys in byte order (SQLite's BINARY collation, the order pages
+        // are served in) for the sort ids.
+        rows.sort_by(|a, b| (a.resource, a.key.as_bytes()).cmp(&(b.resource, b.key.as_bytes())));
+        let mut rank = 0;
+        for i in 0..rows.len() {
+            rank = if i > 0 && rows[i - 1].resource == rows[i].resource { rank + 1 } else { 0 };
+            let resource_index = INDEXED.iter().position(|r| r.as_str() == rows[i].resource).unwrap_or(0);
+            rows[i].id = sort_id(run_id, resource_index, rank).ok_or_else(|| {
+                StoreError::corrupt("identity search", format!("run {run_id} or its {} records exceed the index's id space", rows[i].resource))
+            })?;
+        }
+        let written = rows.len() as u64;
+        let sqlite = self.backend() == "sqlite";
+        in_tx!(self, |tx| {
+            sqlx::query(CLEAR).bind(run_id).execute(&mut *tx).await?;
+            for chunk in rows.chunks(ROWS_PER_INSERT) {
+                let mut qb = QueryBuilder::new(if sqlite {
+                    "INSERT INTO identity_search (id, resource, run_id, record_key, status, search_text) "
+                } else {
+                    "INSERT INTO identity_search (resource, run_id, record_key, status, search_text) "
+                });
+                qb.push_values(chunk, |mut b, row| {
+                    if sqlite {
+                        b.push_bind(row.id);
+                    }
+                    b.push_bind(row.resource)
+                        .push_bind(run_id)
+                        .push_bind(row.key.as_str())
+                        .push_bind(row.status.as_str())
+                        .push_bind(row.text.as_str());
+                });
+                qb.build().execute(&mut *tx).await?;
+            }
+        });
+        if let Db::Postgres(pool) = &self.db {
+            // Fresh statistics for planning searches, and a visibility map so deep pages are
+            // index-only scans of the primary key (100,000 heap fetches otherwise). Outside
+            // the transaction: VACUUM cannot run in one.
+            sqlx::query("VACUUM (ANALYZE) identity_search").execute(pool).await?;
+        }
+        Ok(written)
+    }
+
+    /// A page of one resource across every integration's current snapshot, in
+    /// `(run_id, record_key)` order.
+    pub async fn identity_page(&self, resource: Resource, query: &IdentityQuery) -> Result<IdentityPage, StoreError> {
+        if !INDEXED.contains(&resource) {
+            return Ok(IdentityPage { items: Vec::new(), has_more: false });
+        }
+        let term = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty()).map(str::to_lowercase);
+        let like = term.as_deref().map(|t| format!("%{}%", like_escape(t)));
+        let status = query.status.as_deref().map(str::trim).filter(|s| !s.is_empty());
         let limit = query.limit.clamp(1, 500);
-        let rows = with_pool!(self, |pool| sqlx::query_scalar::<_, String>(sql)
-            .bind(resource.as_str())
-            .bind(q.as_str())
-            .bind(status.as_str())
-            .bind(crate::to_i64(limit + 1))
-            .bind(crate::to_i64(query.offset))
-            .fetch_all(pool)
-            .await?);
-        let has_more = rows.len() as u64 > limit;
-        let items = rows
+        let (fetch, offset) = (to_i64(limit + 1), to_i64(query.offset));
+        let keys = match &self.db {
+            Db::Sqlite(pool) => {
+                sqlite_page(pool, resource, term.as_deref(), like.as_deref(), status, fetch, offset).await?
+            }
+            Db::Postgres(pool) => {
+                // One SQL text per filter combination rather than `($2 = '' OR ...)`, so each
+                // plan can use the trigram index and skips the filters not asked for. Not a
+                // named prepared statement (`persistent(false)`): each search is planned with
+                // its actual term (a generic plan cannot know whether the trigram index or the
+                // ordered scan that stops after one page is cheaper).
+                // With one current run (the usual case) the run is a bound constant: the
+                // planner then reads the primary key in order and stops after the page, where
+                // a join on the current runs made it sort the whole resource for deep pages.
+                const CURRENT: &str = "SELECT current_run_id FROM integrations WHERE current_run_id IS NOT NULL";
+                let runs = sqlx::query_scalar::<_, i64>(CURRENT).fetch_all(pool).await?;
+                let mut qb = QueryBuilder::<Postgres>::new(
+                    "SELECT run_id, record_key FROM identity_search WHERE resource = ",
+                );
+                qb.push_bind(resource.as_str());
+                match runs.as_slice() {
+                    [] => return Ok(IdentityPage { items: Vec::new(), has_more: false }),
+                    [run] => {
+                        qb.push(" AND run_id = ").push_bind(*run);
+                    }
+                    _ => {
+                        qb.push(" AND run_id IN (").push(CURRENT).push(")");
+                    }
+                }
+                if let Some(like) = &like {
+                    qb.push(" AND search_text LIKE ").push_bind(like.as_str()).push(" ESCAPE '\\'");
+                }
+                if let Some(s) = status {
+                    qb.push(" AND status = ").push_bind(s);
+                }
+                qb.push(" ORDER BY run_id, record_key LIMIT ").push_bind(fetch);
+                qb.push(" OFFSET ").push_bind(offset);
+                qb.build_query_as::<(i64, String)>().persistent(false).fetch_all(pool).await?
+            }
+        };
+        let has_more = keys.len() as u64 > limit;
+        let keys = &keys[..keys.len().min(usize::try_from(limit).unwrap_or(usize::MAX))];
+        let mut data = self.records_by_key(resource, keys).await?;
+        let items = keys
             .iter()
-            .take(usize::try_from(limit).unwrap_or(usize::MAX))
-            .map(|data| {
-                let mut v: Value = serde_json::from_str(data)
+            .filter_map(|k| data.remove(k))
+            .map(|d| {
+                let mut v: Value = crate::snapshot::decode_value(&d)
                     .map_err(|e| StoreError::corrupt(format!("a stored {resource} record"), e))?;
                 if let Some(o) = v.as_object_mut() {
                     o.remove("raw");
@@ -97,4 +319,97 @@ impl Store {
             .collect::<Result<Vec<_>, StoreError>>()?;
         Ok(IdentityPage { items, has_more })
     }
+
+    /// The stored data of the given `(run_id, record_key)` records of one resource.
+    async fn records_by_key(
+        &self,
+        resource: Resource,
+        keys: &[(i64, String)],
+    ) -> Result<BTreeMap<(i64, String), String>, StoreError> {
+        let mut by_run: BTreeMap<i64, Vec<&str>> = BTreeMap::new();
+        for (run, key) in keys {
+            by_run.entry(*run).or_default().push(key);
+        }
+        let mut out = BTreeMap::new();
+        for (run, keys) in by_run {
+            let rows = with_pool!(self, |pool| {
+                let mut qb = QueryBuilder::new("SELECT record_key, data FROM records WHERE run_id = ");
+                qb.push_bind(run).push(" AND resource = ").push_bind(resource.as_str()).push(" AND record_key IN (");
+                let mut list = qb.separated(", ");
+                for k in &keys {
+                    list.push_bind(*k);
+                }
+                qb.push(")");
+                qb.build_query_as::<(String, String)>().persistent(false).fetch_all(pool).await?
+            });
+            out.extend(rows.into_iter().map(|(k, d)| ((run, k), d)));
+        }
+        Ok(out)
+    }
+}
+
+/// One page of `(run_id, record_key)` on SQLite.
+///
+/// Terms of three characters or more are first counted in the trigram index (up to
+/// [`FTS_MAX_HITS`]): a rare term's hits are fetched by rowid and sorted; a common term (or a
+/// shorter one) is matched while scanning the resource's rowid range in order, which finds a
+/// page after a few rows. Either way `LIKE` confirms each hit, so both give the same rows.
+async fn sqlite_page(
+    pool: &SqlitePool,
+    resource: Resource,
+    term: Option<&str>,
+    like: Option<&str>,
+    status: Option<&str>,
+    fetch: i64,
+    offset: i64,
+) -> Result<Vec<(i64, String)>, StoreError> {
+    const CURRENT: &str =
+        "SELECT current_run_id FROM integrations WHERE current_run_id IS NOT NULL ORDER BY current_run_id";
+    const HITS: &str = "SELECT COUNT(*) FROM (SELECT rowid FROM identity_fts WHERE identity_fts MATCH $1 LIMIT $2)";
+    let runs = sqlx::query_scalar::<_, i64>(CURRENT).fetch_all(pool).await?;
+    let (Some(first), Some(last)) = (runs.first(), runs.last()) else {
+        return Ok(Vec::new());
+    };
+    let resource_index = INDEXED.iter().position(|r| *r == resource).unwrap_or(0);
+    let (lo, hi) = sort_range(*first, *last, resource_index)
+        .ok_or_else(|| StoreError::corrupt("identity search", format!("run {last} exceeds the index's id space")))?;
+    let phrase = match term {
+        Some(t) if t.chars().count() >= 3 => {
+            // An FTS5 string: the whole term as one phrase, which the trigram tokenizer
+            // matches as a substring.
+            let phrase = format!("\"{}\"", t.replace('"', "\"\""));
+            let hits = sqlx::query_scalar::<_, i64>(HITS)
+                .bind(phrase.as_str())
+                .bind(FTS_MAX_HITS + 1)
+                .fetch_one(pool)
+                .await?;
+            (hits <= FTS_MAX_HITS).then_some(phrase)
+        }
+        _ => None,
+    };
+    let mut qb = QueryBuilder::<Sqlite>::new("SELECT run_id, record_key FROM identity_search WHERE ");
+    match &phrase {
+        // `+` keeps the planner off the rowid range and the status index: the few hits drive.
+        Some(phrase) => {
+            qb.push("id IN (SELECT rowid FROM identity_fts WHERE identity_fts MATCH ").push_bind(phrase.as_str());
+            qb.push(") AND +id BETWEEN ").push_bind(lo).push(" AND ").push_bind(hi);
+            if let Some(s) = status {
+                qb.push(" AND +status = ").push_bind(s);
+            }
+        }
+        None => {
+            qb.push("id BETWEEN ").push_bind(lo).push(" AND ").push_bind(hi);
+            if let Some(s) = status {
+                qb.push(" AND status = ").push_bind(s);
+            }
+        }
+    }
+    // `+`: never the (resource, run_id, record_key) index, which would sort a whole resource.
+    qb.push(" AND +resource = ").push_bind(resource.as_str());
+    qb.push(" AND +run_id IN (SELECT current_run_id FROM integrations WHERE current_run_id IS NOT NULL)");
+    if let Some(like) = like {
+        qb.push(" AND search_text LIKE ").push_bind(like).push(" ESCAPE '\\'");
+    }
+    qb.push(" ORDER BY id LIMIT ").push_bind(fetch).push(" OFFSET ").push_bind(offset);
+    Ok(qb.build_query_as::<(i64, String)>().fetch_all(pool).await?)
 }

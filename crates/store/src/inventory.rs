@@ -369,6 +369,53 @@ impl Store {
         rows.into_iter().map(from_row).collect()
     }
 
+    /// One page of the items matching `filter` whose name or label contains `q` (ASCII
+    /// case-insensitive), by id, with the number of matching items: filtered, counted and
+    /// paged in SQL (the inventory page and `GET /api/v1/inventory`).
+    pub async fn inventory_page(
+        &self,
+        filter: &InventoryFilter,
+        q: Option<&str>,
+        limit: u64,
+        offset: u64,
+    ) -> Result<(Vec<InventoryItem>, u64), StoreError> {
+        const WHERE: &str = " WHERE ($1 IS NULL OR integration_id = $1) AND ($2 IS NULL OR triage = $2) \
+             AND ($3 IS NULL OR LOWER(name) LIKE $3 ESCAPE '\\' OR LOWER(label) LIKE $3 ESCAPE '\\')";
+        let page_sql = format!("{}{WHERE} ORDER BY id LIMIT $4 OFFSET $5", select_items!());
+        let count_sql = format!("SELECT COUNT(*) FROM inventory_items{WHERE}");
+        let triage = filter.triage.map(Triage::as_str);
+        let pattern = q.map(str::trim).filter(|q| !q.is_empty()).map(|q| {
+            let mut p = String::from("%");
+            for c in q.to_lowercase().chars() {
+                if matches!(c, '%' | '_' | '\\') {
+                    p.push('\\');
+                }
+                p.push(c);
+            }
+            p.push('%');
+            p
+        });
+        let (rows, total) = with_pool!(self, |pool| {
+            let rows = sqlx::query_as::<_, ItemRow>(sqlx::AssertSqlSafe(page_sql))
+                .bind(filter.integration_id)
+                .bind(triage)
+                .bind(pattern.as_deref())
+                .bind(to_i64(limit))
+                .bind(to_i64(offset))
+                .fetch_all(pool)
+                .await?;
+            let total = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(count_sql))
+                .bind(filter.integration_id)
+                .bind(triage)
+                .bind(pattern.as_deref())
+                .fetch_one(pool)
+                .await?;
+            (rows, total)
+        });
+        let items = rows.into_iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
+        Ok((items, to_u64(total)))
+    }
+
     /// One item by id.
     pub async fn inventory_item(&self, id: i64) -> Result<Option<InventoryItem>, StoreError> {
         const SQL: &str = concat!(select_items!(), " WHERE id = $1");
@@ -576,11 +623,21 @@ impl Store {
         &self,
         integration_id: i64,
     ) -> Result<Option<(InventorySync, Vec<InventoryChange>)>, StoreError> {
+        self.inventory_changes_head(integration_id, u64::MAX).await
+    }
+
+    /// [`Store::inventory_changes`] with at most `limit` changes (the counts still cover
+    /// them all): a page showing the first 100 of a first sync's 1,000 "added" reads 100.
+    pub async fn inventory_changes_head(
+        &self,
+        integration_id: i64,
+        limit: u64,
+    ) -> Result<Option<(InventorySync, Vec<InventoryChange>)>, StoreError> {
         const LATEST: &str = "SELECT run_id, at, added, removed, reappeared, changed FROM inventory_syncs \
              WHERE integration_id = $1 ORDER BY run_id DESC LIMIT 1";
         const CHANGES: &str = "SELECT c.item_id, i.app_id, i.label, c.change, c.fields \
              FROM inventory_changes c JOIN inventory_items i ON i.id = c.item_id \
-             WHERE c.integration_id = $1 AND c.run_id = $2 ORDER BY c.item_id";
+             WHERE c.integration_id = $1 AND c.run_id = $2 ORDER BY c.item_id LIMIT $3";
         type SyncRow = (i64, DateTime<Utc>, i64, i64, i64, i64);
         let latest = with_pool!(self, |pool| {
             sqlx::query_as::<_, SyncRow>(LATEST)
@@ -595,6 +652,7 @@ impl Store {
             sqlx::query_as::<_, (i64, String, String, String, String)>(CHANGES)
                 .bind(integration_id)
                 .bind(run_id)
+                .bind(to_i64(limit))
                 .fetch_all(pool)
                 .await?
         });

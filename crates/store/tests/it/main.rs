@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod api;
+mod identity;
 mod integrations;
 mod master_key;
 mod runs;

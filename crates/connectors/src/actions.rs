@@ -119,3 +119,25 @@ pub fn account_matches(account: &Account, email: &str) -> bool {
         || account.email.as_deref().is_some_and(eq)
         || account.second_email.as_deref().is_some_and(eq)
 }
+
+/// How removing one grant (app assignment, group membership) ended in the source.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum RemovalOutcome {
+    /// Removed; `verified` when a re-read no longer shows the grant.
+    Removed { verified: bool },
+    /// The grant was not there any more when we tried.
+    AlreadyAbsent,
+    /// The token's role may not write: the role needed, and the source's refusal.
+    Refused { role_needed: String, reason: String },
+}
+
+/// Live remediation writes for access reviews: remove a grant, then re-read to verify.
+#[async_trait::async_trait]
+pub trait RemediationActions: Send + Sync {
+    /// Remove the account's direct assignment to the app.
+    async fn remove_app_assignment(&self, app_id: &str, account_id: &str) -> Result<RemovalOutcome, ConnectorError>;
+    /// Remove the account from the group.
+    async fn remove_group_membership(&self, group_id: &str, account_id: &str) -> Result<RemovalOutcome, ConnectorError>;
+}
+

@@ -139,6 +139,101 @@ impl IntegrationDomain {
         Ok(IntegrationDomain { url, text })
     }
 
+    /// Parse what an admin typed as the OneTrust tenant URL: `https://acme.my.onetrust.com`,
+    /// `acme.onetrust.com`, or a regional host such as `app-eu.onetrust.com` (API-NOTES §1:
+    /// every host ends in `.onetrust.com`; Steward adds `/api/...`). https only; `http://` on
+    /// loopback with `allow_insecure_loopback` (the simulator). `custom_domain` accepts any
+    /// https host name (a tenant behind its own name).
+    pub fn parse_onetrust(input: &str, options: DomainOptions) -> Result<IntegrationDomain, DomainError> {
+        const EXAMPLE: &str = "https://acme.my.onetrust.com or https://app-eu.onetrust.com";
+        let trimmed = input.trim();
+        if trimmed.is_empty() {
+            return bad(format!("the domain is empty; give your OneTrust URL, e.g. {EXAMPLE}"));
+        }
+        if trimmed.chars().any(char::is_whitespace) {
+            return bad(format!("{trimmed:?} contains spaces; give your OneTrust URL, e.g. {EXAMPLE}"));
+        }
+        let with_scheme = if trimmed.contains("://") { trimmed.to_string() } else { format!("https://{trimmed}") };
+        let url = match url::Url::parse(&with_scheme) {
+            Ok(u) => u,
+            Err(e) => return bad(format!("{trimmed:?} is not a URL ({e}); give your OneTrust URL, e.g. {EXAMPLE}")),
+        };
+        let Some(host) = url.host() else {
+            return bad(format!("{trimmed:?} has no host; give your OneTrust URL, e.g. {EXAMPLE}"));
+        };
+        let loopback = is_loopback_host(&host);
+        let allow_loopback = loopback && options.allow_insecure_loopback;
+        match url.scheme() {
+            "https" => {}
+            "http" if allow_loopback => {}
+            "http" if loopback => {
+                return bad(format!(
+                    "{trimmed:?} uses plain http; http is only allowed for a local simulator with --allow-insecure-loopback"
+                ));
+            }
+            "http" => {
+                return bad(format!(
+                    "{trimmed:?} uses plain http; the API key must only travel over https: use https://{}",
+                    url.host_str().unwrap_or_default()
+                ));
+            }
+            other => return bad(format!("{trimmed:?} uses the scheme {other:?}; use https://, e.g. {EXAMPLE}")),
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            return bad("the URL contains a user name or password; remove them and give only https://<tenant host>");
+        }
+        if url.path() != "/" && !url.path().is_empty() {
+            return bad(format!(
+                "{trimmed:?} has a path ({}); give only the tenant host, e.g. {EXAMPLE} (Steward adds /api/...)",
+                url.path()
+            ));
+        }
+        if url.query().is_some() || url.fragment().is_some() {
+            return bad(format!("{trimmed:?} has a query string or fragment; give only the tenant host, e.g. {EXAMPLE}"));
+        }
+        if matches!(host, url::Host::Ipv4(_) | url::Host::Ipv6(_)) && !allow_loopback {
+            return bad(format!(
+                "{trimmed:?} is an IP address; give the tenant host name, e.g. {EXAMPLE} (IP addresses are only allowed for a local simulator with --allow-insecure-loopback)"
+            ));
+        }
+        if url.port().is_some() && !allow_loopback {
+            return bad(format!(
+                "{trimmed:?} has a port; OneTrust is served on the default https port: use https://{}",
+                url.host_str().unwrap_or_default()
+            ));
+        }
+        if !allow_loopback {
+            let name = url.host_str().unwrap_or_default().trim_end_matches('.').to_ascii_lowercase();
+            if name.parse::<IpAddr>().is_ok() {
+                return bad(format!("{trimmed:?} is an IP address; give the tenant host name, e.g. {EXAMPLE}"));
+            }
+            if !name.contains('.') {
+                return bad(format!("{name} is not a full host name; give your OneTrust URL, e.g. {EXAMPLE}"));
+            }
+            let onetrust_host = name.ends_with(".onetrust.com");
+            if !onetrust_host && !options.custom_domain {
+                return bad(format!(
+                    "{name} is not a OneTrust host (*.onetrust.com, *.my.onetrust.com, app-*.onetrust.com); \
+                     if your tenant is served under its own name, add --custom-domain"
+                ));
+            }
+        }
+        let text = url.as_str().trim_end_matches('/').to_string();
+        Ok(IntegrationDomain { url, text })
+    }
+
+    /// Parse a domain for `kind` (the one entry point products use).
+    pub fn parse_for(
+        kind: steward_model::IntegrationKind,
+        input: &str,
+        options: DomainOptions,
+    ) -> Result<IntegrationDomain, DomainError> {
+        match kind {
+            steward_model::IntegrationKind::Okta => IntegrationDomain::parse_okta(input, options),
+            steward_model::IntegrationKind::Onetrust => IntegrationDomain::parse_onetrust(input, options),
+        }
+    }
+
     pub fn url(&self) -> &url::Url {
         &self.url
     }
@@ -299,6 +394,60 @@ mod tests {
         assert!(!d.same_origin(&url::Url::parse("https://evil.example/api/v1/users").unwrap()));
         assert!(!d.same_origin(&url::Url::parse("http://acme.okta.com/api/v1/users").unwrap()));
         assert!(!d.same_origin(&url::Url::parse("https://acme-admin.okta.com/api/v1/users").unwrap()));
+    }
+    fn ot_ok(input: &str, o: DomainOptions) -> String {
+        IntegrationDomain::parse_onetrust(input, o).unwrap().as_str().to_string()
+    }
+    fn ot_err(input: &str, o: DomainOptions) -> String {
+        let e = IntegrationDomain::parse_onetrust(input, o).unwrap_err().to_string();
+        assert!(e.starts_with("--domain: "), "{e}");
+        e
+    }
+    #[test]
+    fn onetrust_tenant_hosts_accepted() {
+        assert_eq!(ot_ok("acme.onetrust.com", STRICT), "https://acme.onetrust.com");
+        assert_eq!(ot_ok("https://acme.my.onetrust.com/", STRICT), "https://acme.my.onetrust.com");
+        assert_eq!(ot_ok("HTTPS://ACME.My.OneTrust.COM", STRICT), "https://acme.my.onetrust.com");
+        assert_eq!(ot_ok("  trial.onetrust.com \n", STRICT), "https://trial.onetrust.com");
+    }
+    #[test]
+    fn onetrust_regional_hosts_accepted() {
+        for h in ["app.onetrust.com", "app-eu.onetrust.com", "app-de.onetrust.com", "app-uk.onetrust.com", "app-apac.onetrust.com", "app-au.onetrust.com", "uat.onetrust.com"] {
+            assert_eq!(ot_ok(h, STRICT), format!("https://{h}"));
+        }
+    }
+    #[test]
+    fn onetrust_lookalikes_and_other_hosts_refused() {
+        let e = ot_err("acme.okta.com", STRICT);
+        assert!(e.contains("--custom-domain"), "{e}");
+        ot_err("onetrust.com", STRICT);
+        ot_err("acme.onetrust.com.evil.example", STRICT);
+        ot_err("evilonetrust.com", STRICT);
+        assert_eq!(ot_ok("privacy.acme.com", CUSTOM), "https://privacy.acme.com");
+    }
+    #[test]
+    fn onetrust_insecure_and_malformed_refused() {
+        let e = ot_err("http://acme.my.onetrust.com", STRICT);
+        assert!(e.contains("https://acme.my.onetrust.com"), "{e}");
+        ot_err("http://acme.my.onetrust.com", LOOP);
+        ot_err("ftp://acme.onetrust.com", STRICT);
+        let e = ot_err("https://acme.my.onetrust.com/api/scim/v2", STRICT);
+        assert!(e.contains("path"), "{e}");
+        ot_err("https://acme.onetrust.com?x=1", STRICT);
+        ot_err("https://user:pw@acme.onetrust.com", STRICT);
+        ot_err("https://acme.onetrust.com:8443", STRICT);
+        ot_err("https://10.0.0.1", CUSTOM);
+        ot_err("", STRICT);
+        ot_err("acme onetrust", STRICT);
+        ot_err("acme", CUSTOM);
+    }
+    #[test]
+    fn onetrust_loopback_needs_flag() {
+        let e = ot_err("http://127.0.0.1:8080", STRICT);
+        assert!(e.contains("--allow-insecure-loopback"), "{e}");
+        assert_eq!(ot_ok("http://127.0.0.1:8080/", LOOP), "http://127.0.0.1:8080");
+        assert_eq!(ot_ok("http://localhost:3000", LOOP), "http://localhost:3000");
+        ot_err("http://192.168.1.10:8080", LOOP);
     }
     #[test]
     fn every_error_names_the_field() {

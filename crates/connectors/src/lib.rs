@@ -8,6 +8,7 @@
 pub mod actions;
 pub mod domain;
 pub mod okta;
+pub mod onetrust;
 
 use std::collections::BTreeMap;
 
@@ -41,11 +42,14 @@ pub struct SyncOptions {
     pub cursors: BTreeMap<Resource, String>,
     /// Global cap on requests in flight (default 10).
     pub max_in_flight: usize,
+    /// Also read per-user audit activities where the connector offers them (OneTrust);
+    /// off by default because it costs one request per user.
+    pub audit_activities: bool,
 }
 
 impl SyncOptions {
     pub fn new(now: DateTime<Utc>) -> Self {
-        SyncOptions { now, cursors: BTreeMap::new(), max_in_flight: 10 }
+        SyncOptions { now, cursors: BTreeMap::new(), max_in_flight: 10, audit_activities: false }
     }
 }
 
@@ -97,6 +101,9 @@ pub enum ConnectorError {
     CrossOrigin { endpoint: String, origin: String },
     #[error("{0}")]
     Http(String),
+    /// A non-Okta source refused the credential itself (401); `fix` says what to do.
+    #[error("the credential was rejected ({status}): {fix}")]
+    CredentialRejected { status: u16, fix: String },
     #[error("the sync was stopped: its consumer went away")]
     ConsumerGone,
 }
@@ -119,6 +126,10 @@ pub trait Connector: Send + Sync {
     fn person_actions(&self) -> Result<Option<Box<dyn actions::PersonActions + '_>>, ConnectorError> {
         Ok(None)
     }
+    /// Remediation writes (access reviews), when the connector offers them.
+    fn remediation_actions(&self) -> Result<Option<Box<dyn actions::RemediationActions + '_>>, ConnectorError> {
+        Ok(None)
+    }
 }
 
 /// Build a connector for an integration. `allow_insecure_loopback` permits `http://` on
@@ -130,8 +141,6 @@ pub fn connector_for(
 ) -> Result<Box<dyn Connector>, ConnectorError> {
     match kind {
         IntegrationKind::Okta => Ok(Box::new(okta::OktaConnector::new(domain, token)?)),
-        IntegrationKind::Onetrust => Err(ConnectorError::Http(
-            "the OneTrust connector is not available yet".to_string(),
-        )),
+        IntegrationKind::Onetrust => Ok(Box::new(onetrust::OneTrustConnector::new(domain, token)?)),
     }
 }

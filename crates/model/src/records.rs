@@ -132,6 +132,11 @@ pub struct Account {
     pub created: Option<DateTime<Utc>>,
     pub last_login: Option<DateTime<Utc>>,
     pub last_updated: Option<DateTime<Utc>>,
+    /// Licence / seat status where the source has one (OneTrust: `LICENSED`, `UNLICENSED`,
+    /// derived from the user's state); `None` for sources without seats (Okta). Defaulted
+    /// so records stored before the field existed still read.
+    #[serde(default)]
+    pub license_status: Option<String>,
     pub raw: Value,
 }
 
@@ -140,7 +145,9 @@ pub struct Group {
     pub id: String,
     pub name: String,
     pub description: Option<String>,
-    /// `OKTA_GROUP`, `APP_GROUP`, `BUILT_IN`, or the source's own kind.
+    /// `OKTA_GROUP`, `APP_GROUP`, `BUILT_IN`, or the source's own kind (OneTrust:
+    /// `USER_GROUP`, `SCIM_GROUP`, and `ORGANIZATION` for a node of the organisation tree,
+    /// whose parent id is in `raw.parentOrganizationId`).
     pub group_type: String,
     pub raw: Value,
 }

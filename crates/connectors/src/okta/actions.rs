@@ -20,7 +20,7 @@ use super::client::{OktaClient, rate_headers};
 use super::governor::bucket_of;
 use super::wire;
 use crate::ConnectorError;
-use crate::actions::{EraseOutcome, Part, PersonActions, PersonApp, PersonData, PersonFactor, PersonGroup, PersonRole, account_matches};
+use crate::actions::{EraseOutcome, Part, PersonActions, RemediationActions, RemovalOutcome, PersonApp, PersonData, PersonFactor, PersonGroup, PersonRole, account_matches};
 
 /// Who may deactivate and delete users (API-NOTES §4: READ_ONLY_ADMIN cannot write).
 pub const ROLE_TO_DELETE: &str = "SUPER_ADMIN or ORG_ADMIN (the okta.users.manage permission)";
@@ -267,3 +267,44 @@ impl OktaActions {
         Ok(out)
     }
 }
+
+/// Who may remove app assignments and group memberships (API-NOTES §4).
+pub const ROLE_TO_REMEDIATE: &str = "SUPER_ADMIN or ORG_ADMIN (okta.apps.manage / okta.groups.manage)";
+
+impl OktaActions {
+    fn refused(e: ConnectorError) -> Result<RemovalOutcome, ConnectorError> {
+        match e {
+            ConnectorError::MissingPermission { status, code, .. } => Ok(RemovalOutcome::Refused {
+                role_needed: ROLE_TO_REMEDIATE.to_string(),
+                reason: format!("Okta refused the change ({status} {code}): the token's admin role may not write"),
+            }),
+            ConnectorError::NotFound { .. } => Ok(RemovalOutcome::AlreadyAbsent),
+            e => Err(e),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl RemediationActions for OktaActions {
+    async fn remove_app_assignment(&self, app_id: &str, account_id: &str) -> Result<RemovalOutcome, ConnectorError> {
+        let (app, user) = (enc(app_id), enc(account_id));
+        if let Err(e) = self.write(reqwest::Method::DELETE, &format!("/api/v1/apps/{app}/users/{user}")).await {
+            return Self::refused(e);
+        }
+        // Verify with a re-read of the app's users.
+        let users = self.get_all(&format!("/api/v1/apps/{app}/users?limit=500")).await?;
+        let still = users.iter().any(|u| u.get("id").and_then(Value::as_str) == Some(account_id));
+        Ok(RemovalOutcome::Removed { verified: !still })
+    }
+
+    async fn remove_group_membership(&self, group_id: &str, account_id: &str) -> Result<RemovalOutcome, ConnectorError> {
+        let (group, user) = (enc(group_id), enc(account_id));
+        if let Err(e) = self.write(reqwest::Method::DELETE, &format!("/api/v1/groups/{group}/users/{user}")).await {
+            return Self::refused(e);
+        }
+        let groups = self.get_all(&format!("/api/v1/users/{user}/groups")).await?;
+        let still = groups.iter().any(|g| g.get("id").and_then(Value::as_str) == Some(group_id));
+        Ok(RemovalOutcome::Removed { verified: !still })
+    }
+}
+

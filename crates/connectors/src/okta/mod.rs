@@ -77,4 +77,7 @@ impl Connector for OktaConnector {
     fn person_actions(&self) -> Result<Option<Box<dyn crate::actions::PersonActions + '_>>, ConnectorError> {
         Ok(Some(Box::new(actions::OktaActions::new(self)?)))
     }
+    fn remediation_actions(&self) -> Result<Option<Box<dyn crate::actions::RemediationActions + '_>>, ConnectorError> {
+        Ok(Some(Box::new(actions::OktaActions::new(self)?)))
+    }
 }

@@ -54,6 +54,7 @@ pub fn into_account(v: Value) -> Option<Account> {
         created: ts(r, "created"),
         last_login: ts(r, "lastLogin"),
         last_updated: ts(r, "lastUpdated"),
+        license_status: None,
         raw: v,
     })
 }

@@ -6,3 +6,5 @@ mod connection;
 mod paging;
 mod sync;
 mod rate;
+mod onetrust;
+mod onetrust_scim;

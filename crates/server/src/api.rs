@@ -54,10 +54,25 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/evidence/verify"),
     ("get", "/evidence/export"),
     ("get", "/evidence/{id}"),
+    ("get", "/findings"),
+    ("get", "/findings/config"),
+    ("put", "/findings/config"),
+    ("get", "/findings/{id}"),
+    ("get", "/reviews"),
+    ("post", "/reviews"),
+    ("get", "/reviews/queue"),
+    ("get", "/reviews/{id}"),
+    ("get", "/reviews/{id}/report"),
+    ("post", "/reviews/{id}/remediate"),
+    ("post", "/review-cases/{id}/decision"),
     ("get", "/identity/users"),
     ("get", "/identity/groups"),
     ("get", "/identity/apps"),
     ("get", "/identity/admins"),
+    ("get", "/graph/orphans"),
+    ("get", "/graph/leavers"),
+    ("get", "/graph/seats"),
+    ("get", "/graph/people/{email}"),
 ];
 
 pub fn routes() -> Router<AppState> {
@@ -85,10 +100,23 @@ pub fn routes() -> Router<AppState> {
         .route("/evidence/verify", get(verify_evidence))
         .route("/evidence/export", get(export_evidence))
         .route("/evidence/{id}", get(get_evidence))
+        .route("/findings", get(crate::security::list_findings))
+        .route("/findings/config", get(crate::security::get_findings_config).put(crate::security::put_findings_config))
+        .route("/findings/{id}", get(crate::security::get_finding))
+        .route("/reviews", get(crate::security::list_reviews).post(crate::security::create_review))
+        .route("/reviews/queue", get(crate::security::review_queue))
+        .route("/reviews/{id}", get(crate::security::get_review))
+        .route("/reviews/{id}/report", get(crate::security::review_report))
+        .route("/reviews/{id}/remediate", post(crate::security::remediate_review))
+        .route("/review-cases/{id}/decision", post(crate::security::decide_case))
         .route("/identity/users", get(identity_users))
         .route("/identity/groups", get(identity_groups))
         .route("/identity/apps", get(identity_apps))
         .route("/identity/admins", get(identity_admins))
+        .route("/graph/orphans", get(graph_orphans))
+        .route("/graph/leavers", get(graph_leavers))
+        .route("/graph/seats", get(graph_seats))
+        .route("/graph/people/{email}", get(graph_person))
 }
 
 const PAGE_SIZE: u64 = 50;
@@ -110,13 +138,20 @@ pub struct IntegrationOptions {
 /// A new integration: the "API Key" connect form.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CreateIntegration {
-    /// `okta` (OneTrust comes later).
+    /// `okta` or `onetrust`.
     pub kind: String,
     pub name: String,
-    /// e.g. `acme.okta.com`.
+    /// e.g. `acme.okta.com`, `acme.my.onetrust.com`.
     pub domain: String,
-    /// The API token; stored sealed and never returned.
+    /// The API token (Okta) or API key (OneTrust); stored sealed and never returned.
+    #[serde(default)]
     pub token: String,
+    /// OneTrust OAuth client id (instead of an API key, with `client_secret`).
+    #[serde(default)]
+    pub client_id: Option<String>,
+    /// OneTrust OAuth client secret; stored sealed and never returned.
+    #[serde(default)]
+    pub client_secret: Option<String>,
     #[serde(default)]
     pub options: IntegrationOptions,
 }
@@ -160,8 +195,19 @@ pub async fn create_integration(
     ApiJson(body): ApiJson<CreateIntegration>,
 ) -> Result<Response, ApiError> {
     let kind = match IntegrationKind::parse(&body.kind) {
-        Some(IntegrationKind::Okta) => IntegrationKind::Okta,
-        _ => return Err(ApiError::invalid("kind", format!("unsupported kind {:?}; use \"okta\"", body.kind))),
+        Some(k) => k,
+        None => return Err(ApiError::invalid("kind", format!("unsupported kind {:?}; use \"okta\" or \"onetrust\"", body.kind))),
+    };
+    let client_credentials = match (kind, &body.client_id, &body.client_secret) {
+        (IntegrationKind::Onetrust, Some(id), Some(secret)) => {
+            Some(integrations::onetrust_client_credentials(id, &SecretString::from(secret.clone()))?)
+        }
+        (_, Some(_), None) => return Err(ApiError::invalid("client_secret", "client_id needs client_secret (or give an API key as token)")),
+        (_, None, Some(_)) => return Err(ApiError::invalid("client_id", "client_secret needs client_id (or give an API key as token)")),
+        (IntegrationKind::Okta, Some(_), Some(_)) => {
+            return Err(ApiError::invalid("client_id", "Okta integrations use an API token; give it as token"));
+        }
+        _ => None,
     };
     if body.options.allow_insecure_loopback && !state.config.allow_insecure_loopback {
         return Err(ApiError::invalid(
@@ -178,7 +224,7 @@ pub async fn create_integration(
             allow_insecure_loopback: body.options.allow_insecure_loopback,
         },
     };
-    let token = SecretString::from(body.token);
+    let token = client_credentials.unwrap_or_else(|| SecretString::from(body.token));
     let created = integrations::add(&state.store, &request, &token, state.clock.as_ref()).await?;
     Ok((StatusCode::CREATED, Json(integration_json(&created))).into_response())
 }
@@ -239,7 +285,14 @@ pub async fn capabilities(State(state): State<AppState>, _: Authed, Path(name): 
 #[utoipa::path(post, path = "/api/v1/integrations/{name}/sync", tag = "sync", params(("name" = String, Path)),
     responses((status = 202, description = "started; body is the sync job"), (status = 409, description = "a sync of this integration is running")))]
 pub async fn start_sync(State(state): State<AppState>, _: Admin, Path(name): Path<String>) -> Result<Response, ApiError> {
-    let integration = integrations::by_name(&state.store, &name).await?;
+    let job = launch_sync(&state, &name).await?;
+    Ok((StatusCode::ACCEPTED, Json(job)).into_response())
+}
+
+/// Start a background sync of the integration and return its job (the API's and the web
+/// UI's "Sync now"). 409 while one of this integration runs here.
+pub async fn launch_sync(state: &AppState, name: &str) -> Result<crate::jobs::SyncJob, ApiError> {
+    let integration = integrations::by_name(&state.store, name).await?;
     if integration.last_sync_status.as_deref() == Some("running") {
         // Another process may be syncing; the orchestrator decides (stale runs are taken
         // over), so this is only checked for our own jobs below.
@@ -265,8 +318,7 @@ pub async fn start_sync(State(state): State<AppState>, _: Admin, Path(name): Pat
         };
         s.jobs.finish(id, integration.id, s.clock.now(), run_id, result);
     });
-    let job = state.jobs.get(id).ok_or_else(|| ApiError::internal("a job vanished"))?;
-    Ok((StatusCode::ACCEPTED, Json(job)).into_response())
+    state.jobs.get(id).ok_or_else(|| ApiError::internal("a job vanished"))
 }
 
 /// A sync job started here: status and progress per resource.
@@ -323,22 +375,12 @@ pub async fn list_inventory(
     if page == 0 {
         return Err(ApiError::invalid("page", "pages start at 1"));
     }
-    let items = inventory::list(&state.store, &InventoryFilter { integration_id, triage }).await?;
-    let needle = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty()).map(str::to_lowercase);
-    let matching: Vec<_> = items
-        .into_iter()
-        .filter(|i| {
-            needle.as_ref().is_none_or(|n| {
-                i.facts.name.to_lowercase().contains(n) || i.facts.label.to_lowercase().contains(n)
-            })
-        })
-        .collect();
-    let total = matching.len();
-    let skip = usize::try_from((page - 1) * PAGE_SIZE).unwrap_or(usize::MAX);
-    let rows: Vec<Value> = matching
+    // Filtered, counted and paged in SQL: a page reads 50 items, not the whole inventory.
+    let filter = InventoryFilter { integration_id, triage };
+    let (items, total) =
+        state.store.inventory_page(&filter, query.q.as_deref(), PAGE_SIZE, (page - 1).saturating_mul(PAGE_SIZE)).await?;
+    let rows: Vec<Value> = items
         .iter()
-        .skip(skip)
-        .take(PAGE_SIZE as usize)
         .map(|i| {
             let mut v = serde_json::to_value(i).unwrap_or(Value::Null);
             if let Some(o) = v.as_object_mut() {
@@ -559,24 +601,26 @@ pub async fn verify_evidence(State(state): State<AppState>, _: Authed) -> Result
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct ExportQuery {
-    /// `json` (default).
+    /// `json` (default), `csv` or `html`.
     pub format: Option<String>,
 }
 
-/// Export the register with its verification, as a download.
+/// Export the register with its verification, as a download (JSON, CSV or a
+/// self-contained HTML page).
 #[utoipa::path(get, path = "/api/v1/evidence/export", tag = "evidence", params(ExportQuery),
-    responses((status = 200, description = "the export"), (status = 400, description = "unsupported format")))]
+    responses((status = 200, description = "the export, as an attachment"), (status = 400, description = "unsupported format")))]
 pub async fn export_evidence(State(state): State<AppState>, _: Authed, ApiQuery(query): ApiQuery<ExportQuery>) -> Result<Response, ApiError> {
-    match query.format.as_deref().unwrap_or("json") {
-        "json" => {}
-        other => return Err(ApiError::invalid("format", format!("{other:?} is not supported; use json"))),
-    }
-    let items = evidence::list(&state.store).await?;
-    let verification = evidence::verify(&state.store).await?;
-    let body = json!({"exported_at": state.clock.now(), "verification": verification, "items": items});
+    let asked = query.format.as_deref().unwrap_or("json");
+    let format = evidence::ExportFormat::parse(asked)
+        .ok_or_else(|| ApiError::invalid("format", format!("{asked:?} is not supported; use json, csv or html")))?;
+    let export = evidence::export(&state.store, format, state.clock.as_ref()).await?;
+    let disposition = format!("attachment; filename=\"{}\"", format.file_name());
     Ok((
-        [(axum::http::header::CONTENT_DISPOSITION, "attachment; filename=\"steward-evidence.json\"")],
-        Json(body),
+        [
+            (axum::http::header::CONTENT_TYPE, format.content_type().to_string()),
+            (axum::http::header::CONTENT_DISPOSITION, disposition),
+        ],
+        export.body,
     )
         .into_response())
 }
@@ -629,4 +673,80 @@ pub async fn identity_apps(State(state): State<AppState>, _: Authed, ApiQuery(q)
 #[utoipa::path(get, path = "/api/v1/identity/admins", tag = "identity", params(IdentitySearch), responses((status = 200, description = "a page")))]
 pub async fn identity_admins(State(state): State<AppState>, _: Authed, ApiQuery(q): ApiQuery<IdentitySearch>) -> Result<Json<Value>, ApiError> {
     identity(&state, Resource::RoleAssignments, q).await
+}
+
+// ---------------------------------------------------------------- identity graph
+
+/// Everything the graph views read: optional "now" for the usage windows.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct GraphQuery {
+    /// "Now" for the 30/90-day usage windows (RFC 3339); default: the server clock.
+    pub now: Option<String>,
+}
+
+async fn graph_of(state: &AppState, q: &GraphQuery) -> Result<steward_products::graph::Graph, ApiError> {
+    let now = match &q.now {
+        None => state.clock.now(),
+        Some(t) => chrono::DateTime::parse_from_rfc3339(t)
+            .map(|t| t.with_timezone(&chrono::Utc))
+            .map_err(|e| ApiError::invalid("now", format!("{t:?} is not an RFC 3339 time ({e})")))?,
+    };
+    steward_products::graph::build(&state.store, now).await.map_err(graph_error)
+}
+
+fn graph_error(e: steward_products::graph::GraphError) -> ApiError {
+    use steward_products::graph::GraphError;
+    match e {
+        GraphError::Store(s) => s.into(),
+        GraphError::BadEmail(_) => ApiError::invalid("email", e.to_string().trim_start_matches("EMAIL: ").to_string()),
+        GraphError::PersonNotFound(_) => ApiError::not_found(e.to_string()),
+    }
+}
+
+/// Active downstream accounts with no active identity-provider (Okta) user.
+#[utoipa::path(get, path = "/api/v1/graph/orphans", tag = "graph", params(GraphQuery), responses((status = 200, description = "orphans")))]
+pub async fn graph_orphans(State(state): State<AppState>, _: Authed, ApiQuery(q): ApiQuery<GraphQuery>) -> Result<Json<Value>, ApiError> {
+    let g = graph_of(&state, &q).await?;
+    Ok(Json(json!({"orphans": g.orphans(), "has_identity_provider": g.has_idp})))
+}
+
+/// People deprovisioned or suspended in Okta who are still active in another system.
+#[utoipa::path(get, path = "/api/v1/graph/leavers", tag = "graph", params(GraphQuery), responses((status = 200, description = "leavers")))]
+pub async fn graph_leavers(State(state): State<AppState>, _: Authed, ApiQuery(q): ApiQuery<GraphQuery>) -> Result<Json<Value>, ApiError> {
+    let g = graph_of(&state, &q).await?;
+    Ok(Json(json!({"leavers": g.leavers()})))
+}
+
+/// Licence seats per system and licence status: assigned versus used in 30 and 90 days.
+#[utoipa::path(get, path = "/api/v1/graph/seats", tag = "graph", params(GraphQuery), responses((status = 200, description = "seats")))]
+pub async fn graph_seats(State(state): State<AppState>, _: Authed, ApiQuery(q): ApiQuery<GraphQuery>) -> Result<Json<Value>, ApiError> {
+    let g = graph_of(&state, &q).await?;
+    Ok(Json(json!({"seats": g.seats()})))
+}
+
+/// One person's accounts everywhere, with the evidence of each join.
+#[utoipa::path(get, path = "/api/v1/graph/people/{email}", tag = "graph", params(("email" = String, Path), GraphQuery),
+    responses((status = 200, description = "the person"), (status = 400, description = "not an email"), (status = 404, description = "no such person")))]
+pub async fn graph_person(
+    State(state): State<AppState>,
+    _: Authed,
+    Path(email): Path<String>,
+    ApiQuery(q): ApiQuery<GraphQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let n = steward_products::graph::normalise(&email);
+    if !n.contains('@') || n.chars().any(char::is_whitespace) {
+        return Err(graph_error(steward_products::graph::GraphError::BadEmail(email)));
+    }
+    let g = graph_of(&state, &q).await?;
+    let person = g.person(&email).map_err(graph_error)?;
+    let usage: Vec<Value> = person
+        .accounts
+        .iter()
+        .map(|a| {
+            let (d30, d90) = g.usage_of(&a.integration, &a.account_id);
+            json!({"integration": a.integration, "account_id": a.account_id, "logins_30d": d30, "logins_90d": d90})
+        })
+        .collect();
+    Ok(Json(json!({"person": person, "usage": usage})))
 }

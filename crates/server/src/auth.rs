@@ -157,21 +157,36 @@ impl FromRequestParts<AppState> for Authed {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let id = cookie_value(&parts.headers, SESSION_COOKIE).ok_or_else(ApiError::unauthenticated)?;
+        let authed = Authed::from_session(&parts.headers, state).await?;
+        let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
+        if !safe {
+            let sent = parts.headers.get(CSRF_HEADER).map(|v| v.as_bytes()).unwrap_or_default();
+            if !authed.csrf_matches(sent) {
+                return Err(ApiError::csrf());
+            }
+        }
+        Ok(authed)
+    }
+}
+
+impl Authed {
+    /// The session's user from the cookie alone, without the CSRF check: for the web UI,
+    /// whose form posts carry the token in a form field that only the body reveals (the UI
+    /// checks it with [`Authed::csrf_matches`] before acting).
+    pub async fn from_session(headers: &HeaderMap, state: &AppState) -> Result<Authed, ApiError> {
+        let id = cookie_value(headers, SESSION_COOKIE).ok_or_else(ApiError::unauthenticated)?;
         let session_hash = sha256_hex(id);
         let session = state
             .store
             .session(&session_hash, state.clock.now())
             .await?
             .ok_or_else(ApiError::unauthenticated)?;
-        let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
-        if !safe {
-            let sent = parts.headers.get(CSRF_HEADER).map(|v| v.as_bytes()).unwrap_or_default();
-            if !constant_time_eq(sent, session.csrf_token.as_bytes()) {
-                return Err(ApiError::csrf());
-            }
-        }
         Ok(Authed { user: session.user, csrf_token: session.csrf_token, session_hash })
+    }
+
+    /// True when `sent` is this session's CSRF token (constant time).
+    pub fn csrf_matches(&self, sent: &[u8]) -> bool {
+        constant_time_eq(sent, self.csrf_token.as_bytes())
     }
 }
 
@@ -301,6 +316,18 @@ pub async fn login(
     ClientIp(ip): ClientIp,
     ApiJson(body): ApiJson<LoginRequest>,
 ) -> Result<Response, ApiError> {
+    let (cookie, me) = start_session(&state, &headers, &ip, body).await?;
+    Ok(([(header::SET_COOKIE, cookie)], Json(me)).into_response())
+}
+
+/// Check the credentials (rate limited) and open a session: the `Set-Cookie` value and who
+/// logged in. Shared by the API's and the web UI's login.
+pub async fn start_session(
+    state: &AppState,
+    headers: &HeaderMap,
+    ip: &str,
+    body: LoginRequest,
+) -> Result<(HeaderValue, Me), ApiError> {
     if body.username.trim().is_empty() {
         return Err(ApiError::invalid("username", "the user name is empty"));
     }
@@ -338,17 +365,22 @@ pub async fn login(
     let csrf_token = random_hex(32);
     let ttl = state.config.session_ttl;
     state.store.create_session(&sha256_hex(&id), user.id, &csrf_token, now, now + ttl).await?;
-    let cookie = session_cookie(&id, ttl.num_seconds(), secure_cookie(&state, &headers))?;
+    let cookie = session_cookie(&id, ttl.num_seconds(), secure_cookie(state, headers))?;
     let me = Me { name: user.name, role: user.role, csrf_token };
-    Ok(([(header::SET_COOKIE, cookie)], Json(me)).into_response())
+    Ok((cookie, me))
 }
 
 /// End the session and clear the cookie.
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", responses((status = 204)))]
 pub async fn logout(State(state): State<AppState>, headers: HeaderMap, authed: Authed) -> Result<Response, ApiError> {
-    state.store.delete_session(&authed.session_hash, state.clock.now()).await?;
-    let cookie = session_cookie("", 0, secure_cookie(&state, &headers))?;
+    let cookie = end_session(&state, &headers, &authed).await?;
     Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, cookie)]).into_response())
+}
+
+/// Delete the session; returns the `Set-Cookie` value that clears the cookie.
+pub async fn end_session(state: &AppState, headers: &HeaderMap, authed: &Authed) -> Result<HeaderValue, ApiError> {
+    state.store.delete_session(&authed.session_hash, state.clock.now()).await?;
+    session_cookie("", 0, secure_cookie(state, headers))
 }
 
 /// The logged-in user and the session's CSRF token.

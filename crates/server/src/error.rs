@@ -138,6 +138,7 @@ impl From<IntegrationError> for ApiError {
             }
             IntegrationError::EmptyToken => ApiError::invalid("token", "the token is empty; paste the API token Okta showed when you created it"),
             IntegrationError::NotFound { name } => ApiError::not_found(format!("integration {name:?} not found")),
+            IntegrationError::EmptyClientId => ApiError::invalid("client_id", e.to_string().trim_start_matches("--client-id: ").to_string()),
             IntegrationError::Connector(c) => {
                 ApiError::new(StatusCode::BAD_GATEWAY, "connector", c.to_string())
             }

@@ -78,6 +78,13 @@ impl SyncJobs {
         self.jobs.lock().unwrap_or_else(|p| p.into_inner()).get(&id).cloned()
     }
 
+    /// The newest job of the integration (by name) started in this process, if any: the web
+    /// UI shows it when the integration page is reloaded during a sync.
+    pub fn latest_for(&self, integration: &str) -> Option<SyncJob> {
+        let jobs = self.jobs.lock().unwrap_or_else(|p| p.into_inner());
+        jobs.values().rev().find(|j| j.integration == integration).cloned()
+    }
+
     fn update(&self, id: i64, f: impl FnOnce(&mut SyncJob)) {
         if let Some(job) = self.jobs.lock().unwrap_or_else(|p| p.into_inner()).get_mut(&id) {
             f(job);

@@ -4,8 +4,8 @@
 //! (`openapi`, served at `/api/openapi.json`).
 //!
 //! The router is built by [`router`] so tests run it in-process on `127.0.0.1:0`; the
-//! server-rendered UI will be added to the same router behind the same [`auth::Authed`]
-//! extractor.
+//! server-rendered web UI (`ui`) is merged into the same router, on the same sessions, CSRF
+//! token and roles.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -22,6 +22,8 @@ pub mod auth;
 pub mod error;
 pub mod jobs;
 pub mod openapi;
+pub mod security;
+pub mod ui;
 
 pub use error::ApiError;
 
@@ -81,6 +83,10 @@ async fn security_headers(mut response: Response) -> Response {
     ];
     let headers = response.headers_mut();
     for (name, value) in HEADERS {
+        // A handler may set its own caching (the UI's static files are cached for long).
+        if name == "cache-control" && headers.contains_key(name) {
+            continue;
+        }
         headers.insert(HeaderName::from_static(name), HeaderValue::from_static(value));
     }
     response
@@ -91,6 +97,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .nest("/api/v1", api::routes())
         .route("/api/openapi.json", axum::routing::get(openapi::document))
+        .merge(ui::routes())
         .fallback(|| async { ApiError::not_found("no such route") })
         .layer(axum::middleware::map_response(security_headers))
         .with_state(state)

@@ -20,10 +20,16 @@ use crate::{api, auth};
         api::inventory_changes,
         api::access_request, api::deletion_request, api::list_privacy_requests,
         api::list_evidence, api::get_evidence, api::verify_evidence, api::export_evidence,
+        crate::security::list_findings, crate::security::get_finding, crate::security::get_findings_config,
+        crate::security::put_findings_config,
+        crate::security::list_reviews, crate::security::create_review, crate::security::get_review,
+        crate::security::review_queue, crate::security::decide_case, crate::security::review_report,
+        crate::security::remediate_review,
         api::identity_users, api::identity_groups, api::identity_apps, api::identity_admins,
+        api::graph_orphans, api::graph_leavers, api::graph_seats, api::graph_person,
     ),
     tags((name = "auth"), (name = "integrations"), (name = "sync"), (name = "inventory"),
-         (name = "privacy-requests"), (name = "evidence"), (name = "identity"))
+         (name = "privacy-requests"), (name = "evidence"), (name = "findings"), (name = "reviews"), (name = "identity"), (name = "graph"))
 )]
 pub struct ApiDoc;
 

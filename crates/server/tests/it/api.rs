@@ -127,6 +127,17 @@ async fn inventory_lists_filters_triages_and_reports_changes() {
     let label = items[0]["label"].as_str().unwrap().to_string();
     let found = json_of(admin.get(&format!("/api/v1/inventory?q={}", label.to_lowercase())).await).await;
     assert!(found["items"].as_array().unwrap().iter().any(|i| i["display_id"] == first.as_str()), "{found}");
+    // Filtered, counted and paged in SQL: `total` counts every match, LIKE wildcards are literal.
+    let all = json_of(admin.get("/api/v1/inventory").await).await;
+    let total = all["total"].as_u64().unwrap();
+    assert_eq!(all["items"].as_array().unwrap().len() as u64, total.min(50), "{all}");
+    let beyond = json_of(admin.get(&format!("/api/v1/inventory?page={}", total / 50 + 2)).await).await;
+    assert!(beyond["items"].as_array().unwrap().is_empty(), "{beyond}");
+    assert_eq!(beyond["total"], total);
+    let upper = json_of(admin.get(&format!("/api/v1/inventory?q={}", label.to_uppercase())).await).await;
+    assert!(upper["items"].as_array().unwrap().iter().any(|i| i["display_id"] == first.as_str()), "{upper}");
+    let wildcard = json_of(admin.get("/api/v1/inventory?q=%25").await).await;
+    assert_eq!(wildcard["total"], 0, "{wildcard}");
     assert_error(admin.get("/api/v1/inventory?status=maybe").await, 400, "invalid_input", Some("status")).await;
     assert_error(admin.get("/api/v1/inventory?page=0").await, 400, "invalid_input", Some("page")).await;
     assert_error(admin.get("/api/v1/inventory?page=x").await, 400, "invalid_input", Some("page")).await;
@@ -172,9 +183,31 @@ async fn evidence_register_lists_verifies_and_exports() {
     assert_eq!(v["intact"], true, "{v}");
     let r = admin.get("/api/v1/evidence/export?format=json").await;
     assert!(r.headers()["content-disposition"].to_str().unwrap().contains("attachment"));
+    assert_eq!(r.headers()["content-type"], "application/json");
     let export = json_of(r).await;
     assert_eq!(export["items"].as_array().unwrap().len(), 2);
+    assert!(export["exported_at"].is_string(), "{export}");
+    // CSV and HTML: the same rendering as `steward evidence export`, as attachments.
+    for (format, content_type) in [("csv", "text/csv; charset=utf-8"), ("html", "text/html; charset=utf-8")] {
+        let r = admin.get(&format!("/api/v1/evidence/export?format={format}")).await;
+        assert_eq!(r.status(), 200, "{format}");
+        assert_eq!(r.headers()["content-type"], content_type);
+        let disposition = format!("attachment; filename=\"steward-evidence.{format}\"");
+        assert_eq!(r.headers()["content-disposition"], disposition.as_str());
+        let body = r.text().await.unwrap();
+        if format == "csv" {
+            assert!(body.starts_with("id,seq,kind,integration,"), "{body}");
+            assert_eq!(body.lines().count(), 3, "a header and two items: {body}");
+            assert!(body.contains(id.as_str()), "{body}");
+        } else {
+            assert!(body.starts_with("<!DOCTYPE html>"), "{body}");
+            assert!(body.contains(&format!("<section id=\"{id}\">")), "{body}");
+            assert!(body.contains("Evidence register intact"), "{body}");
+            assert!(!body.contains("<script") && !body.contains("src="), "self-contained, no scripts");
+        }
+    }
     assert_error(admin.get("/api/v1/evidence/export?format=pdf").await, 400, "invalid_input", Some("format")).await;
+    assert_error(admin.get("/api/v1/evidence/export?format=").await, 400, "invalid_input", Some("format")).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -6,4 +6,8 @@
 mod api;
 mod auth;
 mod bench;
+mod graph;
 mod helpers;
+mod ui;
+mod ui_reviews;
+mod ui_security;

@@ -8,6 +8,7 @@
 //! hash covers digests, so `verify` still holds, given a redaction record for each.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
 
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -698,4 +699,427 @@ pub fn check_chain_with(
         });
     }
     None
+}
+
+// ---------------------------------------------------------------- export
+//
+// Rendering lives here, not in the CLI, so `steward evidence export` and
+// `GET /api/v1/evidence/export` produce the same bytes.
+
+/// A format the register exports to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportFormat {
+    /// `{"exported_at", "verification", "items"}` with every item in full.
+    Json,
+    /// One line per item (id, kind, integration, run, status, controls, summary, hashes).
+    Csv,
+    /// One self-contained page (inline style, no scripts or external resources), every
+    /// value escaped.
+    Html,
+}
+
+impl ExportFormat {
+    pub const ALL: [ExportFormat; 3] = [ExportFormat::Json, ExportFormat::Csv, ExportFormat::Html];
+
+    /// `json`, `csv` or `html` (any case).
+    pub fn parse(s: &str) -> Option<ExportFormat> {
+        Self::ALL.into_iter().find(|f| f.as_str().eq_ignore_ascii_case(s.trim()))
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExportFormat::Json => "json",
+            ExportFormat::Csv => "csv",
+            ExportFormat::Html => "html",
+        }
+    }
+
+    /// The HTTP `Content-Type` of the export.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            ExportFormat::Json => "application/json",
+            ExportFormat::Csv => "text/csv; charset=utf-8",
+            ExportFormat::Html => "text/html; charset=utf-8",
+        }
+    }
+
+    /// The file name a download is saved as.
+    pub fn file_name(self) -> &'static str {
+        match self {
+            ExportFormat::Json => "steward-evidence.json",
+            ExportFormat::Csv => "steward-evidence.csv",
+            ExportFormat::Html => "steward-evidence.html",
+        }
+    }
+}
+
+/// One rendered export.
+#[derive(Debug, Clone)]
+pub struct Export {
+    pub format: ExportFormat,
+    pub body: Vec<u8>,
+    /// Items exported.
+    pub items: usize,
+    /// The chain verified when it was exported (the export states the result either way).
+    pub intact: bool,
+}
+
+/// The whole register with its verification result, rendered as `format`.
+pub async fn export(store: &Store, format: ExportFormat, clock: &dyn Clock) -> Result<Export, EvidenceError> {
+    let items = list(store).await?;
+    let verification = verify(store).await?;
+    let exported_at = clock.now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let body = match format {
+        ExportFormat::Json => {
+            let doc = json!({"exported_at": exported_at, "verification": verification, "items": items});
+            serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
+        }
+        ExportFormat::Csv => to_csv(&items),
+        ExportFormat::Html => to_html(&items, &verification, &exported_at),
+    };
+    Ok(Export { format, body: body.into_bytes(), items: items.len(), intact: verification.intact })
+}
+
+pub fn num(v: &Value) -> String {
+    match v {
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => s.clone(),
+        _ => "?".into(),
+    }
+}
+
+/// One line saying what the item found.
+pub fn headline(i: &EvidenceItem) -> String {
+    let s = &i.summary;
+    if i.status == NOT_EVIDENCED {
+        return format!(
+            "not evidenced: {}",
+            i.reason.as_deref().unwrap_or("no reason recorded")
+        );
+    }
+    let mut line = match i.kind.as_str() {
+        KIND_MFA => format!(
+            "{} MFA enrolment policies, {} sign-on/access policies, {} of {} active rules require MFA",
+            num(&s["mfa_enrollment_policies"]["count"]),
+            num(&s["sign_on_policies"]["count"]),
+            num(&s["rules_requiring_mfa"]),
+            num(&s["active_rules"]),
+        ),
+        KIND_ADMIN => format!(
+            "{} admins ({} direct and {} group role assignments), {} without MFA",
+            num(&s["admin_count"]),
+            num(&s["direct_assignments"]),
+            num(&s["group_assignments"]),
+            num(&s["admins_without_mfa"]),
+        ),
+        _ => String::new(),
+    };
+    if let Some(reason) = &i.reason {
+        let _ = write!(line, "; not evidenced: {reason}");
+    }
+    line
+}
+
+pub fn controls_text(i: &EvidenceItem) -> String {
+    i.controls
+        .as_array()
+        .map(|cs| {
+            cs.iter()
+                .map(|c| format!("{} {}", num(&c["framework"]), num(&c["control"])))
+                .collect::<Vec<_>>()
+                .join("; ")
+        })
+        .unwrap_or_default()
+}
+
+pub fn mfa_text(v: &Value) -> String {
+    match v {
+        Value::Bool(true) => "enrolled".into(),
+        Value::Bool(false) => "none".into(),
+        other => num(other),
+    }
+}
+
+pub fn roles_text(v: &Value) -> String {
+    v.as_array()
+        .into_iter()
+        .flatten()
+        .map(
+            |r| match r["group_name"].as_str().or(r["group_id"].as_str()) {
+                Some(g) => format!("{} (via {g})", num(&r["role_type"])),
+                None => num(&r["role_type"]),
+            },
+        )
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+pub fn verify_text(v: &Verification) -> String {
+    match &v.broken {
+        None => format!(
+            "Evidence register intact: {} items, chain head at position {} ({}){}.",
+            v.items,
+            v.head_seq,
+            v.head_hash,
+            if v.redacted_entries > 0 {
+                format!("; {} entries redacted after erasures, each recorded", v.redacted_entries)
+            } else {
+                String::new()
+            }
+        ),
+        Some(b) => format!(
+            "Evidence register BROKEN at {} ({}): {}",
+            b.item
+                .clone()
+                .unwrap_or_else(|| format!("position {}", b.seq)),
+            serde_json::to_value(b.kind)
+                .ok()
+                .as_ref()
+                .map(num)
+                .unwrap_or_default(),
+            b.detail
+        ),
+    }
+}
+
+/// One CSV field: quoted when needed, and a leading `= + - @` defused so spreadsheets do
+/// not run it as a formula.
+fn csv_field(s: &str) -> String {
+    let s = if s.starts_with(['=', '+', '-', '@']) {
+        format!("'{s}")
+    } else {
+        s.to_string()
+    };
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s
+    }
+}
+
+fn to_csv(items: &[EvidenceItem]) -> String {
+    let mut out = String::from(
+        "id,seq,kind,integration,integration_id,run_id,collected_at,status,reason,controls,summary,prev_hash,hash\n",
+    );
+    for i in items {
+        let fields = [
+            i.id.clone(),
+            i.seq.to_string(),
+            i.kind.clone(),
+            i.integration_name.clone(),
+            i.integration_id.to_string(),
+            i.run_id.to_string(),
+            i.collected_at.clone(),
+            i.status.clone(),
+            i.reason.clone().unwrap_or_default(),
+            controls_text(i),
+            headline(i),
+            i.prev_hash.clone(),
+            i.hash.clone(),
+        ];
+        out.push_str(
+            &fields
+                .iter()
+                .map(|f| csv_field(f))
+                .collect::<Vec<_>>()
+                .join(","),
+        );
+        out.push('\n');
+    }
+    out
+}
+
+fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn html_table(headers: &[&str], rows: &[Vec<String>]) -> String {
+    let mut out = String::from("<table><thead><tr>");
+    for h in headers {
+        let _ = write!(out, "<th>{}</th>", esc(h));
+    }
+    out.push_str("</tr></thead><tbody>");
+    for row in rows {
+        out.push_str("<tr>");
+        for c in row {
+            let _ = write!(out, "<td>{}</td>", esc(c));
+        }
+        out.push_str("</tr>");
+    }
+    out.push_str("</tbody></table>");
+    out
+}
+
+fn to_html(items: &[EvidenceItem], v: &Verification, exported_at: &str) -> String {
+    let mut out = String::from(
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Steward evidence register</title>\
+         <style>body{font-family:sans-serif;margin:2em;max-width:80em}table{border-collapse:collapse;margin:.5em 0}\
+         td,th{border:1px solid #ccc;padding:.2em .5em;text-align:left;vertical-align:top}\
+         .evidenced{color:#060}.partially_evidenced{color:#a60}.not_evidenced{color:#b00}\
+         pre{background:#f6f6f6;padding:.5em;overflow:auto;max-height:30em}section{border-top:2px solid #333;margin-top:2em}</style>\
+         </head><body>\n<h1>Steward evidence register</h1>\n",
+    );
+    let _ = writeln!(out, "<p>Exported {}.</p>", esc(exported_at));
+    let _ = writeln!(
+        out,
+        "<p><strong>Chain verification:</strong> {}</p>",
+        esc(&verify_text(v))
+    );
+    let index: Vec<Vec<String>> = items
+        .iter()
+        .map(|i| {
+            vec![
+                i.id.clone(),
+                i.kind.clone(),
+                i.integration_name.clone(),
+                i.collected_at.clone(),
+                i.status.clone(),
+                headline(i),
+            ]
+        })
+        .collect();
+    out.push_str(&html_table(
+        &[
+            "ID",
+            "Kind",
+            "Integration",
+            "Collected",
+            "Status",
+            "Summary",
+        ],
+        &index,
+    ));
+    for i in items {
+        let _ = write!(
+            out,
+            "\n<section id=\"{id}\"><h2>{id}: {kind}</h2><p>Integration {name} (id {iid}), sync run {run}, collected {at}.</p>\
+             <p>Status: <strong class=\"{status}\">{status}</strong></p>",
+            id = esc(&i.id),
+            kind = esc(&i.kind),
+            name = esc(&i.integration_name),
+            iid = i.integration_id,
+            run = i.run_id,
+            at = esc(&i.collected_at),
+            status = esc(&i.status),
+        );
+        if let Some(reason) = &i.reason {
+            let _ = write!(
+                out,
+                "<p><strong>Not evidenced:</strong> {}</p>",
+                esc(reason)
+            );
+        }
+        let controls: Vec<Vec<String>> = i
+            .controls
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|c| vec![num(&c["framework"]), num(&c["control"]), num(&c["title"])])
+            .collect();
+        out.push_str(&html_table(&["Framework", "Control", "Title"], &controls));
+        let _ = write!(out, "<p>{}</p>", esc(&headline(i)));
+        if i.kind == KIND_ADMIN {
+            let rows: Vec<Vec<String>> = i.summary["admins"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|a| {
+                    vec![
+                        num(&a["user_id"]),
+                        a["login"].as_str().unwrap_or("").to_string(),
+                        num(&a["status"]),
+                        a["last_login"].as_str().unwrap_or("never").to_string(),
+                        mfa_text(&a["mfa_enrolled"]),
+                        roles_text(&a["roles"]),
+                    ]
+                })
+                .collect();
+            if !rows.is_empty() {
+                out.push_str(&html_table(
+                    &["User id", "Login", "Status", "Last login", "MFA", "Roles"],
+                    &rows,
+                ));
+            }
+        }
+        let pretty = |v: &Value| serde_json::to_string_pretty(v).unwrap_or_default();
+        let _ = write!(
+            out,
+            "<details><summary>Summary (JSON)</summary><pre>{}</pre></details>\
+             <details><summary>Raw source records</summary><pre>{}</pre></details>\
+             <p><small>prev_hash {} · hash {}</small></p></section>",
+            esc(&pretty(&i.summary)),
+            esc(&pretty(&i.sources)),
+            esc(&i.prev_hash),
+            esc(&i.hash),
+        );
+    }
+    out.push_str("\n</body></html>\n");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn html_and_csv_escape_values() {
+        assert_eq!(esc("<script>\"x\"&'"), "&lt;script&gt;&quot;x&quot;&amp;&#39;");
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("=cmd()"), "'=cmd()");
+        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+    }
+
+    #[test]
+    fn every_value_in_the_html_export_is_escaped() {
+        let evil = "<script>alert(1)</script>\"'&";
+        let item = EvidenceItem {
+            seq: 1,
+            id: "EV-1".into(),
+            kind: KIND_ADMIN.into(),
+            integration_id: 1,
+            integration_name: evil.into(),
+            run_id: 1,
+            collected_at: evil.into(),
+            controls: json!([{"framework": evil, "control": evil, "title": evil}]),
+            status: EVIDENCED.into(),
+            reason: Some(evil.into()),
+            summary: json!({"admins": [{"user_id": evil, "login": evil, "status": evil, "roles": [{"role_type": evil}]}]}),
+            sources: json!({"users": [evil]}),
+            prev_hash: evil.into(),
+            hash: evil.into(),
+        };
+        let v = Verification {
+            intact: true,
+            items: 1,
+            head_seq: 1,
+            head_hash: evil.into(),
+            redacted_entries: 0,
+            broken: None,
+        };
+        let html = to_html(std::slice::from_ref(&item), &v, evil);
+        assert!(!html.contains("<script"), "{html}");
+        assert!(!html.contains("alert(1)</"), "{html}");
+        assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;&quot;&#39;&amp;"));
+        let csv = to_csv(&[item]);
+        assert_eq!(csv.lines().count(), 2, "{csv}");
+        assert!(csv.contains("\"<script>alert(1)</script>\"\"'&\""), "quoted, quotes doubled: {csv}");
+    }
+
+    #[test]
+    fn formats_parse_and_name_their_content_type() {
+        assert_eq!(ExportFormat::parse("HTML"), Some(ExportFormat::Html));
+        assert_eq!(ExportFormat::parse("pdf"), None);
+        assert_eq!(ExportFormat::Csv.content_type(), "text/csv; charset=utf-8");
+    }
 }

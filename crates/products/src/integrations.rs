@@ -22,8 +22,10 @@ pub enum IntegrationError {
     NotFound { name: String },
     #[error("--name: {reason}")]
     BadName { reason: String },
-    #[error("--token: the token is empty; paste the API token Okta showed when you created it")]
+    #[error("--token: the token is empty; paste the API token (Okta) or API key (OneTrust) shown when you created it")]
     EmptyToken,
+    #[error("--client-id: the client id is empty; copy it from OneTrust's Global Settings → Access Management → Client Credentials")]
+    EmptyClientId,
 }
 
 /// What an admin asks for when connecting a system.
@@ -57,20 +59,46 @@ pub async fn add(
     token: &SecretString,
     clock: &dyn Clock,
 ) -> Result<Integration, IntegrationError> {
+    add_with_settings(store, request, token, clock, serde_json::Value::Null).await
+}
+
+/// As [`add`], with extra settings merged in (e.g. `{"audit_activities": true}`: OneTrust
+/// syncs then also read per-user audit activities).
+pub async fn add_with_settings(
+    store: &Store,
+    request: &AddIntegration,
+    token: &SecretString,
+    clock: &dyn Clock,
+    extra: serde_json::Value,
+) -> Result<Integration, IntegrationError> {
     use secrecy::ExposeSecret;
     validate_name(&request.name)?;
     let domain = parse_domain(request.kind, &request.domain, request.options)?;
     if token.expose_secret().trim().is_empty() {
         return Err(IntegrationError::EmptyToken);
     }
+    let mut settings = json!({
+        "custom_domain": request.options.custom_domain,
+        "allow_insecure_loopback": request.options.allow_insecure_loopback,
+    });
+    if request.kind == IntegrationKind::Onetrust {
+        // Which kind of credential is sealed (never the secret itself).
+        settings["auth"] = match steward_connectors::onetrust::client::Auth::from_secret(token.clone()) {
+            steward_connectors::onetrust::client::Auth::ApiKey(_) => json!("api_key"),
+            steward_connectors::onetrust::client::Auth::ClientCredentials { client_id, .. } => {
+                settings["client_id"] = json!(client_id);
+                json!("client_credentials")
+            }
+        };
+    }
+    if let (Some(obj), serde_json::Value::Object(more)) = (settings.as_object_mut(), extra) {
+        obj.extend(more);
+    }
     let new = NewIntegration {
         name: request.name.clone(),
         kind: request.kind,
         base_url: domain.as_str().to_string(),
-        settings: json!({
-            "custom_domain": request.options.custom_domain,
-            "allow_insecure_loopback": request.options.allow_insecure_loopback,
-        }),
+        settings,
     };
     Ok(store.create_integration(&new, token, clock.now()).await?)
 }
@@ -80,12 +108,39 @@ fn parse_domain(
     input: &str,
     options: DomainOptions,
 ) -> Result<IntegrationDomain, IntegrationError> {
-    match kind {
-        IntegrationKind::Okta => Ok(IntegrationDomain::parse_okta(input, options)?),
-        IntegrationKind::Onetrust => Err(IntegrationError::Connector(ConnectorError::Http(
-            "the OneTrust connector is not available yet".to_string(),
-        ))),
+    Ok(IntegrationDomain::parse_for(kind, input, options)?)
+}
+
+/// The credential to seal for OneTrust OAuth client credentials (the connector exchanges
+/// them for access tokens at `POST /api/access/v1/oauth/token`).
+pub fn onetrust_client_credentials(
+    client_id: &str,
+    client_secret: &SecretString,
+) -> Result<SecretString, IntegrationError> {
+    use secrecy::ExposeSecret;
+    if client_id.trim().is_empty() {
+        return Err(IntegrationError::EmptyClientId);
     }
+    if client_secret.expose_secret().trim().is_empty() {
+        return Err(IntegrationError::EmptyToken);
+    }
+    Ok(steward_connectors::onetrust::client::Auth::seal_client_credentials(client_id.trim(), client_secret))
+}
+
+/// Run the connection test of an integration before it is saved (the UI's "Test connection"
+/// on the connect form): the same validation as [`add`], nothing stored.
+pub async fn test_candidate(
+    request: &AddIntegration,
+    token: &SecretString,
+) -> Result<ConnectionReport, IntegrationError> {
+    use secrecy::ExposeSecret;
+    validate_name(&request.name)?;
+    let domain = parse_domain(request.kind, &request.domain, request.options)?;
+    if token.expose_secret().trim().is_empty() {
+        return Err(IntegrationError::EmptyToken);
+    }
+    let connector = steward_connectors::connector_for(request.kind, domain, token.clone())?;
+    Ok(connector.test_connection().await)
 }
 
 /// The domain options an integration was saved with.

@@ -6,9 +6,12 @@
 
 pub mod clock;
 pub mod evidence;
+pub mod findings;
+pub mod graph;
 pub mod integrations;
 pub mod inventory;
 pub mod requests;
+pub mod reviews;
 pub mod scheduler;
 pub mod sync;
 

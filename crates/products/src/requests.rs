@@ -286,7 +286,7 @@ async fn access_one(s: &Source, email: &str, since: DateTime<Utc>) -> Result<Int
     })
 }
 
-fn plan_of(data: &PersonData, erased_in_source: bool) -> ErasurePlan {
+fn plan_of(data: &PersonData, erased_in_source: bool, kind: steward_model::IntegrationKind) -> ErasurePlan {
     let apps: Vec<PlanApp> = data
         .apps
         .items()
@@ -294,7 +294,13 @@ fn plan_of(data: &PersonData, erased_in_source: bool) -> ErasurePlan {
         .map(|a| PlanApp { app_id: a.app_id.clone(), name: a.name.clone(), label: a.label.clone() })
         .collect();
     let mut steps = Vec::new();
-    if !erased_in_source {
+    if kind == steward_model::IntegrationKind::Onetrust {
+        // OneTrust offers no SCIM deletion: deactivation is all a source-side erasure can do.
+        if !erased_in_source {
+            steps.push(format!("deactivate OneTrust user {} (PATCH /api/scim/v2/Users/{{id}} active:false), then check it reads inactive", data.account.id));
+        }
+        steps.push(steward_connectors::onetrust::actions::KEEPS_RECORD.to_string());
+    } else if !erased_in_source {
         if data.account.status != "DEPROVISIONED" {
             steps.push(format!("deactivate Okta user {} (POST /api/v1/users/{{id}}/lifecycle/deactivate)", data.account.id));
         }
@@ -467,26 +473,26 @@ async fn delete_inner(
             // deactivation unassigns them.
             let data = a.person_data(account, since).await.map_err(wrap)?;
             if dry_run {
-                report.integrations.push((name.clone(), IntegrationDeletion::WouldDelete { plan: plan_of(&data, false) }));
+                report.integrations.push((name.clone(), IntegrationDeletion::WouldDelete { plan: plan_of(&data, false, s.integration.kind) }));
                 continue;
             }
             match a.erase(account).await.map_err(wrap)? {
                 EraseOutcome::Refused { role_needed, reason } => {
                     refused = true;
-                    report.integrations.push((name.clone(), IntegrationDeletion::Refused { role_needed, reason, plan: plan_of(&data, false) }));
+                    report.integrations.push((name.clone(), IntegrationDeletion::Refused { role_needed, reason, plan: plan_of(&data, false, s.integration.kind) }));
                 }
                 EraseOutcome::Deleted { verified, .. } => {
                     let erased = erase_locally(store, clock, s, account, &input.email, request_id).await?;
                     report.integrations.push((
                         name.clone(),
-                        IntegrationDeletion::Deleted { account_id: account.id.clone(), verified, plan: plan_of(&data, true), erased },
+                        IntegrationDeletion::Deleted { account_id: account.id.clone(), verified, plan: plan_of(&data, true, s.integration.kind), erased },
                     ));
                 }
                 EraseOutcome::AlreadyGone => {
                     let erased = erase_locally(store, clock, s, account, &input.email, request_id).await?;
                     report.integrations.push((
                         name.clone(),
-                        IntegrationDeletion::Deleted { account_id: account.id.clone(), verified: true, plan: plan_of(&data, true), erased },
+                        IntegrationDeletion::Deleted { account_id: account.id.clone(), verified: true, plan: plan_of(&data, true, s.integration.kind), erased },
                     ));
                 }
             }

@@ -199,6 +199,12 @@ async fn turn<R: JobRunner>(
     if let Err(e) = store.enqueue_due_schedules(clock.now()).await {
         tracing::warn!(error = %e, "Could not enqueue due scheduled syncs.");
     }
+    // Recurring access reviews start their next campaign here too (claimed once across workers).
+    match crate::reviews::start_due(store, clock).await {
+        Ok(started) if !started.is_empty() => tracing::info!(campaigns = started.len(), "Recurring access reviews started."),
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "Could not start due access reviews."),
+    }
     let job = match store.claim_due_job(worker, clock.now(), settings.lease).await {
         Ok(Some(job)) => job,
         Ok(None) => return Turn::Idle,

@@ -5,14 +5,14 @@
 //! failed and its staged rows purged; the previous snapshot stays current. A killed process
 //! leaves a `running` run whose heartbeat goes stale; the next run purges it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use steward_connectors::{Connector, SyncEvent, SyncOptions, SyncReport};
 use steward_model::{Record, Resource};
-use steward_store::{Integration, ResourceOutcome, Store, StoreError};
+use steward_store::{Integration, ResourceOutcome, StagedBatch, Store, StoreError};
 use tokio::sync::mpsc;
 
 use crate::Clock;
@@ -33,9 +33,15 @@ impl Default for SyncSettings {
 }
 const HEARTBEAT_EVERY: Duration = Duration::from_secs(1);
 /// Connector events (record batches) queued for the consumer.
-const EVENT_QUEUE: usize = 8;
-/// Records buffered before one staging transaction.
-const STAGE_BATCH: usize = 2_000;
+const EVENT_QUEUE: usize = 4;
+/// Records buffered before they are serialised (one encode task).
+const STAGE_BATCH: usize = 1_000;
+/// Batches being serialised ahead of the write (bounded: a batch of records with their
+/// `raw` JSON trees is ~10 MB before it is serialised, and these were a sync's peak memory).
+const ENCODING_AHEAD: usize = 2;
+/// Most encoded batches written in one staging transaction: fewer, larger commits, while
+/// what waits in memory is compact serialised rows, not record trees.
+const BATCHES_PER_TX: usize = 6;
 
 /// Where progress goes (progress bars on a TTY, plain lines otherwise, nothing in tests).
 pub trait SyncProgress: Send + Sync {
@@ -96,6 +102,9 @@ pub async fn run(
     let mut options = SyncOptions::new(clock.now());
     options.cursors = store.cursors(integration.id).await?;
     options.max_in_flight = settings.max_in_flight.max(1);
+    // Opt-in per integration: per-user audit activities cost one request per user (OneTrust).
+    options.audit_activities =
+        integration.settings.get("audit_activities").and_then(serde_json::Value::as_bool).unwrap_or(false);
 
     // Aborted on drop too: a scheduler worker that loses its job's lease (or shuts down)
     // drops this future mid-run, and a heartbeat left beating would keep the run "live"
@@ -123,6 +132,7 @@ pub async fn run(
     }
     let consumed = consumed.map_err(SyncError::Store)?;
     tracing::debug!(elapsed_ms = started.elapsed().as_millis() as u64, "Records staged.");
+    store.index_identity(run_id).await?; // identity search rows turn current with the snapshot
     store.publish_run(run_id, &report_json, clock.now()).await?;
     tracing::debug!(elapsed_ms = started.elapsed().as_millis() as u64, "Run published; updating products.");
     // Products that follow every snapshot: the inventory staging area and the evidence register.
@@ -132,6 +142,9 @@ pub async fn run(
     tracing::debug!(elapsed_ms = started.elapsed().as_millis() as u64, "Inventory updated.");
     crate::evidence::after_sync(store, integration, run_id, clock).await.map_err(|e| {
         SyncError::AfterPublish { run_id, product: "the evidence register", reason: e.to_string() }
+    })?;
+    crate::findings::after_sync(store, integration, run_id, clock).await.map_err(|e| {
+        SyncError::AfterPublish { run_id, product: "the identity-security findings", reason: e.to_string() }
     })?;
     let duration_ms = started.elapsed().as_millis() as u64;
     tracing::info!(records = consumed.records, duration_ms, "Sync run published.");
@@ -145,9 +158,9 @@ pub async fn run(
 }
 
 /// Aborts its task when dropped (a plain `JoinHandle` detaches it).
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
+struct AbortOnDrop<T = ()>(tokio::task::JoinHandle<T>);
 
-impl Drop for AbortOnDrop {
+impl<T> Drop for AbortOnDrop<T> {
     fn drop(&mut self) {
         self.0.abort();
     }
@@ -193,8 +206,7 @@ async fn consume(
 ) -> Result<Consumed, StoreError> {
     let mut state = Consumed::default();
     let mut buffer: Vec<Record> = Vec::with_capacity(STAGE_BATCH);
-    // Time spent in staging transactions (the consumer's share of the run), for diagnostics.
-    let mut staging = Duration::ZERO;
+    let mut pipe = Pipeline::default();
     while let Some(event) = rx.recv().await {
         match event {
             SyncEvent::Batch { resource, records } => {
@@ -204,10 +216,8 @@ async fn consume(
                 state.records += records.len() as u64;
                 buffer.extend(records);
                 if buffer.len() >= STAGE_BATCH {
-                    let t = Instant::now();
-                    store.stage(run_id, &buffer).await?;
-                    staging += t.elapsed();
-                    buffer.clear();
+                    let records = std::mem::replace(&mut buffer, Vec::with_capacity(STAGE_BATCH));
+                    pipe.push(store, run_id, records).await?;
                 }
             }
             SyncEvent::Done { resource, count } => {
@@ -230,10 +240,78 @@ async fn consume(
         }
     }
     if !buffer.is_empty() {
-        store.stage(run_id, &buffer).await?;
+        pipe.push(store, run_id, std::mem::take(&mut buffer)).await?;
     }
-    tracing::debug!(staging_ms = staging.as_millis() as u64, records = state.records, "Consumer finished.");
+    pipe.finish(store, run_id).await?;
+    tracing::debug!(staging_ms = pipe.staging.as_millis() as u64, records = state.records, "Consumer finished.");
     Ok(state)
+}
+
+/// Staging pipeline: batches of records are serialised on their own tasks (other cores)
+/// while earlier ones are written, so the store's writer only ever sees ready rows. FIFO
+/// throughout, so staging order (which copy of a duplicate key is kept) is the order the
+/// connector sent.
+#[derive(Default)]
+struct Pipeline {
+    /// Batches being serialised, oldest first.
+    encoding: VecDeque<AbortOnDrop<Result<StagedBatch, StoreError>>>,
+    /// Serialised batches waiting for the next transaction (compact rows, not record trees).
+    ready: Vec<StagedBatch>,
+    /// Time spent in staging transactions (the consumer's share of the run), for diagnostics.
+    staging: Duration,
+}
+
+impl Pipeline {
+    async fn push(&mut self, store: &Store, run_id: i64, records: Vec<Record>) -> Result<(), StoreError> {
+        let store2 = store.clone();
+        self.encoding.push_back(AbortOnDrop(tokio::spawn(async move { store2.encode_batch(run_id, records).await })));
+        // Collect what is already encoded; wait for the oldest only when too many are pending.
+        while let Some(front) = self.encoding.front() {
+            if !front.0.is_finished() && self.encoding.len() <= ENCODING_AHEAD {
+                break;
+            }
+            self.collect_front().await?;
+        }
+        if self.ready.len() >= BATCHES_PER_TX {
+            self.write(store, run_id).await?;
+        }
+        Ok(())
+    }
+
+    async fn collect_front(&mut self) -> Result<(), StoreError> {
+        let Some(mut next) = self.encoding.pop_front() else {
+            return Ok(());
+        };
+        match (&mut next.0).await {
+            Ok(encoded) => self.ready.push(encoded?),
+            // Only a panic or abort ends an encode task early; a batch must never go missing.
+            Err(e) => {
+                return Err(StoreError::Corrupt {
+                    what: "a staging batch".into(),
+                    reason: format!("its encoding task stopped: {e}"),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    async fn write(&mut self, store: &Store, run_id: i64) -> Result<(), StoreError> {
+        let t = Instant::now();
+        store.stage_batches(run_id, &self.ready).await?;
+        self.staging += t.elapsed();
+        self.ready.clear();
+        Ok(())
+    }
+
+    async fn finish(&mut self, store: &Store, run_id: i64) -> Result<(), StoreError> {
+        while !self.encoding.is_empty() {
+            self.collect_front().await?;
+            if self.ready.len() >= BATCHES_PER_TX {
+                self.write(store, run_id).await?;
+            }
+        }
+        self.write(store, run_id).await
+    }
 }
 
 /// Shared handle so a progress sink can be used from the CLI and a server alike.

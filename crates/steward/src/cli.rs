@@ -54,6 +54,11 @@ pub enum Command {
     /// The evidence register: MFA policy summary and admin access review at every sync.
     #[command(subcommand)]
     Evidence(crate::commands::evidence::EvidenceCommand),
+    /// Identity-security findings computed at every sync (admins without MFA, leavers with access, ...).
+    Findings(crate::commands::findings::FindingsArgs),
+    /// Access reviews: campaigns of cases (who has what) decided keep or revoke by reviewers.
+    #[command(subcommand)]
+    Review(crate::commands::review::ReviewCommand),
     /// Run the whole job against the built-in Okta simulator on a fresh SQLite store.
     Demo(DemoArgs),
     /// Run a simulator of a source system on loopback.
@@ -69,6 +74,9 @@ pub enum Command {
     /// Users who can log in to the server: add, passwd, remove, list.
     #[command(subcommand)]
     User(crate::commands::user::UserCommand),
+    /// One identity graph across integrations: orphans, leavers, licence seats, one person everywhere.
+    #[command(subcommand)]
+    People(crate::commands::people::PeopleCommand),
 }
 
 #[derive(Debug, Args, Clone, Copy)]
@@ -100,6 +108,42 @@ pub enum IntegrationCommand {
 pub enum AddKind {
     /// Add an Okta org (API token of a READ_ONLY_ADMIN is enough).
     Okta(AddOktaArgs),
+    /// Add a OneTrust tenant (API key with the ORGANIZATION and SCIM scopes, plus USER for usage; or client credentials).
+    Onetrust(AddOnetrustArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AddOnetrustArgs {
+    /// A name for this integration, e.g. onetrust.
+    #[arg(long)]
+    pub name: String,
+    /// The OneTrust URL, e.g. https://acme.my.onetrust.com or https://app-eu.onetrust.com.
+    #[arg(long)]
+    pub domain: String,
+    /// Accept a host outside *.onetrust.com (a tenant served under its own name).
+    #[arg(long)]
+    pub custom_domain: bool,
+    /// Allow plain http to a loopback address (the simulator).
+    #[arg(long)]
+    pub allow_insecure_loopback: bool,
+    /// The API key (Global Settings → Access Management → Client Credentials → API Keys).
+    #[command(flatten)]
+    pub token: TokenSource,
+    /// OAuth client id (client credentials instead of an API key); needs --client-secret-env.
+    #[arg(long, value_name = "ID", conflicts_with_all = ["token_env", "token_file"])]
+    pub client_id: Option<String>,
+    /// Read the OAuth client secret from this environment variable.
+    #[arg(long, value_name = "VAR", requires = "client_id")]
+    pub client_secret_env: Option<String>,
+    /// Also sync per-user audit activities (one request per user: slow on large tenants).
+    #[arg(long)]
+    pub audit_activities: bool,
+    /// Save without running the connection test.
+    #[arg(long)]
+    pub no_test: bool,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -223,6 +267,30 @@ impl DemoRole {
 pub enum SimulateCommand {
     /// A seeded, faithful Okta Management API. Prints one JSON line (base URL, tokens, counts), then serves until SIGINT/SIGTERM.
     Okta(SimulateOktaArgs),
+    /// A seeded OneTrust tenant (SCIM v2/v3, Access Management, audit, OAuth) whose people overlap `simulate okta`'s for the same --users/--seed/--now. Prints one JSON line (base URL, keys per scope set, client credentials, counts), then serves until SIGINT/SIGTERM.
+    Onetrust(SimulateOnetrustArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SimulateOnetrustArgs {
+    /// Address to listen on (loopback only).
+    #[arg(long, default_value = "127.0.0.1:0")]
+    pub listen: SocketAddr,
+    /// Okta people the tenant overlaps (use the Okta simulator's --users).
+    #[arg(long, default_value_t = 1000)]
+    pub users: usize,
+    /// Seed (use the Okta simulator's --seed for overlapping people).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// The tenant's "now" (RFC 3339); default: today, 00:00 UTC.
+    #[arg(long)]
+    pub now: Option<String>,
+    /// Rate limits: default (1,000 requests per minute per endpoint, 200,000 per hour) or none.
+    #[arg(long, default_value = "default")]
+    pub rate_limits: String,
+    /// Faults, e.g. 'http500=0.02,reset=0.01,slow=0.05:2s,truncate=0.01,bad_json=0.005'.
+    #[arg(long, default_value = "")]
+    pub faults: String,
 }
 
 #[derive(Debug, Args)]

@@ -81,6 +81,10 @@ const ROWS_PER_INSERT: usize = 2000;
 /// Records read per query while indexing.
 const READ_PAGE: u64 = 5000;
 
+/// PostgreSQL: a term with at most this many hits is looked up through the trigram index and
+/// ordered in memory; more hits and the ordered scan finds a page sooner.
+const PG_RARE_HITS: u64 = 2_000;
+
 /// `%`, `_` and `\` are LIKE wildcards; escape them so a search is literal.
 fn like_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
@@ -278,28 +282,68 @@ impl Store {
                 // a join on the current runs made it sort the whole resource for deep pages.
                 const CURRENT: &str = "SELECT current_run_id FROM integrations WHERE current_run_id IS NOT NULL";
                 let runs = sqlx::query_scalar::<_, i64>(CURRENT).fetch_all(pool).await?;
-                let mut qb = QueryBuilder::<Postgres>::new(
-                    "SELECT run_id, record_key FROM identity_search WHERE resource = ",
-                );
-                qb.push_bind(resource.as_str());
-                match runs.as_slice() {
-                    [] => return Ok(IdentityPage { items: Vec::new(), has_more: false }),
-                    [run] => {
-                        qb.push(" AND run_id = ").push_bind(*run);
+                if runs.is_empty() {
+                    return Ok(IdentityPage { items: Vec::new(), has_more: false });
+                }
+                let filtered = |ordered: bool| {
+                    let mut qb = QueryBuilder::<Postgres>::new(
+                        "SELECT run_id, record_key FROM identity_search WHERE resource = ",
+                    );
+                    qb.push_bind(resource.as_str());
+                    match runs.as_slice() {
+                        [run] => {
+                            qb.push(" AND run_id = ").push_bind(*run);
+                        }
+                        _ => {
+                            qb.push(" AND run_id IN (").push(CURRENT).push(")");
+                        }
                     }
-                    _ => {
-                        qb.push(" AND run_id IN (").push(CURRENT).push(")");
+                    if let Some(like) = &like {
+                        qb.push(" AND search_text LIKE ").push_bind(like.clone()).push(" ESCAPE '\\'");
+                    }
+                    if let Some(s) = status {
+                        qb.push(" AND status = ").push_bind(s.to_string());
+                    }
+                    if ordered {
+                        qb.push(" ORDER BY run_id, record_key LIMIT ").push_bind(fetch);
+                        qb.push(" OFFSET ").push_bind(offset);
+                    } else {
+                        qb.push(" LIMIT ").push_bind(to_i64(PG_RARE_HITS + 1));
+                    }
+                    qb
+                };
+                // Rare terms through the trigram index, ordered here: the planner's estimate
+                // for `LIKE '%term%'` is often 10× too high, and it then prefers the ordered
+                // primary-key scan, which reads tens of thousands of rows to find a rare term.
+                // With plain index scans off for this transaction only the GIN bitmap (or a
+                // sequential scan that stops at the cap) remains; common terms hit the cap and
+                // fall through to the ordered scan, which stops after one page.
+                let rare = match term.as_deref() {
+                    Some(t) if t.chars().count() >= 3 => {
+                        let mut tx = pool.begin().await?;
+                        sqlx::query("SET LOCAL enable_indexscan = off").execute(&mut *tx).await?;
+                        sqlx::query("SET LOCAL enable_indexonlyscan = off").execute(&mut *tx).await?;
+                        let mut hits = filtered(false)
+                            .build_query_as::<(i64, String)>()
+                            .persistent(false)
+                            .fetch_all(&mut *tx)
+                            .await?;
+                        tx.commit().await?;
+                        (hits.len() as u64 <= PG_RARE_HITS).then(|| {
+                            hits.sort();
+                            let skip = usize::try_from(offset).unwrap_or(usize::MAX);
+                            let take = usize::try_from(fetch).unwrap_or(usize::MAX);
+                            hits.into_iter().skip(skip).take(take).collect::<Vec<_>>()
+                        })
+                    }
+                    _ => None,
+                };
+                match rare {
+                    Some(keys) => keys,
+                    None => {
+                        filtered(true).build_query_as::<(i64, String)>().persistent(false).fetch_all(pool).await?
                     }
                 }
-                if let Some(like) = &like {
-                    qb.push(" AND search_text LIKE ").push_bind(like.as_str()).push(" ESCAPE '\\'");
-                }
-                if let Some(s) = status {
-                    qb.push(" AND status = ").push_bind(s);
-                }
-                qb.push(" ORDER BY run_id, record_key LIMIT ").push_bind(fetch);
-                qb.push(" OFFSET ").push_bind(offset);
-                qb.build_query_as::<(i64, String)>().persistent(false).fetch_all(pool).await?
             }
         };
         let has_more = keys.len() as u64 > limit;

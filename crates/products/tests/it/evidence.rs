@@ -446,3 +446,45 @@ async fn app_admin_evidences_neither_mfa_policies_nor_admin_access() {
     assert!(evidence::verify(&store).await.unwrap().intact);
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn export_renders_json_csv_and_html_of_the_whole_register() {
+    let sim = sim(120, 43, "").await;
+    let (store, _dir) = steward_store::testing::test_store().await;
+    let integration = add(&store, &sim).await;
+    let clock = FixedClock(now());
+    sync::run(&store, &integration, connector_for(&sim).as_ref(), &clock, &NoProgress, SyncSettings::default())
+        .await
+        .unwrap();
+    let items = evidence::list(&store).await.unwrap();
+    assert_eq!(items.len(), 2);
+
+    let json = evidence::export(&store, evidence::ExportFormat::Json, &clock).await.unwrap();
+    assert_eq!((json.items, json.intact), (2, true));
+    let doc: Value = serde_json::from_slice(&json.body).unwrap();
+    assert_eq!(doc["exported_at"], "2026-11-01T00:00:00Z");
+    assert_eq!(doc["verification"]["intact"], true);
+    assert_eq!(doc["items"].as_array().unwrap().len(), 2);
+    assert_eq!(doc["items"][1]["hash"], items[1].hash.as_str());
+
+    let csv = String::from_utf8(evidence::export(&store, evidence::ExportFormat::Csv, &clock).await.unwrap().body).unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines.len(), 3, "{csv}");
+    assert!(lines[0].starts_with("id,seq,kind,integration,"));
+    for (line, item) in lines[1..].iter().zip(&items) {
+        assert!(line.starts_with(&format!("{},{},{},okta,", item.id, item.seq, item.kind)), "{line}");
+        assert!(line.ends_with(&item.hash), "{line}");
+    }
+
+    let html = String::from_utf8(evidence::export(&store, evidence::ExportFormat::Html, &clock).await.unwrap().body).unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    assert!(html.contains("Evidence register intact: 2 items"), "{html}");
+    assert!(html.contains("Exported 2026-11-01T00:00:00Z."));
+    for item in &items {
+        assert!(html.contains(&format!("<section id=\"{}\">", item.id)));
+        assert!(html.contains(&item.hash));
+    }
+    // Self-contained: no scripts, links or external resources.
+    assert!(!html.contains("<script") && !html.contains("src=") && !html.contains("<link"));
+    sim.shutdown().await;
+}

@@ -5,7 +5,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod evidence;
+mod findings;
+mod graph;
 mod inventory;
 mod requests;
+mod reviews;
 mod scheduler;
 mod sync;

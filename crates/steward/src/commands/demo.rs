@@ -160,7 +160,7 @@ async fn serve(store: &steward_store::Store, listen: std::net::SocketAddr) -> an
     let password = steward_server::auth::ensure_first_admin(store, clock.now()).await?;
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("listening on {listen}"))?;
     let url = format!("http://{}", listener.local_addr()?);
-    println!("\nServing the API on {url} (OpenAPI: {url}/api/openapi.json); Ctrl-C stops it.");
+    println!("\nServing the web UI on {url} (JSON API under {url}/api/v1, OpenAPI: {url}/api/openapi.json); Ctrl-C stops it.");
     match password {
         Some(p) => println!("Log in as \"admin\" with password {p} (shown only this once)."),
         None => println!("Log in with an existing user (`steward user list`)."),

@@ -18,29 +18,51 @@ use crate::output::{self, print_json};
 pub async fn run(global: &Global, cmd: IntegrationCommand) -> anyhow::Result<u8> {
     let store = Paths::resolve(global)?.open_store().await?;
     match cmd {
-        IntegrationCommand::Add(AddKind::Okta(args)) => {
-            let secret = token::read(&args.token)?;
-            let request = AddIntegration {
-                name: args.name.clone(),
-                kind: IntegrationKind::Okta,
-                domain: args.domain.clone(),
-                options: steward_connectors::DomainOptions {
-                    custom_domain: args.custom_domain,
-                    allow_insecure_loopback: args.allow_insecure_loopback,
-                },
+        IntegrationCommand::Add(kind) => {
+            let mut extra = serde_json::Value::Null;
+            let (request, secret, json_out, no_test) = match kind {
+                AddKind::Okta(args) => {
+                    let secret = token::read(&args.token)?;
+                    let request = AddIntegration {
+                        name: args.name.clone(),
+                        kind: IntegrationKind::Okta,
+                        domain: args.domain.clone(),
+                        options: steward_connectors::DomainOptions {
+                            custom_domain: args.custom_domain,
+                            allow_insecure_loopback: args.allow_insecure_loopback,
+                        },
+                    };
+                    (request, secret, args.json, args.no_test)
+                }
+                AddKind::Onetrust(args) => {
+                    let secret = onetrust_secret(&args)?;
+                    if args.audit_activities {
+                        extra = json!({"audit_activities": true});
+                    }
+                    let request = AddIntegration {
+                        name: args.name.clone(),
+                        kind: IntegrationKind::Onetrust,
+                        domain: args.domain.clone(),
+                        options: steward_connectors::DomainOptions {
+                            custom_domain: args.custom_domain,
+                            allow_insecure_loopback: args.allow_insecure_loopback,
+                        },
+                    };
+                    (request, secret, args.json, args.no_test)
+                }
             };
-            let integration = integrations::add(&store, &request, &secret, &SystemClock).await?;
-            if !args.json {
+            let integration = integrations::add_with_settings(&store, &request, &secret, &SystemClock, extra).await?;
+            if !json_out {
                 println!("Added integration {} ({}).", integration.name, integration.base_url);
             }
-            if args.no_test {
-                if args.json {
+            if no_test {
+                if json_out {
                     print_json(&integration_json(&integration))?;
                 }
                 return Ok(exit::OK);
             }
             let report = integrations::test(&store, &integration, &SystemClock).await?;
-            if args.json {
+            if json_out {
                 print_json(&json!({
                     "integration": integration_json(&integration),
                     "connection_test": report,
@@ -113,6 +135,29 @@ pub async fn run(global: &Global, cmd: IntegrationCommand) -> anyhow::Result<u8>
             println!("Token of {} replaced. Run `steward integration test {}` to check it.", args.name, args.name);
             Ok(exit::OK)
         }
+    }
+}
+
+/// The OneTrust credential: an API key (--token-env/--token-file/prompt) or client
+/// credentials (--client-id + --client-secret-env), sealed the same way.
+fn onetrust_secret(args: &crate::cli::AddOnetrustArgs) -> anyhow::Result<secrecy::SecretString> {
+    match (&args.client_id, &args.client_secret_env) {
+        (Some(id), Some(var)) => {
+            let secret = std::env::var(var)
+                .map_err(|_| UsageError(format!("--client-secret-env: the environment variable {var} is not set")))?;
+            if id.trim().is_empty() {
+                return Err(UsageError("--client-id: the client id is empty".into()).into());
+            }
+            if secret.trim().is_empty() {
+                return Err(UsageError(format!("--client-secret-env: the environment variable {var} is empty")).into());
+            }
+            Ok(integrations::onetrust_client_credentials(id, &secrecy::SecretString::from(secret.trim().to_string()))?)
+        }
+        (Some(_), None) => Err(UsageError(
+            "--client-id needs --client-secret-env VAR (the OAuth client secret); or give an API key with --token-env".into(),
+        )
+        .into()),
+        _ => token::read(&args.token),
     }
 }
 

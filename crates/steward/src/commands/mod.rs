@@ -2,9 +2,12 @@
 
 mod demo;
 pub mod evidence;
+pub mod findings;
 mod integration;
 pub mod inventory;
+pub mod people;
 pub mod request;
+pub mod review;
 pub mod schedule;
 pub mod serve;
 mod simulate;
@@ -29,12 +32,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Inventory(cmd) => inventory::run(&cli.global, cmd).await,
         Command::Request(cmd) => request::run(&cli.global, cmd).await,
         Command::Evidence(cmd) => evidence::run(&cli.global, cmd).await,
+        Command::Findings(args) => findings::run(&cli.global, args).await,
+        Command::Review(cmd) => review::run(&cli.global, cmd).await,
         Command::Demo(args) => demo::run(&cli.global, args).await,
         Command::Simulate(cmd) => simulate::run(cmd).await,
         Command::Schedule(cmd) => schedule::run(&cli.global, cmd).await,
         Command::Worker(args) => schedule::worker(&cli.global, args).await,
         Command::Serve(args) => serve::run(&cli.global, args).await,
         Command::User(cmd) => user::run(&cli.global, cmd).await,
+        Command::People(cmd) => people::run(&cli.global, cmd).await,
     }
 }
 
@@ -50,6 +56,7 @@ pub fn exit_code_for(error: &anyhow::Error) -> u8 {
                 IntegrationError::Domain(_)
                 | IntegrationError::BadName { .. }
                 | IntegrationError::EmptyToken
+                | IntegrationError::EmptyClientId
                 | IntegrationError::NotFound { .. } => exit::USAGE,
                 IntegrationError::Store(steward_store::StoreError::NameTaken { .. }) => exit::USAGE,
                 _ => exit::FAILURE,

@@ -9,9 +9,12 @@
 mod common;
 mod demo;
 mod evidence;
+mod findings;
 mod integrations;
 mod inventory;
+mod onetrust;
 mod requests;
+mod review;
 mod schedule;
 mod secrets;
 mod server;

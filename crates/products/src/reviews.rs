@@ -196,7 +196,7 @@ pub async fn create(store: &Store, req: &CreateReview, clock: &dyn Clock) -> Res
         )
         .await?;
     let campaign = start(store, &definition, now, due).await?;
-    view(store, campaign).await
+    view(store, campaign, now).await
 }
 
 /// Start a campaign of `definition` from the integration's current snapshot.
@@ -546,7 +546,8 @@ impl<'a> Index<'a> {
     }
 }
 
-async fn view(store: &Store, campaign: Campaign) -> Result<CampaignView, ReviewError> {
+/// `now` judges `overdue`: the caller's clock, never the machine's wall clock.
+async fn view(store: &Store, campaign: Campaign, now: DateTime<Utc>) -> Result<CampaignView, ReviewError> {
     let def = store.review_definition(campaign.definition_id).await?;
     let (cases, kept, revoked) = store.campaign_counts(campaign.id).await?;
     Ok(CampaignView {
@@ -557,23 +558,24 @@ async fn view(store: &Store, campaign: Campaign) -> Result<CampaignView, ReviewE
         kept,
         revoked,
         not_decided: cases.saturating_sub(kept + revoked),
-        overdue: campaign.status == "open" && campaign.due_at < Utc::now(),
+        overdue: campaign.status == "open" && campaign.due_at < now,
         campaign,
     })
 }
 
-pub async fn list(store: &Store) -> Result<Vec<CampaignView>, ReviewError> {
+pub async fn list(store: &Store, clock: &dyn Clock) -> Result<Vec<CampaignView>, ReviewError> {
+    let now = clock.now();
     let mut out = Vec::new();
     for c in store.campaigns().await? {
-        out.push(view(store, c).await?);
+        out.push(view(store, c, now).await?);
     }
     Ok(out)
 }
 
-pub async fn show(store: &Store, id: i64) -> Result<(CampaignView, Vec<Case>), ReviewError> {
+pub async fn show(store: &Store, id: i64, clock: &dyn Clock) -> Result<(CampaignView, Vec<Case>), ReviewError> {
     let c = store.campaign(id).await?.ok_or(ReviewError::NoCampaign(id))?;
     let cases = store.campaign_cases(id).await?;
-    Ok((view(store, c).await?, cases))
+    Ok((view(store, c, clock.now()).await?, cases))
 }
 
 pub async fn queue(store: &Store, reviewer: &str) -> Result<Vec<Case>, ReviewError> {
@@ -666,7 +668,7 @@ fn html_escape(s: &str) -> String {
 
 /// The campaign report, rendered; also appended to the evidence register (once per call).
 pub async fn report(store: &Store, id: i64, format: ReportFormat, clock: &dyn Clock) -> Result<(String, String), ReviewError> {
-    let (v, cases) = show(store, id).await?;
+    let (v, cases) = show(store, id, clock).await?;
     let integration = store.integration(v.campaign.integration_id).await?;
     let summary = json!({
         "campaign": v.campaign.id, "name": v.campaign.name, "scope": v.scope, "reviewer": v.reviewer,
@@ -784,7 +786,7 @@ pub async fn remediate(
     connector: Option<&dyn Connector>,
     clock: &dyn Clock,
 ) -> Result<Vec<Remediation>, ReviewError> {
-    let (v, cases) = show(store, id).await?;
+    let (v, cases) = show(store, id, clock).await?;
     let actions = match (v.campaign.remediation, connector) {
         (true, Some(c)) => c.remediation_actions().map_err(|e| ReviewError::Connector(e.to_string()))?,
         _ => None,

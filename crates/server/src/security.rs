@@ -144,7 +144,7 @@ impl From<ReviewError> for ApiError {
 /// Campaigns with their progress.
 #[utoipa::path(get, path = "/api/v1/reviews", tag = "reviews", responses((status = 200, description = "campaigns")))]
 pub async fn list_reviews(State(state): State<AppState>, _: Authed) -> Result<Json<Value>, ApiError> {
-    let all = reviews::list(&state.store).await?;
+    let all = reviews::list(&state.store, state.clock.as_ref()).await?;
     Ok(Json(serde_json::to_value(all).map_err(ApiError::internal)?))
 }
 
@@ -191,7 +191,7 @@ pub async fn create_review(
 #[utoipa::path(get, path = "/api/v1/reviews/{id}", tag = "reviews", params(("id" = i64, Path)),
     responses((status = 200, description = "the campaign"), (status = 404, description = "no such campaign")))]
 pub async fn get_review(State(state): State<AppState>, _: Authed, Path(id): Path<i64>) -> Result<Json<Value>, ApiError> {
-    let (v, cases) = reviews::show(&state.store, id).await?;
+    let (v, cases) = reviews::show(&state.store, id, state.clock.as_ref()).await?;
     Ok(Json(json!({"campaign": v, "cases": cases})))
 }
 
@@ -270,7 +270,7 @@ pub async fn review_report(
 #[utoipa::path(post, path = "/api/v1/reviews/{id}/remediate", tag = "reviews", params(("id" = i64, Path)),
     responses((status = 200, description = "what was done or proposed")))]
 pub async fn remediate_review(State(state): State<AppState>, _: Admin, Path(id): Path<i64>) -> Result<Json<Value>, ApiError> {
-    let (v, _) = reviews::show(&state.store, id).await?;
+    let (v, _) = reviews::show(&state.store, id, state.clock.as_ref()).await?;
     let integration = state
         .store
         .integration(v.campaign.integration_id)

@@ -55,7 +55,7 @@ async fn campaigns_per_scope_hold_exactly_the_graph_edges() {
     });
 
     let v = reviews::create(&store, &request(&format!("apps:{app_id}"), "alice@acme.example"), &clock).await.unwrap();
-    let (_, cases) = reviews::show(&store, v.campaign.id).await.unwrap();
+    let (_, cases) = reviews::show(&store, v.campaign.id, &FixedClock(now())).await.unwrap();
     let want: BTreeSet<_> = sim.with_org(|org| {
         let a = org.apps.iter().find(|a| a.id == app_id).unwrap();
         a.users.iter().map(|u| ("app".to_string(), app_id.clone(), org.users[u.user as usize].id.clone())).collect()
@@ -70,7 +70,7 @@ async fn campaigns_per_scope_hold_exactly_the_graph_edges() {
     assert!(cases.iter().filter(|c| c.via_group_id.is_some()).count() >= via_group);
 
     let v = reviews::create(&store, &request(&format!("groups:{group_id}"), "alice@acme.example"), &clock).await.unwrap();
-    let (_, cases) = reviews::show(&store, v.campaign.id).await.unwrap();
+    let (_, cases) = reviews::show(&store, v.campaign.id, &FixedClock(now())).await.unwrap();
     let want: BTreeSet<_> = sim.with_org(|org| {
         let g = org.groups.iter().find(|g| g.id == group_id).unwrap();
         g.members.iter().map(|u| ("group".to_string(), group_id.clone(), org.users[*u as usize].id.clone())).collect()
@@ -78,7 +78,7 @@ async fn campaigns_per_scope_hold_exactly_the_graph_edges() {
     assert_eq!(edges(&cases), want);
 
     let v = reviews::create(&store, &request("admins", "alice@acme.example"), &clock).await.unwrap();
-    let (_, cases) = reviews::show(&store, v.campaign.id).await.unwrap();
+    let (_, cases) = reviews::show(&store, v.campaign.id, &FixedClock(now())).await.unwrap();
     let want: BTreeSet<_> = sim.with_org(|org| {
         let mut out = BTreeSet::new();
         for r in &org.roles {
@@ -166,7 +166,7 @@ async fn recurring_campaigns_start_by_themselves_once() {
     let started = reviews::start_due(&store, &later).await.unwrap();
     assert_eq!(started.len(), 1);
     assert!(reviews::start_due(&store, &later).await.unwrap().is_empty());
-    assert_eq!(reviews::list(&store).await.unwrap().len(), 2);
+    assert_eq!(reviews::list(&store, &later).await.unwrap().len(), 2);
     assert!(matches!(reviews::Scope::parse("admins"), Ok(reviews::Scope::Admins)));
     sim.shutdown().await;
 }
@@ -181,7 +181,7 @@ async fn revoke_with_a_write_token_removes_and_verifies_and_the_report_is_eviden
     let mut req = request(&format!("apps:{app_id}"), "alice@acme.example");
     req.remediation = true;
     let v = reviews::create(&store, &req, &clock).await.unwrap();
-    let (_, cases) = reviews::show(&store, v.campaign.id).await.unwrap();
+    let (_, cases) = reviews::show(&store, v.campaign.id, &FixedClock(now())).await.unwrap();
     let direct = cases.iter().find(|c| c.via_group_id.is_none()).unwrap().clone();
     reviews::decide(&store, direct.id, "alice@acme.example", "revoke", Some("left the team"), &clock).await.unwrap();
     let grouped = cases.iter().find(|c| c.via_group_id.is_some());
@@ -203,7 +203,7 @@ async fn revoke_with_a_write_token_removes_and_verifies_and_the_report_is_eviden
 
     // A second campaign on the same app with a write token removes the assignment.
     let v2 = reviews::create(&store, &req, &clock).await.unwrap();
-    let (_, cases2) = reviews::show(&store, v2.campaign.id).await.unwrap();
+    let (_, cases2) = reviews::show(&store, v2.campaign.id, &FixedClock(now())).await.unwrap();
     let target = cases2.iter().find(|c| c.account_id == direct.account_id).unwrap();
     reviews::decide(&store, target.id, "alice@acme.example", "revoke", None, &clock).await.unwrap();
     let rw = connector_as(&sim, "SUPER_ADMIN");

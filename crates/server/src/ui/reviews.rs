@@ -143,7 +143,7 @@ async fn names(state: &AppState) -> Result<BTreeMap<i64, String>, UiError> {
 
 async fn render_list(state: &AppState, layout: Layout, form: NewForm, error: Option<String>) -> Result<Response, UiError> {
     let names = names(state).await?;
-    let campaigns = reviews::list(&state.store).await?.iter().rev().map(|v| campaign_row(v, &names, state.clock.now())).collect();
+    let campaigns = reviews::list(&state.store, state.clock.as_ref()).await?.iter().rev().map(|v| campaign_row(v, &names, state.clock.now())).collect();
     let apps = steward_products::inventory::list(&state.store, &InventoryFilter { integration_id: None, triage: None })
         .await?
         .into_iter()
@@ -305,7 +305,7 @@ async fn render_detail(
     page: u64,
     remediated: Option<Vec<RemediationRow>>,
 ) -> Result<Response, UiError> {
-    let (v, cases) = reviews::show(&state.store, id).await?;
+    let (v, cases) = reviews::show(&state.store, id, state.clock.as_ref()).await?;
     let names = names(state).await?;
     let mut queues: BTreeMap<String, usize> = BTreeMap::new();
     for c in cases.iter().filter(|c| c.decision.is_none()) {
@@ -364,7 +364,7 @@ async fn detail(
 async fn remediate(State(state): State<AppState>, Path(id): Path<String>, form: UiForm) -> Result<Response, UiError> {
     form.admin()?;
     let id = parse_id(&id, "campaign")?;
-    let (v, _) = reviews::show(&state.store, id).await?;
+    let (v, _) = reviews::show(&state.store, id, state.clock.as_ref()).await?;
     let integration = state
         .store
         .integration(v.campaign.integration_id)
@@ -424,7 +424,7 @@ async fn render_queue(
     let (cases, names) = if reviewer.is_empty() {
         (Vec::new(), BTreeMap::new())
     } else {
-        let names: BTreeMap<i64, String> = reviews::list(&state.store).await?.into_iter().map(|v| (v.campaign.id, v.campaign.name)).collect();
+        let names: BTreeMap<i64, String> = reviews::list(&state.store, state.clock.as_ref()).await?.into_iter().map(|v| (v.campaign.id, v.campaign.name)).collect();
         (reviews::queue(&state.store, &reviewer).await?, names)
     };
     let total = cases.len();
@@ -562,7 +562,7 @@ struct ReportPage {
 /// to the evidence register) are the product's own renderings.
 async fn report(State(state): State<AppState>, UiUser(authed): UiUser, Path(id): Path<String>) -> Result<Response, UiError> {
     let id = parse_id(&id, "campaign")?;
-    let (v, cases) = reviews::show(&state.store, id).await?;
+    let (v, cases) = reviews::show(&state.store, id, state.clock.as_ref()).await?;
     let names = names(&state).await?;
     let page = ReportPage {
         layout: Layout::new(&authed, "Access review report", "reviews"),

@@ -135,7 +135,7 @@ async fn anonymous_visitors_log_in_and_changes_need_csrf_and_admin() {
         let r = admin.post(path, &[("reviewer", R1), ("decision", "keep"), ("case", "1")], false).await;
         assert_eq!(r.status(), StatusCode::FORBIDDEN, "admin POST {path} without CSRF");
     }
-    assert!(reviews::list(&app.store).await.unwrap().is_empty());
+    assert!(reviews::list(&app.store, app.clock.as_ref()).await.unwrap().is_empty());
     // Bad input names the field; unknown campaigns are 404.
     let r = admin.post("/reviews", &[("name", "Q4"), ("integration", "okta"), ("scope", "everything"), ("reviewer", R1), ("due", "2026-12-15")], true).await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
@@ -158,7 +158,7 @@ async fn campaign_from_the_form_decided_from_the_queue_with_concurrent_reviewers
     let scope = format!("apps:{}", app_item.facts.app_id);
     assert!(admin.page("/reviews").await.contains(&format!("value=\"{scope}\"")), "the scope picker offers the app");
     let id = create(&admin, "Q4 app review", &scope, &format!("{R1},{R2}")).await;
-    let (view, cases) = reviews::show(&app.store, id).await.unwrap();
+    let (view, cases) = reviews::show(&app.store, id, app.clock.as_ref()).await.unwrap();
     assert!(cases.len() >= 3, "{} cases", cases.len());
     assert!(cases.iter().all(|c| c.edge == "app" && c.target_id == app_item.facts.app_id));
 
@@ -230,7 +230,7 @@ async fn campaign_from_the_form_decided_from_the_queue_with_concurrent_reviewers
     assert_eq!(r.status(), StatusCode::BAD_REQUEST, "nothing selected");
 
     // The report shows every decision and who made it; downloads are the product's renderings.
-    let (view, cases) = reviews::show(&app.store, id).await.unwrap();
+    let (view, cases) = reviews::show(&app.store, id, app.clock.as_ref()).await.unwrap();
     assert_eq!((view.kept as usize, view.revoked, view.not_decided), (want.len() - 2, 1, 1));
     for b in [&admin, &viewer] {
         let html = b.page(&format!("/reviews/{id}/report")).await;
@@ -251,7 +251,7 @@ async fn campaign_from_the_form_decided_from_the_queue_with_concurrent_reviewers
     assert_eq!(admin.get(&format!("/reviews/{id}/report/download?format=pdf")).await.status(), StatusCode::BAD_REQUEST);
     // The download added the report to the evidence register, which the page links.
     let html = admin.page(&format!("/reviews/{id}/report")).await;
-    let evidence = reviews::show(&app.store, id).await.unwrap().0.campaign.evidence_id.expect("evidence id");
+    let evidence = reviews::show(&app.store, id, app.clock.as_ref()).await.unwrap().0.campaign.evidence_id.expect("evidence id");
     assert!(html.contains(&format!("href=\"/evidence/{evidence}\"")));
 
     // Remediation of a report-only campaign: the revoke becomes a remediation list.

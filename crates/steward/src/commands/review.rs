@@ -170,7 +170,7 @@ pub async fn run(global: &Global, cmd: ReviewCommand) -> anyhow::Result<u8> {
             }
         }
         ReviewCommand::List(f) => {
-            let all = reviews::list(&store).await.map_err(usage)?;
+            let all = reviews::list(&store, &clock).await.map_err(usage)?;
             if f.json {
                 print_json(&all)?;
             } else if all.is_empty() {
@@ -194,7 +194,7 @@ pub async fn run(global: &Global, cmd: ReviewCommand) -> anyhow::Result<u8> {
             }
         }
         ReviewCommand::Show(a) => {
-            let (v, cases) = reviews::show(&store, a.id).await.map_err(usage)?;
+            let (v, cases) = reviews::show(&store, a.id, &clock).await.map_err(usage)?;
             if a.json {
                 print_json(&json!({"campaign": v, "cases": cases}))?;
             } else {
@@ -245,7 +245,7 @@ pub async fn run(global: &Global, cmd: ReviewCommand) -> anyhow::Result<u8> {
             }
         }
         ReviewCommand::Remediate(a) => {
-            let (v, _) = reviews::show(&store, a.id).await.map_err(usage)?;
+            let (v, _) = reviews::show(&store, a.id, &clock).await.map_err(usage)?;
             let integration = store
                 .integration(v.campaign.integration_id)
                 .await?

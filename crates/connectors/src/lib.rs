@@ -108,6 +108,22 @@ pub enum ConnectorError {
     ConsumerGone,
 }
 
+/// A reqwest error as text without its URL (shorter messages; both clients use it), with
+/// its source chain.
+pub(crate) fn without_url(e: &reqwest::Error) -> String {
+    let mut s = e.to_string();
+    if let Some(u) = e.url() {
+        s = s.replace(&format!(" ({u})"), "").replace(u.as_str(), "");
+    }
+    let mut src: Option<&dyn std::error::Error> = std::error::Error::source(e);
+    while let Some(inner) = src {
+        s.push_str(": ");
+        s.push_str(&inner.to_string());
+        src = inner.source();
+    }
+    s
+}
+
 /// The common interface of every connector kind.
 #[async_trait::async_trait]
 pub trait Connector: Send + Sync {

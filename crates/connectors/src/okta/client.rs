@@ -16,7 +16,7 @@ use serde_json::Value;
 use url::Url;
 
 use super::governor::{Governor, RateHeaders, bucket_of};
-use crate::{ConnectorError, IntegrationDomain};
+use crate::{ConnectorError, IntegrationDomain, without_url};
 
 /// Attempts per request for transient failures (5xx, resets, truncated or broken bodies).
 pub const MAX_ATTEMPTS: u32 = 6;
@@ -349,21 +349,6 @@ impl OktaClient {
             }),
         }
     }
-}
-
-/// reqwest errors print their URL; ours carry no secrets, but keep messages short.
-fn without_url(e: &reqwest::Error) -> String {
-    let mut s = e.to_string();
-    if let Some(u) = e.url() {
-        s = s.replace(&format!(" ({u})"), "").replace(u.as_str(), "");
-    }
-    let mut src: Option<&dyn std::error::Error> = std::error::Error::source(e);
-    while let Some(inner) = src {
-        s.push_str(": ");
-        s.push_str(&inner.to_string());
-        src = inner.source();
-    }
-    s
 }
 
 #[cfg(test)]

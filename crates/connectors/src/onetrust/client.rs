@@ -22,7 +22,7 @@ use serde_json::Value;
 use tokio::sync::Semaphore;
 use url::Url;
 
-use crate::{BucketReport, ConnectorError, IntegrationDomain};
+use crate::{BucketReport, ConnectorError, IntegrationDomain, without_url};
 
 /// Attempts per request for transient failures (5xx, resets, truncated or broken bodies).
 pub const MAX_ATTEMPTS: u32 = 6;
@@ -531,21 +531,6 @@ fn retry_after(h: &reqwest::header::HeaderMap) -> Option<Duration> {
     }
     let at = httpdate::parse_http_date(&v).ok()?;
     Some(at.duration_since(std::time::SystemTime::now()).unwrap_or_default())
-}
-
-/// reqwest errors print their URL; ours carry no secrets, but keep messages short.
-fn without_url(e: &reqwest::Error) -> String {
-    let mut s = e.to_string();
-    if let Some(u) = e.url() {
-        s = s.replace(&format!(" ({u})"), "").replace(u.as_str(), "");
-    }
-    let mut src: Option<&dyn std::error::Error> = std::error::Error::source(e);
-    while let Some(inner) = src {
-        s.push_str(": ");
-        s.push_str(&inner.to_string());
-        src = inner.source();
-    }
-    s
 }
 
 #[cfg(test)]

@@ -405,58 +405,17 @@ impl Store {
         resource: steward_model::Resource,
         mut f: impl FnMut(T) + Send,
     ) -> Result<(), StoreError> {
-        const CURRENT: &str = "SELECT current_run_id FROM integrations WHERE id = $1";
-        const RECORDS: &str = "SELECT record_key, data FROM records \
-             WHERE run_id = $1 AND resource = $2 AND record_key > $3 ORDER BY record_key LIMIT $4";
-        const LOG: &str = "SELECT record_key, data FROM log_events WHERE integration_id = $1 \
-             AND run_id IN (SELECT id FROM sync_runs WHERE integration_id = $1 AND status = 'succeeded') \
-             AND record_key > $2 ORDER BY record_key LIMIT $3";
-        let current = with_pool!(self, |pool| {
-            sqlx::query_scalar::<_, Option<i64>>(CURRENT)
-                .bind(integration_id)
-                .fetch_optional(pool)
-                .await?
-        });
-        let Some(run_id) =
-            current.ok_or_else(|| StoreError::not_found(format!("integration {integration_id}")))?
-        else {
-            return Ok(());
-        };
-        let mut after = String::new();
-        loop {
-            let page = with_pool!(self, |pool| match resource {
-                steward_model::Resource::LogEvents =>
-                    sqlx::query_as::<_, (String, String)>(LOG)
-                        .bind(integration_id)
-                        .bind(after.as_str())
-                        .bind(HEAD_PAGE)
-                        .fetch_all(pool)
-                        .await?,
-                r =>
-                    sqlx::query_as::<_, (String, String)>(RECORDS)
-                        .bind(run_id)
-                        .bind(r.as_str())
-                        .bind(after.as_str())
-                        .bind(HEAD_PAGE)
-                        .fetch_all(pool)
-                        .await?,
-            });
-            let full = to_u64(HEAD_PAGE) == page.len() as u64;
-            for (_, data) in &page {
-                let parsed = match head_of(data).map(|h| serde_json::from_str::<T>(&h)) {
-                    Some(Ok(v)) => v,
-                    // The whole record, through the one decoder of the stored encoding.
-                    _ => T::deserialize(crate::snapshot::decode_value(data)?)
-                        .map_err(|e| StoreError::corrupt(format!("a stored {resource} record"), e))?,
-                };
-                f(parsed);
-            }
-            match page.into_iter().next_back() {
-                Some((key, _)) if full => after = key,
-                _ => break,
-            }
-        }
-        Ok(())
+        self.snapshot_pages(integration_id, resource, HEAD_PAGE, |data| {
+            let parsed = match head_of(data).map(|h| serde_json::from_str::<T>(&h)) {
+                Some(Ok(v)) => v,
+                // The whole record, through the one decoder of the stored encoding.
+                _ => T::deserialize(crate::snapshot::decode_value(data)?)
+                    .map_err(crate::inventory::corrupt_record(resource))?,
+            };
+            f(parsed);
+            Ok(())
+        })
+        .await
     }
 }
 

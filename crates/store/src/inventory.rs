@@ -235,6 +235,11 @@ fn changed_fields(old: &InventoryFacts, new: &InventoryFacts) -> serde_json::Map
 /// Rows per page when reading a snapshot projection.
 const PAGE: i64 = 5_000;
 
+/// How a record that does not parse as its projection is reported, naming its resource.
+pub(crate) fn corrupt_record(resource: Resource) -> impl Fn(serde_json::Error) -> StoreError {
+    move |e| StoreError::corrupt(format!("a stored {resource} record"), e)
+}
+
 impl Store {
     /// The records of one resource of the current snapshot, each deserialized into `T`: a
     /// projection of the record's JSON (fields `T` does not name, notably `raw`, are skipped
@@ -246,8 +251,8 @@ impl Store {
         resource: Resource,
     ) -> Result<Vec<T>, StoreError> {
         let mut out = Vec::new();
-        self.snapshot_pages(integration_id, resource, |data| {
-            out.push(serde_json::from_str::<T>(data)?);
+        self.snapshot_pages(integration_id, resource, PAGE, |data| {
+            out.push(serde_json::from_str::<T>(data).map_err(corrupt_record(resource))?);
             Ok(())
         })
         .await?;
@@ -263,8 +268,8 @@ impl Store {
         resource: Resource,
         mut f: impl FnMut(T) + Send,
     ) -> Result<(), StoreError> {
-        self.snapshot_pages(integration_id, resource, |data| {
-            f(serde_json::from_str::<T>(data)?);
+        self.snapshot_pages(integration_id, resource, PAGE, |data| {
+            f(serde_json::from_str::<T>(data).map_err(corrupt_record(resource))?);
             Ok(())
         })
         .await
@@ -280,9 +285,9 @@ impl Store {
         mut keep: impl FnMut(&T) -> bool + Send,
     ) -> Result<Vec<steward_model::Record>, StoreError> {
         let mut out = Vec::new();
-        self.snapshot_pages(integration_id, resource, |data| {
-            if keep(&serde_json::from_str::<T>(data)?) {
-                out.push(serde_json::from_str(data)?);
+        self.snapshot_pages(integration_id, resource, PAGE, |data| {
+            if keep(&serde_json::from_str::<T>(data).map_err(corrupt_record(resource))?) {
+                out.push(serde_json::from_str(data).map_err(corrupt_record(resource))?);
             }
             Ok(())
         })
@@ -291,12 +296,14 @@ impl Store {
     }
 
     /// Calls `each` with the stored JSON of every record of one resource of the current
-    /// snapshot, page by page (see [`Store::snapshot_projection`]).
-    async fn snapshot_pages(
+    /// snapshot, `page` rows at a time (see [`Store::snapshot_projection`]); findings'
+    /// `snapshot_heads` pages through the same loop.
+    pub(crate) async fn snapshot_pages(
         &self,
         integration_id: i64,
         resource: Resource,
-        mut each: impl FnMut(&str) -> Result<(), serde_json::Error> + Send,
+        page_size: i64,
+        mut each: impl FnMut(&str) -> Result<(), StoreError> + Send,
     ) -> Result<(), StoreError> {
         const CURRENT: &str = "SELECT current_run_id FROM integrations WHERE id = $1";
         const RECORDS: &str = "SELECT record_key, data FROM records \
@@ -323,7 +330,7 @@ impl Store {
                     sqlx::query_as::<_, (String, String)>(LOG)
                         .bind(integration_id)
                         .bind(after.as_str())
-                        .bind(PAGE)
+                        .bind(page_size)
                         .fetch_all(pool)
                         .await?,
                 r =>
@@ -331,15 +338,13 @@ impl Store {
                         .bind(run_id)
                         .bind(r.as_str())
                         .bind(after.as_str())
-                        .bind(PAGE)
+                        .bind(page_size)
                         .fetch_all(pool)
                         .await?,
             });
-            let full = to_u64(PAGE) == page.len() as u64;
+            let full = to_u64(page_size) == page.len() as u64;
             for (_, data) in &page {
-                each(data).map_err(|e| {
-                    StoreError::corrupt(format!("a stored {resource} record"), e)
-                })?;
+                each(data)?;
             }
             match page.into_iter().next_back() {
                 Some((key, _)) if full => after = key,

@@ -7,7 +7,7 @@
 //! Cases come from the integration's current snapshot. A decision is a conditional update,
 //! so a case decided by one reviewer leaves every other reviewer's queue at once.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write as _;
 
 use chrono::{DateTime, Duration, Months, NaiveDate, Utc};
@@ -17,7 +17,8 @@ use steward_connectors::Connector;
 use steward_connectors::actions::RemovalOutcome;
 use steward_model::{PrincipalKind, Record, Resource};
 use steward_store::{
-    Campaign, Case, DecideRefusal, KeyList, NewCase, NewEvidence, NewReviewDefinition, ReviewDefinition, Store,
+    Campaign, Case, CaseContext, DecideRefusal, KeyList, NewCase, NewEvidence, NewReviewDefinition, NewReviewPerson,
+    ReviewDefinition, Store,
 };
 
 use crate::Clock;
@@ -214,9 +215,11 @@ pub async fn start(
     let scope = Scope::parse(&definition.scope)?;
     let reviewer = Reviewer::parse(&definition.reviewer)?;
     let sources = load(store, integration.id, &scope).await?;
-    let index = Index::new(&sources, &scope);
-    let cases = index.cases(&sources, &scope, &reviewer);
-    Ok(store.create_campaign_from(definition, run_id, now, due, cases, "steward").await?)
+    let index = Index::new(&sources, &scope, &reviewer);
+    let cases = index.cases(&sources, &scope);
+    Ok(store
+        .create_campaign_from(definition, run_id, now, due, cases, |accounts, ids| index.context(&sources, accounts, ids), "steward")
+        .await?)
 }
 
 /// Start the next campaign of every recurring definition that is due; returns them. Safe
@@ -256,6 +259,9 @@ struct AppRow {
     id: String,
     label: String,
 }
+
+/// How a successful-SSO System Log event's type appears in its stored JSON.
+const SSO_NEEDLE: &str = "\"event_type\":\"user.authentication.sso\"";
 
 #[derive(serde::Deserialize)]
 struct LogRow {
@@ -338,8 +344,10 @@ async fn load(store: &Store, id: i64, scope: &Scope) -> Result<Sources, ReviewEr
         async {
             let mut events: Vec<(DateTime<Utc>, Vec<String>)> = Vec::new();
             if apps_in_scope && ok(Resource::LogEvents) {
+                // Only SSO events are read out of the database (the stored field, exactly as
+                // serialised); the event type is still checked below.
                 store
-                    .snapshot_heads(id, Resource::LogEvents, |e: LogRow| {
+                    .snapshot_heads_containing(id, Resource::LogEvents, SSO_NEEDLE, |e: LogRow| {
                         if e.event_type == "user.authentication.sso" {
                             events.push((e.published, e.target_ids));
                         }
@@ -384,36 +392,92 @@ async fn load(store: &Store, id: i64, scope: &Scope) -> Result<Sources, ReviewEr
     })
 }
 
+/// Hash maps and sets for the campaign index: a million lookups per campaign, keyed by
+/// short ids we made ourselves, so a fast non-cryptographic hash (no flooding risk).
+type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+type FastSet<T> = std::collections::HashSet<T, foldhash::fast::RandomState>;
+
 /// Lookups over [`Sources`], borrowing their strings.
 struct Index<'a> {
-    with_factor: HashSet<&'a str>,
+    with_factor: FastSet<&'a str>,
     /// Account → the groups it is in.
-    groups_of: HashMap<&'a str, Vec<&'a str>>,
+    groups_of: FastMap<&'a str, Vec<&'a str>>,
     /// App → the groups assigned to it.
-    app_groups: HashMap<&'a str, HashSet<&'a str>>,
+    app_groups: FastMap<&'a str, FastSet<&'a str>>,
     /// In-scope app assignments (app, account), in key order.
     app_edges: Vec<(&'a str, &'a str)>,
     /// App → account → last SSO use, from the System Log.
-    last_sso: HashMap<&'a str, HashMap<&'a str, DateTime<Utc>>>,
+    last_sso: FastMap<&'a str, FastMap<&'a str, DateTime<Utc>>>,
+    /// Who decides each case, as stored (`,a@x,`): made once per reviewer set, not per case.
+    reviewers: ReviewerTexts<'a>,
+    /// Admin role assignment id → "ROLE_TYPE (label)".
+    role_labels: FastMap<&'a str, String>,
+}
+
+/// The stored reviewer text of each case, precomputed for the campaign's reviewer rule.
+enum ReviewerTexts<'a> {
+    /// The same emails on every case.
+    Fixed(String),
+    /// The app's owner (app cases); `unassigned` for the rest.
+    ByApp { by_app: FastMap<&'a str, String>, unassigned: String },
+    /// The person's manager.
+    ByAccount { by_account: FastMap<&'a str, String>, unassigned: String },
+}
+
+impl<'a> ReviewerTexts<'a> {
+    fn new(s: &'a Sources, reviewer: &Reviewer, apps: &FastSet<&'a str>) -> ReviewerTexts<'a> {
+        let unassigned = steward_store::reviewers_text(&[UNASSIGNED.to_string()]);
+        match reviewer {
+            Reviewer::Emails(e) => ReviewerTexts::Fixed(steward_store::reviewers_text(e)),
+            Reviewer::Owner => ReviewerTexts::ByApp {
+                by_app: apps
+                    .iter()
+                    .filter_map(|a| s.owners.get(*a).map(|o| (*a, steward_store::reviewers_text(std::slice::from_ref(o)))))
+                    .collect(),
+                unassigned,
+            },
+            Reviewer::Manager => ReviewerTexts::ByAccount {
+                by_account: s
+                    .users
+                    .iter()
+                    .filter_map(|(id, u)| {
+                        // The manager field may hold a login or a user id.
+                        let m = u.manager.as_deref()?;
+                        let m = s.users.get(m).map(|u| u.login.as_str()).unwrap_or(m);
+                        Some((id.as_str(), steward_store::reviewers_text(&[m.to_ascii_lowercase()])))
+                    })
+                    .collect(),
+                unassigned,
+            },
+        }
+    }
+
+    fn of(&self, account: &str, app: Option<&str>) -> &str {
+        match self {
+            ReviewerTexts::Fixed(t) => t,
+            ReviewerTexts::ByApp { by_app, unassigned } => app.and_then(|a| by_app.get(a)).unwrap_or(unassigned),
+            ReviewerTexts::ByAccount { by_account, unassigned } => by_account.get(account).unwrap_or(unassigned),
+        }
+    }
 }
 
 impl<'a> Index<'a> {
-    fn new(s: &'a Sources, scope: &Scope) -> Index<'a> {
-        let with_factor: HashSet<&str> =
+    fn new(s: &'a Sources, scope: &Scope, reviewer: &Reviewer) -> Index<'a> {
+        let with_factor: FastSet<&str> =
             s.factor_keys.iter().filter_map(|k| k.split_once('/').map(|(a, _)| a)).collect();
-        let mut groups_of: HashMap<&str, Vec<&str>> = HashMap::new();
+        let mut groups_of: FastMap<&str, Vec<&str>> = FastMap::default();
         for k in s.membership_keys.iter() {
             if let Some((g, a)) = k.split_once('/') {
                 groups_of.entry(a).or_default().push(g);
             }
         }
-        let mut app_groups: HashMap<&str, HashSet<&str>> = HashMap::new();
+        let mut app_groups: FastMap<&str, FastSet<&str>> = FastMap::default();
         for k in s.app_group_keys.iter() {
             if let Some((app, g)) = k.split_once('/') {
                 app_groups.entry(app).or_default().insert(g);
             }
         }
-        let want_apps: Option<HashSet<&str>> = match scope {
+        let want_apps: Option<FastSet<&str>> = match scope {
             Scope::Apps(ids) => Some(ids.iter().map(String::as_str).collect()),
             _ => None,
         };
@@ -423,104 +487,107 @@ impl<'a> Index<'a> {
             .filter_map(|k| k.split_once('/'))
             .filter(|(app, _)| matches!(scope, Scope::All) || want_apps.as_ref().is_some_and(|w| w.contains(app)))
             .collect();
+        let apps: FastSet<&str> = app_edges.iter().map(|(a, _)| *a).collect();
         // Last SSO use per (app, account): the event's first target that is an app with
         // in-scope assignments is the app; its other targets are the people.
-        let mut last_sso: HashMap<&str, HashMap<&str, DateTime<Utc>>> = HashMap::new();
-        if !app_edges.is_empty() {
-            let apps: HashSet<&str> = app_edges.iter().map(|(a, _)| *a).collect();
-            for (published, targets) in &s.sso_events {
-                let Some(app) = targets.iter().find(|t| apps.contains(t.as_str())) else { continue };
-                let per_app = last_sso.entry(app.as_str()).or_default();
-                for t in targets.iter().filter(|t| *t != app) {
-                    let slot = per_app.entry(t.as_str()).or_insert(*published);
-                    if *slot < *published {
-                        *slot = *published;
-                    }
+        let mut last_sso: FastMap<&str, FastMap<&str, DateTime<Utc>>> = FastMap::default();
+        for (published, targets) in &s.sso_events {
+            let Some(app) = targets.iter().find(|t| apps.contains(t.as_str())) else { continue };
+            let per_app = last_sso.entry(app.as_str()).or_default();
+            for t in targets.iter().filter(|t| *t != app) {
+                let slot = per_app.entry(t.as_str()).or_insert(*published);
+                if *slot < *published {
+                    *slot = *published;
                 }
             }
         }
-        Index { with_factor, groups_of, app_groups, app_edges, last_sso }
+        let reviewers = ReviewerTexts::new(s, reviewer, &apps);
+        let role_labels = s.roles.iter().map(|r| (r.id.as_str(), format!("{} ({})", r.role_type, r.label))).collect();
+        Index { with_factor, groups_of, app_groups, app_edges, last_sso, reviewers, role_labels }
     }
 
-    /// The campaign's cases, built lazily so they are stored as they are made: app
+    /// What a reviewer sees next to every case, for the accounts and ids the campaign's
+    /// cases mention: who each person is (login, department, MFA status now) and what each
+    /// app, group or admin role is called.
+    fn context<'b>(&'b self, s: &'b Sources, accounts: &[&'b str], ids: &[&'b str]) -> CaseContext<'b> {
+        let people = accounts
+            .iter()
+            .map(|&a| {
+                let u = s.users.get(a);
+                NewReviewPerson {
+                    account_id: a,
+                    login: u.map(|u| u.login.as_str()).unwrap_or(a),
+                    department: u.and_then(|u| u.department.as_deref()),
+                    mfa: if !s.factors_readable {
+                        "unknown"
+                    } else if self.with_factor.contains(a) {
+                        "enrolled"
+                    } else {
+                        "not_enrolled"
+                    },
+                }
+            })
+            .collect();
+        // Okta ids are unique across kinds (0oa… apps, 00g… groups, role assignment ids).
+        let labels = ids
+            .iter()
+            .filter_map(|&id| {
+                let label = s
+                    .app_labels
+                    .get(id)
+                    .or_else(|| s.group_names.get(id))
+                    .or_else(|| self.role_labels.get(id))?;
+                Some((id, label.as_str()))
+            })
+            .collect();
+        CaseContext { people, labels }
+    }
+
+    /// The campaign's cases, made lazily so they are stored as they are made: app
     /// assignments, then group memberships, then admin roles.
-    fn cases(
-        &'a self,
-        s: &'a Sources,
-        scope: &'a Scope,
-        reviewer: &'a Reviewer,
-    ) -> impl Iterator<Item = NewCase> + Send + 'a {
-        let reviewers_for = move |account: &str, app: Option<&str>| -> Vec<String> {
-            match reviewer {
-                Reviewer::Emails(e) => e.clone(),
-                Reviewer::Owner => {
-                    vec![app.and_then(|a| s.owners.get(a)).cloned().unwrap_or_else(|| UNASSIGNED.into())]
-                }
-                Reviewer::Manager => {
-                    let m = s.users.get(account).and_then(|u| u.manager.as_deref());
-                    // The manager field may hold a login or a user id.
-                    let m = m.map(|m| s.users.get(m).map(|u| u.login.as_str()).unwrap_or(m));
-                    vec![m.map(|m| m.to_ascii_lowercase()).unwrap_or_else(|| UNASSIGNED.into())]
-                }
-            }
-        };
-        let base = move |edge: &str, account: &str, target_id: &str, target_label: String, last: Option<DateTime<Utc>>, app: Option<&str>| {
-            let u = s.users.get(account);
-            NewCase {
-                edge: edge.to_string(),
-                account_id: account.to_string(),
-                account_login: u.map(|u| u.login.clone()).unwrap_or_else(|| account.to_string()),
-                target_id: target_id.to_string(),
-                target_label,
-                via_group_id: None,
-                via_group_name: None,
-                last_used_at: last,
-                mfa: if !s.factors_readable {
-                    "unknown".into()
-                } else if self.with_factor.contains(account) {
-                    "enrolled".into()
-                } else {
-                    "not_enrolled".into()
-                },
-                department: u.and_then(|u| u.department.clone()),
-                reviewers: reviewers_for(account, app),
-            }
-        };
-        let app_cases = self.app_edges.iter().map(move |(app, account)| {
-            let label = s.app_labels.get(*app).cloned().unwrap_or_else(|| app.to_string());
-            let last = self.last_sso.get(app).and_then(|m| m.get(account)).copied();
-            let mut c = base("app", account, app, label, last, Some(app));
+    fn cases(&'a self, s: &'a Sources, scope: &'a Scope) -> impl Iterator<Item = NewCase<'a>> + Send + 'a {
+        let app_cases = self.app_edges.iter().map(move |&(app, account)| NewCase {
+            edge: "app",
+            account_id: account,
+            target_id: app,
             // Granted through a group when the person is in a group assigned to the app.
-            if let (Some(assigned), Some(mine)) = (self.app_groups.get(app), self.groups_of.get(account))
-                && let Some(g) = mine.iter().find(|g| assigned.contains(*g))
-            {
-                c.via_group_name = s.group_names.get(*g).cloned();
-                c.via_group_id = Some(g.to_string());
-            }
-            c
+            via_group_id: match (self.app_groups.get(app), self.groups_of.get(account)) {
+                (Some(assigned), Some(mine)) => mine.iter().find(|g| assigned.contains(*g)).copied(),
+                _ => None,
+            },
+            last_used_at: self.last_sso.get(app).and_then(|m| m.get(account)).copied(),
+            reviewers: self.reviewers.of(account, Some(app)),
         });
-        let want_groups: Option<HashSet<&str>> = match scope {
+        let want_groups: Option<FastSet<&str>> = match scope {
             Scope::Groups(ids) => Some(ids.iter().map(String::as_str).collect()),
             _ => None,
         };
+        let last_login = move |account: &str| s.users.get(account).and_then(|u| u.last_login);
         let group_cases = s
             .membership_keys
             .iter()
             .filter_map(|k| k.split_once('/'))
             .filter(move |(g, _)| matches!(scope, Scope::All) || want_groups.as_ref().is_some_and(|w| w.contains(g)))
             .filter(move |(g, _)| s.group_names.get(*g).is_none_or(|n| n != "Everyone"))
-            .map(move |(group, account)| {
-                let label = s.group_names.get(group).cloned().unwrap_or_else(|| group.to_string());
-                let last = s.users.get(account).and_then(|u| u.last_login);
-                base("group", account, group, label, last, None)
+            .map(move |(group, account)| NewCase {
+                edge: "group",
+                account_id: account,
+                target_id: group,
+                via_group_id: None,
+                last_used_at: last_login(account),
+                reviewers: self.reviewers.of(account, None),
             });
         let role_cases = s.roles.iter().flat_map(move |r| {
-            let label = format!("{} ({})", r.role_type, r.label);
+            let case = move |account: &'a str, via: Option<&'a str>| NewCase {
+                edge: "role",
+                account_id: account,
+                target_id: r.id.as_str(),
+                via_group_id: via,
+                last_used_at: last_login(account),
+                reviewers: self.reviewers.of(account, None),
+            };
             match r.principal_kind {
-                PrincipalKind::Account => {
-                    let last = s.users.get(&r.principal_id).and_then(|u| u.last_login);
-                    vec![base("role", &r.principal_id, &r.id, label, last, None)]
-                }
+                PrincipalKind::Account => vec![case(r.principal_id.as_str(), None)],
                 PrincipalKind::Group => {
                     let mut members: Vec<&str> = self
                         .groups_of
@@ -529,16 +596,7 @@ impl<'a> Index<'a> {
                         .map(|(a, _)| *a)
                         .collect();
                     members.sort_unstable();
-                    members
-                        .into_iter()
-                        .map(|account| {
-                            let last = s.users.get(account).and_then(|u| u.last_login);
-                            let mut c = base("role", account, &r.id, label.clone(), last, None);
-                            c.via_group_name = s.group_names.get(&r.principal_id).cloned();
-                            c.via_group_id = Some(r.principal_id.clone());
-                            c
-                        })
-                        .collect()
+                    members.into_iter().map(|account| case(account, Some(r.principal_id.as_str()))).collect()
                 }
             }
         });

@@ -383,39 +383,58 @@ impl KeyList {
 /// Rows per page when scanning a snapshot resource.
 const HEAD_PAGE: i64 = 10_000;
 
-/// The record's own fields without its `raw` source object, which is serialised last: the
-/// JSON up to `,"raw":` closed with `}`. Inside JSON strings quotes are escaped, so the
-/// marker can only be the field itself. `None` when there is no such field.
-fn head_of(data: &str) -> Option<String> {
-    let at = data.find(",\"raw\":")?;
-    let mut head = String::with_capacity(at + 1);
-    head.push_str(&data[..at]);
-    head.push('}');
-    Some(head)
-}
-
 impl Store {
     /// Calls `f` with each record of one resource of the current snapshot as the projection
     /// `T` of its own fields (not `raw`), page by page. Findings and reviews scan millions of
-    /// app assignments; parsing only the fields before `raw` is several times faster than
-    /// [`Store::snapshot_for_each`]. A record whose head does not parse is read whole.
+    /// app assignments; the database cuts each record at `raw` (a System Log event's source
+    /// object is most of its size), and parsing only the fields before it is several times
+    /// faster than [`Store::snapshot_for_each`].
     pub async fn snapshot_heads<T: serde::de::DeserializeOwned + Send>(
         &self,
         integration_id: i64,
         resource: steward_model::Resource,
+        f: impl FnMut(T) + Send,
+    ) -> Result<(), StoreError> {
+        self.heads(integration_id, resource, None, f).await
+    }
+
+    /// [`Store::snapshot_heads`] of only the records whose stored JSON contains `needle`
+    /// (e.g. `"event_type":"user.authentication.sso"`): a prefilter in SQL, so callers still
+    /// check the fields they care about.
+    pub async fn snapshot_heads_containing<T: serde::de::DeserializeOwned + Send>(
+        &self,
+        integration_id: i64,
+        resource: steward_model::Resource,
+        needle: &str,
+        f: impl FnMut(T) + Send,
+    ) -> Result<(), StoreError> {
+        self.heads(integration_id, resource, Some(needle), f).await
+    }
+
+    async fn heads<T: serde::de::DeserializeOwned + Send>(
+        &self,
+        integration_id: i64,
+        resource: steward_model::Resource,
+        containing: Option<&str>,
         mut f: impl FnMut(T) + Send,
     ) -> Result<(), StoreError> {
-        self.snapshot_pages(integration_id, resource, HEAD_PAGE, |data| {
-            let parsed = match head_of(data).map(|h| serde_json::from_str::<T>(&h)) {
-                Some(Ok(v)) => v,
-                // The whole record, through the one decoder of the stored encoding.
-                _ => T::deserialize(crate::snapshot::decode_value(data)?)
-                    .map_err(crate::inventory::corrupt_record(resource))?,
-            };
-            f(parsed);
+        // A head that does not parse (a field before `raw` holding an object with its own
+        // "raw" key was cut there) is read again whole, after the scan.
+        let mut cut: Vec<String> = Vec::new();
+        let select = crate::inventory::Select::Head { containing };
+        self.snapshot_pages_keyed(integration_id, resource, HEAD_PAGE, select, |key, head| {
+            match serde_json::from_str::<T>(head) {
+                Ok(v) => f(v),
+                Err(_) => cut.push(key.to_string()),
+            }
             Ok(())
         })
-        .await
+        .await?;
+        for key in cut {
+            let data = self.snapshot_record_data(integration_id, resource, &key).await?;
+            f(T::deserialize(crate::snapshot::decode_value(&data)?).map_err(crate::inventory::corrupt_record(resource))?);
+        }
+        Ok(())
     }
 }
 

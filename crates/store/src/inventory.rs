@@ -240,6 +240,18 @@ pub(crate) fn corrupt_record(resource: Resource) -> impl Fn(serde_json::Error) -
     move |e| StoreError::corrupt(format!("a stored {resource} record"), e)
 }
 
+/// What a snapshot scan returns of each record.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Select<'q> {
+    /// The stored JSON.
+    Whole,
+    /// The record's own fields without its `raw` source object, which is serialised last:
+    /// the JSON up to `,"raw":` closed with `}` (inside JSON strings quotes are escaped, so
+    /// the marker can only be a field), only of records whose stored JSON contains `containing`: a cheap prefilter in SQL
+    /// that callers still check field by field.
+    Head { containing: Option<&'q str> },
+}
+
 impl Store {
     /// The records of one resource of the current snapshot, each deserialized into `T`: a
     /// projection of the record's JSON (fields `T` does not name, notably `raw`, are skipped
@@ -251,7 +263,7 @@ impl Store {
         resource: Resource,
     ) -> Result<Vec<T>, StoreError> {
         let mut out = Vec::new();
-        self.snapshot_pages(integration_id, resource, PAGE, |data| {
+        self.snapshot_pages(integration_id, resource, PAGE, Select::Whole, |data| {
             out.push(serde_json::from_str::<T>(data).map_err(corrupt_record(resource))?);
             Ok(())
         })
@@ -268,7 +280,7 @@ impl Store {
         resource: Resource,
         mut f: impl FnMut(T) + Send,
     ) -> Result<(), StoreError> {
-        self.snapshot_pages(integration_id, resource, PAGE, |data| {
+        self.snapshot_pages(integration_id, resource, PAGE, Select::Whole, |data| {
             f(serde_json::from_str::<T>(data).map_err(corrupt_record(resource))?);
             Ok(())
         })
@@ -285,7 +297,7 @@ impl Store {
         mut keep: impl FnMut(&T) -> bool + Send,
     ) -> Result<Vec<steward_model::Record>, StoreError> {
         let mut out = Vec::new();
-        self.snapshot_pages(integration_id, resource, PAGE, |data| {
+        self.snapshot_pages(integration_id, resource, PAGE, Select::Whole, |data| {
             if keep(&serde_json::from_str::<T>(data).map_err(corrupt_record(resource))?) {
                 out.push(serde_json::from_str(data).map_err(corrupt_record(resource))?);
             }
@@ -303,15 +315,68 @@ impl Store {
         integration_id: i64,
         resource: Resource,
         page_size: i64,
+        select: Select<'_>,
         mut each: impl FnMut(&str) -> Result<(), StoreError> + Send,
     ) -> Result<(), StoreError> {
+        self.snapshot_pages_keyed(integration_id, resource, page_size, select, |_, data| each(data)).await
+    }
+
+    /// The stored JSON of one record of the current snapshot, by key.
+    pub(crate) async fn snapshot_record_data(
+        &self,
+        integration_id: i64,
+        resource: Resource,
+        key: &str,
+    ) -> Result<String, StoreError> {
+        const RECORD: &str = "SELECT r.data FROM records r JOIN integrations i ON i.current_run_id = r.run_id \
+             WHERE i.id = $1 AND r.resource = $2 AND r.record_key = $3";
+        const LOG: &str = "SELECT data FROM log_events WHERE integration_id = $1 AND $2 = 'log_events' AND record_key = $3 \
+             AND run_id IN (SELECT id FROM sync_runs WHERE integration_id = $1 AND status = 'succeeded')";
+        let sql = if resource == Resource::LogEvents { LOG } else { RECORD };
+        let data = with_pool!(self, |pool| {
+            sqlx::query_scalar::<_, String>(sql)
+                .bind(integration_id)
+                .bind(resource.as_str())
+                .bind(key)
+                .fetch_optional(pool)
+                .await?
+        });
+        data.ok_or_else(|| StoreError::not_found(format!("{resource} record {key}")))
+    }
+
+    /// [`Store::snapshot_pages`] with each record's key.
+    pub(crate) async fn snapshot_pages_keyed(
+        &self,
+        integration_id: i64,
+        resource: Resource,
+        page_size: i64,
+        select: Select<'_>,
+        mut each: impl FnMut(&str, &str) -> Result<(), StoreError> + Send,
+    ) -> Result<(), StoreError> {
         const CURRENT: &str = "SELECT current_run_id FROM integrations WHERE id = $1";
-        const RECORDS: &str = "SELECT record_key, data FROM records \
-             WHERE run_id = $1 AND resource = $2 AND record_key > $3 ORDER BY record_key LIMIT $4";
+        let sqlite = matches!(self.db, crate::Db::Sqlite(_));
+        let find = if sqlite { "instr" } else { "strpos" };
+        let (data, containing) = match select {
+            Select::Whole => ("data".to_string(), None),
+            // The head is cut in SQL, so the (often much larger) `raw` never leaves the database.
+            Select::Head { containing } => (
+                format!("CASE WHEN {find}(data, ',\"raw\":') > 0 THEN substr(data, 1, {find}(data, ',\"raw\":') - 1) || '}}' ELSE data END"),
+                containing,
+            ),
+        };
+        let filter = |n: u8| containing.map(|_| format!(" AND {find}(data, ${n}) > 0")).unwrap_or_default();
+        let records = format!(
+            "SELECT record_key, {data} FROM records \
+             WHERE run_id = $1 AND resource = $2 AND record_key > $3{} ORDER BY record_key LIMIT $4",
+            filter(5)
+        );
         // As `snapshot_records`: log events are visible once the run that brought them succeeded.
-        const LOG: &str = "SELECT record_key, data FROM log_events WHERE integration_id = $1 \
+        let log = format!(
+            "SELECT record_key, {data} FROM log_events WHERE integration_id = $1 \
              AND run_id IN (SELECT id FROM sync_runs WHERE integration_id = $1 AND status = 'succeeded') \
-             AND record_key > $2 ORDER BY record_key LIMIT $3";
+             AND record_key > $2{} ORDER BY record_key LIMIT $3",
+            filter(4)
+        );
         let current = with_pool!(self, |pool| {
             sqlx::query_scalar::<_, Option<i64>>(CURRENT)
                 .bind(integration_id)
@@ -325,26 +390,26 @@ impl Store {
         };
         let mut after = String::new();
         loop {
-            let page = with_pool!(self, |pool| match resource {
-                Resource::LogEvents =>
-                    sqlx::query_as::<_, (String, String)>(LOG)
+            let page = with_pool!(self, |pool| {
+                let q = match resource {
+                    Resource::LogEvents => sqlx::query_as::<_, (String, String)>(sqlx::AssertSqlSafe(log.clone()))
                         .bind(integration_id)
                         .bind(after.as_str())
-                        .bind(page_size)
-                        .fetch_all(pool)
-                        .await?,
-                r =>
-                    sqlx::query_as::<_, (String, String)>(RECORDS)
+                        .bind(page_size),
+                    r => sqlx::query_as::<_, (String, String)>(sqlx::AssertSqlSafe(records.clone()))
                         .bind(run_id)
                         .bind(r.as_str())
                         .bind(after.as_str())
-                        .bind(page_size)
-                        .fetch_all(pool)
-                        .await?,
+                        .bind(page_size),
+                };
+                match containing {
+                    Some(needle) => q.bind(needle).fetch_all(pool).await?,
+                    None => q.fetch_all(pool).await?,
+                }
             });
             let full = to_u64(page_size) == page.len() as u64;
-            for (_, data) in &page {
-                each(data)?;
+            for (key, data) in &page {
+                each(key, data)?;
             }
             match page.into_iter().next_back() {
                 Some((key, _)) if full => after = key,

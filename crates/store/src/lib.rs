@@ -41,7 +41,10 @@ pub use evidence::{
 };
 pub use findings::{Finding, FindingEvaluation, FindingFilter, FindingsUpdate, KeyList, KindEvaluation, NewFinding};
 pub use integrations::{Integration, NewIntegration};
-pub use reviews::{AuditEntry, Campaign, Case, DecideRefusal, NewCase, NewReviewDefinition, ReviewDefinition};
+pub use reviews::{
+    AuditEntry, Campaign, Case, CaseContext, DecideRefusal, NewCase, NewReviewDefinition, NewReviewPerson, ReviewDefinition,
+    reviewers_text,
+};
 pub use inventory::{
     Decision, InventoryChange, InventoryFacts, InventoryFilter, InventoryItem, InventorySync, Triage,
 };

@@ -7,12 +7,15 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
-use sqlx::QueryBuilder;
 
 use crate::{Store, StoreError, in_tx, with_pool};
 
-/// At most 11 binds per case row: 11,000 per statement, under SQLite's 32,766 and PostgreSQL's 65,535.
-const CASES_PER_INSERT: usize = 1_000;
+/// Rows per bulk INSERT: each statement takes its rows as one JSON array (a single bound
+/// value, unpacked by `json_each` / `json_array_elements`), so a million cases cost fifty
+/// statements rather than eleven million bound values.
+const ROWS_PER_INSERT: usize = 20_000;
+
+type FastSet<T> = std::collections::HashSet<T, foldhash::fast::RandomState>;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct NewReviewDefinition {
@@ -55,23 +58,39 @@ pub struct Campaign {
     pub evidence_id: Option<String>,
 }
 
-/// A case to create.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewCase {
+/// A case to create: one edge of the graph, borrowed from what the campaign is built from.
+/// Who the person is and what the target is called come once per campaign
+/// ([`NewReviewPerson`], labels), not on every case.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NewCase<'a> {
     /// `app`, `group` or `role`.
-    pub edge: String,
-    pub account_id: String,
-    pub account_login: String,
-    pub target_id: String,
-    pub target_label: String,
-    pub via_group_id: Option<String>,
-    pub via_group_name: Option<String>,
+    pub edge: &'a str,
+    pub account_id: &'a str,
+    pub target_id: &'a str,
+    /// The group the access comes through; `None` when granted directly.
+    pub via_group_id: Option<&'a str>,
     pub last_used_at: Option<DateTime<Utc>>,
+    /// As stored: `,a@x,b@y,` (see [`reviewers_text`]).
+    pub reviewers: &'a str,
+}
+
+/// A person's context on the cases of one campaign, as it was when the campaign started.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NewReviewPerson<'a> {
+    pub account_id: &'a str,
+    pub login: &'a str,
+    pub department: Option<&'a str>,
     /// `enrolled`, `not_enrolled` or `unknown`.
-    pub mfa: String,
-    pub department: Option<String>,
-    /// Lower-case emails (or `unassigned`).
-    pub reviewers: Vec<String>,
+    pub mfa: &'a str,
+}
+
+/// What reviewers see next to a campaign's cases, for the accounts and ids its cases mention:
+/// each person once, and the label of each target and via-group id (ids without a known
+/// label show as themselves).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CaseContext<'a> {
+    pub people: Vec<NewReviewPerson<'a>>,
+    pub labels: Vec<(&'a str, &'a str)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
@@ -139,54 +158,30 @@ fn like_member(reviewer: &str) -> String {
     format!("%,{escaped},%")
 }
 
-/// The next chunk of cases (with their reviewers as stored) into `buf`.
-fn fill(cases: &mut impl Iterator<Item = NewCase>, mut buf: Vec<(NewCase, String)>) -> Vec<(NewCase, String)> {
+/// Serialise up to [`ROWS_PER_INSERT`] rows of `rows` as one JSON array into `buf` (cleared
+/// first); returns how many.
+fn fill_json<T: Serialize>(rows: &mut impl Iterator<Item = T>, buf: &mut Vec<u8>) -> Result<usize, StoreError> {
     buf.clear();
-    buf.extend(cases.take(CASES_PER_INSERT).map(|c| {
-        let r = reviewers_text(&c.reviewers);
-        (c, r)
-    }));
-    buf
+    buf.push(b'[');
+    let mut n = 0;
+    for row in rows.by_ref().take(ROWS_PER_INSERT) {
+        if n > 0 {
+            buf.push(b',');
+        }
+        serde_json::to_writer(&mut *buf, &row).map_err(|e| StoreError::corrupt("a review row", e))?;
+        n += 1;
+    }
+    buf.push(b']');
+    Ok(n)
 }
 
-/// An emptied buffer, to be filled again.
-fn recycle(mut buf: Vec<(NewCase, String)>) -> Vec<(NewCase, String)> {
-    buf.clear();
-    buf
+/// The encoded JSON array as the text bound to the statement (serde_json writes UTF-8).
+fn json_text(buf: &[u8]) -> Result<String, StoreError> {
+    String::from_utf8(buf.to_vec()).map_err(|e| StoreError::corrupt("a review row", e))
 }
 
-/// One multi-row INSERT of cases. The campaign id and stage are the same in every row:
-/// integers written into the statement rather than bound 2 × 1,000 times (the statement is
-/// still the same text for every full chunk, so it is prepared once).
-fn case_rows_insert<'a, DB: sqlx::Database>(campaign_id: i64, chunk: &'a [(NewCase, String)]) -> QueryBuilder<DB>
-where
-    &'a str: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
-    Option<&'a str>: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
-    Option<DateTime<Utc>>: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
-{
-    let mut qb = QueryBuilder::new(
-        "INSERT INTO review_cases (campaign_id, stage, edge, account_id, account_login, target_id, \
-         target_label, via_group_id, via_group_name, last_used_at, mfa, department, reviewers) ",
-    );
-    qb.push_values(chunk.iter(), |mut b, (c, r)| {
-        b.push(campaign_id)
-            .push("1")
-            .push_bind(c.edge.as_str())
-            .push_bind(c.account_id.as_str())
-            .push_bind(c.account_login.as_str())
-            .push_bind(c.target_id.as_str())
-            .push_bind(c.target_label.as_str())
-            .push_bind(c.via_group_id.as_deref())
-            .push_bind(c.via_group_name.as_deref())
-            .push_bind(c.last_used_at)
-            .push_bind(c.mfa.as_str())
-            .push_bind(c.department.as_deref())
-            .push_bind(r.as_str());
-    });
-    qb
-}
-
-fn reviewers_text(list: &[String]) -> String {
+/// Reviewers as stored on a case: `,a@x,b@y,`, so `LIKE '%,a@x,%'` finds a reviewer's cases.
+pub fn reviewers_text(list: &[String]) -> String {
     format!(",{},", list.join(","))
 }
 
@@ -250,38 +245,63 @@ impl Store {
         }))
     }
 
-    /// Create a campaign with its cases in one transaction (stage 1).
+    /// Store a new campaign (stage 1, open) with its cases, in one transaction: a campaign is
+    /// never seen half-created. Cases are written as they are made (a million are never all in
+    /// memory); `context` is then asked for the people and labels of the account ids and
+    /// target/via-group ids they mentioned (each once, sorted), so nothing walks the cases twice.
     #[allow(clippy::too_many_arguments)]
-    pub async fn create_campaign(
+    pub async fn create_campaign_from<'a, C, F>(
         &self,
         definition: &ReviewDefinition,
         run_id: i64,
         started_at: DateTime<Utc>,
         due_at: DateTime<Utc>,
-        cases: &[NewCase],
+        cases: C,
+        context: F,
         actor: &str,
-    ) -> Result<Campaign, StoreError> {
-        self.create_campaign_from(definition, run_id, started_at, due_at, cases.iter().cloned(), actor).await
-    }
-
-    /// [`Store::create_campaign`] from cases made as they are stored: a million cases are
-    /// never all in memory, and building the next chunk reuses the memory of the last.
-    #[allow(clippy::too_many_arguments)]
-    pub async fn create_campaign_from(
-        &self,
-        definition: &ReviewDefinition,
-        run_id: i64,
-        started_at: DateTime<Utc>,
-        due_at: DateTime<Utc>,
-        cases: impl Iterator<Item = NewCase> + Send,
-        actor: &str,
-    ) -> Result<Campaign, StoreError> {
+    ) -> Result<Campaign, StoreError>
+    where
+        C: Iterator<Item = NewCase<'a>> + Send,
+        F: FnOnce(&[&'a str], &[&'a str]) -> CaseContext<'a> + Send,
+    {
         let insert = format!(
             "INSERT INTO review_campaigns (definition_id, name, integration_id, run_id, started_at, due_at, stage, \
              status, remediation) VALUES ($1, $2, $3, $4, $5, $6, 1, 'open', $7) RETURNING {CAMPAIGN_COLUMNS}"
         );
-        let mut cases = cases;
-        let mut spare: Option<Vec<(NewCase, String)>> = Some(Vec::with_capacity(CASES_PER_INSERT));
+        // Rows arrive as JSON arrays; `$2` is the campaign id. SQLite's `->>` with an integer
+        // takes that array element; PostgreSQL keeps the array order with ORDINALITY so case ids
+        // follow the order the cases were made in.
+        let (people_sql, labels_sql, cases_sql) = match &self.db {
+            crate::Db::Sqlite(_) => (
+                "INSERT INTO review_people (campaign_id, account_id, login, department, mfa) \
+                 SELECT $2, value->>0, value->>1, value->>2, value->>3 FROM jsonb_each($1)",
+                "INSERT INTO review_labels (campaign_id, id, label) SELECT $2, value->>0, value->>1 FROM jsonb_each($1)",
+                "INSERT INTO review_cases (campaign_id, stage, edge, account_id, target_id, via_group_id, last_used_at, reviewers) \
+                 SELECT $2, 1, value->>0, value->>1, value->>2, value->>3, value->>4, value->>5 FROM jsonb_each($1)",
+            ),
+            crate::Db::Postgres(_) => (
+                "INSERT INTO review_people (campaign_id, account_id, login, department, mfa) \
+                 SELECT $2, e->>0, e->>1, e->>2, e->>3 FROM json_array_elements($1::json) AS e",
+                "INSERT INTO review_labels (campaign_id, id, label) \
+                 SELECT $2, e->>0, e->>1 FROM json_array_elements($1::json) AS e",
+                "INSERT INTO review_cases (campaign_id, stage, edge, account_id, target_id, via_group_id, last_used_at, reviewers) \
+                 SELECT $2, 1, e->>0, e->>1, e->>2, e->>3, (e->>4)::timestamptz, e->>5 \
+                 FROM json_array_elements($1::json) WITH ORDINALITY AS x(e, n) ORDER BY n",
+            ),
+        };
+        // What the cases mention: a fast hash (ids we made, no flooding risk), a million inserts.
+        let mut accounts: FastSet<&'a str> = FastSet::default();
+        let mut ids: FastSet<&'a str> = FastSet::default();
+        // Rows as JSON arrays, positional to match the SQL above.
+        let mut cases = cases.map(|c| {
+            accounts.insert(c.account_id);
+            ids.insert(c.target_id);
+            if let Some(g) = c.via_group_id {
+                ids.insert(g);
+            }
+            let last = c.last_used_at.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false));
+            (c.edge, c.account_id, c.target_id, c.via_group_id, last, c.reviewers)
+        });
         let campaign = in_tx!(self, |tx| {
             let campaign = sqlx::query_as::<_, Campaign>(sqlx::AssertSqlSafe(insert.clone()))
                 .bind(definition.id)
@@ -294,23 +314,34 @@ impl Store {
                 .fetch_one(&mut *tx)
                 .await?;
             let mut count = 0usize;
-            let mut next = fill(&mut cases, Vec::with_capacity(CASES_PER_INSERT));
-            while !next.is_empty() {
-                let chunk = std::mem::take(&mut next);
-                count += chunk.len();
-                let mut qb = case_rows_insert(campaign.id, &chunk);
-                // The next chunk is built while this one is written: the statement runs on
-                // the driver's own thread (SQLite) or the server (PostgreSQL) once the first
-                // poll has sent it, and building the cases is a third of the work.
-                let mut write = std::pin::pin!(qb.build().execute(&mut *tx));
+            let mut next = Vec::new();
+            let mut n = fill_json(&mut cases, &mut next)?;
+            while n > 0 {
+                count += n;
+                let text = json_text(&next)?;
+                let mut write = std::pin::pin!(sqlx::query(cases_sql).bind(text).bind(campaign.id).execute(&mut *tx));
+                // Encode the next array while this statement runs.
                 let early = std::future::poll_fn(|cx| std::task::Poll::Ready(write.as_mut().poll(cx))).await;
-                let filled = fill(&mut cases, spare.take().unwrap_or_default());
+                n = fill_json(&mut cases, &mut next)?;
                 match early {
                     std::task::Poll::Ready(written) => written?,
                     std::task::Poll::Pending => write.await?,
                 };
-                next = filled;
-                spare = Some(recycle(chunk));
+            }
+            drop(cases);
+            let mut accounts: Vec<&str> = accounts.drain().collect();
+            accounts.sort_unstable();
+            let mut ids: Vec<&str> = ids.drain().collect();
+            ids.sort_unstable();
+            let CaseContext { people, labels } = context(&accounts, &ids);
+            let mut people = people.into_iter().map(|p| (p.account_id, p.login, p.department, p.mfa));
+            let mut labels = labels.into_iter();
+            let mut buf = Vec::new();
+            while fill_json(&mut people, &mut buf)? > 0 {
+                sqlx::query(people_sql).bind(json_text(&buf)?).bind(campaign.id).execute(&mut *tx).await?;
+            }
+            while fill_json(&mut labels, &mut buf)? > 0 {
+                sqlx::query(labels_sql).bind(json_text(&buf)?).bind(campaign.id).execute(&mut *tx).await?;
             }
             sqlx::query(
                 "INSERT INTO review_audit (campaign_id, case_id, at, actor, action, detail) VALUES ($1, NULL, $2, $3, 'created', $4)",
@@ -354,14 +385,14 @@ impl Store {
 
     /// Every case of a campaign, by id.
     pub async fn campaign_cases(&self, campaign_id: i64) -> Result<Vec<Case>, StoreError> {
-        let sql = format!("SELECT {CASE_COLUMNS} FROM review_cases WHERE campaign_id = $1 ORDER BY id");
+        let sql = format!("SELECT {CASE_COLUMNS} FROM review_case_details WHERE campaign_id = $1 ORDER BY id");
         Ok(with_pool!(self, |pool| {
             sqlx::query_as::<_, Case>(sqlx::AssertSqlSafe(sql.clone())).bind(campaign_id).fetch_all(pool).await?
         }))
     }
 
     pub async fn review_case(&self, id: i64) -> Result<Option<Case>, StoreError> {
-        let sql = format!("SELECT {CASE_COLUMNS} FROM review_cases WHERE id = $1");
+        let sql = format!("SELECT {CASE_COLUMNS} FROM review_case_details WHERE id = $1");
         Ok(with_pool!(self, |pool| {
             sqlx::query_as::<_, Case>(sqlx::AssertSqlSafe(sql.clone())).bind(id).fetch_optional(pool).await?
         }))
@@ -370,7 +401,7 @@ impl Store {
     /// Undecided cases of open campaigns that `reviewer` (lower-case) may decide.
     pub async fn review_queue(&self, reviewer: &str) -> Result<Vec<Case>, StoreError> {
         let sql = format!(
-            "SELECT {CASE_COLUMNS} FROM review_cases WHERE decision IS NULL AND reviewers LIKE $1 ESCAPE '\\' \
+            "SELECT {CASE_COLUMNS} FROM review_case_details WHERE decision IS NULL AND reviewers LIKE $1 ESCAPE '\\' \
              AND campaign_id IN (SELECT id FROM review_campaigns WHERE status = 'open') ORDER BY campaign_id, id"
         );
         let pattern = like_member(reviewer);

@@ -8,22 +8,26 @@
 //! New and resolved findings between syncs come from the store's history (first seen run,
 //! resolved run).
 //!
-//! Extension point: findings from the cross-system identity graph (OneTrust orphans and
-//! leavers) are further [`Kind`]s computed by their own function next to [`compute`]; they
-//! plug in through [`kinds_for`] for the integration kinds that feed them.
+//! The cross-system identity graph adds two kinds, recorded on the downstream (OneTrust)
+//! integration whose accounts they name ([`compute_graph`]): leavers (the identity-provider
+//! user is DEPROVISIONED or SUSPENDED, the account still active) and orphans (an active
+//! account no identity-provider user has). They are recomputed after the downstream
+//! integration's sync and after every identity-provider sync, so they are right whichever
+//! synced last; with no identity provider synced they are "not evaluated".
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use steward_model::{IntegrationKind, PrincipalKind, Record, Resource};
+use steward_model::{Account, IntegrationKind, PrincipalKind, Record, Resource};
 use steward_store::{
     Finding, FindingEvaluation, FindingFilter, FindingsUpdate, Integration, KeyList, KindEvaluation, NewFinding,
     ResourceStatus, Store,
 };
 
 use crate::Clock;
+use crate::graph::{AccountRef, Graph, Person};
 
 #[derive(Debug, thiserror::Error)]
 pub enum FindingsError {
@@ -47,6 +51,10 @@ pub enum Kind {
     DormantWithAccess,
     UnusedApp,
     AdminRoleViaGroup,
+    /// From the identity graph: a downstream (OneTrust) person who left in the identity provider.
+    LeaverAccount,
+    /// From the identity graph: a downstream (OneTrust) account no identity-provider user has.
+    OrphanAccount,
 }
 
 impl Kind {
@@ -59,6 +67,22 @@ impl Kind {
         Kind::AdminRoleViaGroup,
     ];
 
+    /// Kinds from the cross-system identity graph, recorded on the downstream integration
+    /// whose accounts they name.
+    pub const GRAPH: [Kind; 2] = [Kind::LeaverAccount, Kind::OrphanAccount];
+
+    /// Every kind, in listing order.
+    pub const ALL: [Kind; 8] = [
+        Kind::AdminWithoutMfa,
+        Kind::SuperAdminConcentration,
+        Kind::LeaverWithAccess,
+        Kind::DormantWithAccess,
+        Kind::UnusedApp,
+        Kind::AdminRoleViaGroup,
+        Kind::LeaverAccount,
+        Kind::OrphanAccount,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::AdminWithoutMfa => "admin_without_mfa",
@@ -67,11 +91,13 @@ impl Kind {
             Kind::DormantWithAccess => "dormant_with_access",
             Kind::UnusedApp => "unused_app",
             Kind::AdminRoleViaGroup => "admin_role_via_group",
+            Kind::LeaverAccount => "leaver_account",
+            Kind::OrphanAccount => "orphan_account",
         }
     }
 
     pub fn parse(s: &str) -> Option<Kind> {
-        Kind::OKTA.into_iter().find(|k| k.as_str() == s)
+        Kind::ALL.into_iter().find(|k| k.as_str() == s)
     }
 
     /// What the kind means, for listings.
@@ -83,13 +109,17 @@ impl Kind {
             Kind::DormantWithAccess => "No sign-in for N days but still holding access",
             Kind::UnusedApp => "App with no SSO use in N days",
             Kind::AdminRoleViaGroup => "Admin role granted through a group",
+            Kind::LeaverAccount => "Left in the identity provider but still active in another system",
+            Kind::OrphanAccount => "Active account no identity-provider user has",
         }
     }
 
     pub fn severity(self) -> &'static str {
         match self {
-            Kind::AdminWithoutMfa | Kind::LeaverWithAccess => "high",
-            Kind::SuperAdminConcentration | Kind::DormantWithAccess | Kind::AdminRoleViaGroup => "medium",
+            Kind::AdminWithoutMfa | Kind::LeaverWithAccess | Kind::LeaverAccount => "high",
+            Kind::SuperAdminConcentration | Kind::DormantWithAccess | Kind::AdminRoleViaGroup | Kind::OrphanAccount => {
+                "medium"
+            }
             Kind::UnusedApp => "low",
         }
     }
@@ -102,16 +132,20 @@ impl Kind {
             Kind::LeaverWithAccess | Kind::DormantWithAccess => &[Resource::Users, Resource::AppUsers],
             Kind::UnusedApp => &[Resource::Apps, Resource::LogEvents],
             Kind::AdminRoleViaGroup => &[Resource::RoleAssignments, Resource::Groups, Resource::Memberships],
+            // The downstream integration's users; the identity provider's users are checked
+            // separately (they belong to another integration).
+            Kind::LeaverAccount | Kind::OrphanAccount => &[Resource::Users],
         }
     }
 }
 
-/// The finding kinds an integration of `kind` feeds. OneTrust kinds (orphans, leavers from the
-/// identity graph) are added here when the graph exists.
+/// The finding kinds recorded on an integration of `kind`. A downstream system (OneTrust) holds
+/// the identity-graph kinds about its own accounts; they are also recomputed after every
+/// identity-provider sync, since a leaver is made in the identity provider.
 pub fn kinds_for(kind: IntegrationKind) -> &'static [Kind] {
     match kind {
         IntegrationKind::Okta => &Kind::OKTA,
-        IntegrationKind::Onetrust => &[],
+        IntegrationKind::Onetrust => &Kind::GRAPH,
     }
 }
 
@@ -178,9 +212,15 @@ pub async fn after_sync(
     let limits = thresholds(store).await?;
     let now = clock.now();
     let computed = compute(store, integration, limits, now).await?;
-    Ok(store
+    let update = store
         .apply_findings(integration.id, run_id, now, &computed.evaluations, &computed.findings)
-        .await?)
+        .await?;
+    if integration.kind == IntegrationKind::Okta {
+        // A new identity-provider snapshot changes who is an orphan or a leaver in every
+        // downstream system: their findings move with this run, whichever syncs last.
+        graph_after_idp_sync(store, run_id, now).await?;
+    }
+    Ok(update)
 }
 
 /// Open findings (or all, with history) matching `kind`.
@@ -190,7 +230,7 @@ pub async fn list(store: &Store, kind: Option<&str>, include_resolved: bool) -> 
     {
         return Err(FindingsError::UnknownKind {
             kind: k.to_string(),
-            known: Kind::OKTA.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", "),
+            known: Kind::ALL.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", "),
         });
     }
     Ok(store
@@ -255,9 +295,8 @@ pub async fn compute(
     limits: Thresholds,
     now: DateTime<Utc>,
 ) -> Result<Computed, FindingsError> {
-    let kinds = kinds_for(integration.kind);
-    if kinds.is_empty() {
-        return Ok(Computed { evaluations: Vec::new(), findings: Vec::new() });
+    if integration.kind != IntegrationKind::Okta {
+        return compute_graph(store, integration.id).await;
     }
     let id = integration.id;
     let status: BTreeMap<Resource, ResourceStatus> =
@@ -614,6 +653,218 @@ async fn app_labels(store: &Store, id: i64, readable: bool) -> Result<HashMap<St
     })
     .await?;
     Ok(labels)
+}
+
+// --- identity-graph kinds: leavers and orphans of downstream systems -----------------------
+
+/// The fields of an account the identity graph joins and reports (raw source objects are
+/// skipped).
+#[derive(Deserialize)]
+struct AccountRow {
+    id: String,
+    login: String,
+    email: Option<String>,
+    second_email: Option<String>,
+    display_name: Option<String>,
+    status: String,
+    last_login: Option<DateTime<Utc>>,
+    license_status: Option<String>,
+}
+
+impl AccountRow {
+    fn into_account(self) -> Account {
+        Account {
+            id: self.id,
+            login: self.login,
+            email: self.email,
+            second_email: self.second_email,
+            first_name: None,
+            last_name: None,
+            display_name: self.display_name,
+            status: self.status,
+            department: None,
+            title: None,
+            manager: None,
+            employee_number: None,
+            created: None,
+            last_login: self.last_login,
+            last_updated: None,
+            license_status: self.license_status,
+            raw: Value::Null,
+        }
+    }
+}
+
+fn empty() -> Computed {
+    Computed { evaluations: Vec::new(), findings: Vec::new() }
+}
+
+/// Compute (without storing) the identity-graph kinds of one downstream integration: its
+/// active accounts whose person left the identity provider, and those no identity-provider
+/// user has. Judged against every integration's current snapshot.
+pub async fn compute_graph(store: &Store, integration_id: i64) -> Result<Computed, FindingsError> {
+    let synced = synced_integrations(store).await?;
+    let mut per = graph_findings(store, &synced, &[integration_id]).await?;
+    Ok(per.remove(&integration_id).unwrap_or_else(empty))
+}
+
+/// After an identity-provider sync at `run_id`: recompute and record the identity-graph kinds
+/// of every synced downstream integration at that run (so they are "new" or "resolved" at the
+/// sync that changed them). Nothing is read when no downstream integration exists.
+async fn graph_after_idp_sync(store: &Store, run_id: i64, now: DateTime<Utc>) -> Result<(), FindingsError> {
+    let synced = synced_integrations(store).await?;
+    let targets: Vec<i64> = synced
+        .iter()
+        .filter(|i| i.kind != IntegrationKind::Okta && kinds_for(i.kind).contains(&Kind::OrphanAccount))
+        .map(|i| i.id)
+        .collect();
+    if targets.is_empty() {
+        return Ok(());
+    }
+    for (id, computed) in graph_findings(store, &synced, &targets).await? {
+        store.apply_findings(id, run_id, now, &computed.evaluations, &computed.findings).await?;
+    }
+    Ok(())
+}
+
+/// Integrations with a published snapshot, read fresh (the caller's copy of the syncing
+/// integration predates its own publish).
+async fn synced_integrations(store: &Store) -> Result<Vec<Integration>, FindingsError> {
+    Ok(store.integrations().await?.into_iter().filter(|i| i.current_run_id.is_some()).collect())
+}
+
+/// The identity-graph kinds of each of `targets`, from one graph of every readable snapshot.
+async fn graph_findings(
+    store: &Store,
+    synced: &[Integration],
+    targets: &[i64],
+) -> Result<BTreeMap<i64, Computed>, FindingsError> {
+    // Why each synced integration's users are unusable, if they are.
+    let mut users_gap: HashMap<i64, Option<String>> = HashMap::new();
+    for i in synced {
+        let status = store.resource_status(i.id).await?;
+        let gap = match status.iter().find(|s| s.resource == Resource::Users) {
+            Some(s) if s.readable => None,
+            Some(s) => Some(format!(
+                "users of {} could not be read: {}",
+                i.name,
+                s.reason.clone().unwrap_or_else(|| "no reason given".into())
+            )),
+            None => Some(format!("users of {} were not part of the snapshot", i.name)),
+        };
+        users_gap.insert(i.id, gap);
+    }
+    // Without a complete identity provider every downstream account would look orphaned:
+    // not evaluated, rather than a flood of false findings.
+    let idp: Vec<&Integration> = synced.iter().filter(|i| i.kind == IntegrationKind::Okta).collect();
+    let idp_gap = if idp.is_empty() {
+        Some(
+            "no identity-provider (Okta) integration has been synced; orphans and leavers are judged against its users"
+                .to_string(),
+        )
+    } else {
+        let reasons: Vec<String> = idp.iter().filter_map(|i| users_gap.get(&i.id).cloned().flatten()).collect();
+        (!reasons.is_empty()).then(|| reasons.join("; "))
+    };
+    let gaps: BTreeMap<i64, Option<String>> = targets
+        .iter()
+        .map(|id| {
+            let own = match synced.iter().find(|i| i.id == *id) {
+                Some(i) => users_gap.get(&i.id).cloned().flatten(),
+                None => Some("the integration has no published snapshot".to_string()),
+            };
+            let reasons: Vec<String> = own.into_iter().chain(idp_gap.clone()).collect();
+            (*id, (!reasons.is_empty()).then(|| format!("not evaluated: {}", reasons.join("; "))))
+        })
+        .collect();
+
+    let mut found: HashMap<i64, Vec<NewFinding>> = HashMap::new();
+    if gaps.values().any(Option::is_none) {
+        let mut accounts = Vec::new();
+        let mut joined = Vec::new();
+        for i in synced.iter().filter(|i| users_gap.get(&i.id).is_some_and(Option::is_none)) {
+            joined.push((i.name.clone(), i.kind));
+            store
+                .snapshot_heads(i.id, Resource::Users, |a: AccountRow| {
+                    accounts.push((i.name.clone(), i.kind, a.into_account()));
+                })
+                .await?;
+        }
+        let g = Graph::of_accounts(accounts, joined);
+        for i in synced.iter().filter(|i| gaps.get(&i.id).is_some_and(Option::is_none)) {
+            found.insert(i.id, graph_kind_findings(&g, &i.name));
+        }
+    }
+    Ok(gaps
+        .into_iter()
+        .map(|(id, gap)| {
+            let evaluations = Kind::GRAPH
+                .iter()
+                .map(|k| KindEvaluation { kind: k.as_str().to_string(), evaluated: gap.is_none(), reason: gap.clone() })
+                .collect();
+            (id, Computed { evaluations, findings: found.remove(&id).unwrap_or_default() })
+        })
+        .collect())
+}
+
+/// Leaver and orphan findings about the accounts of the integration named `integration`.
+/// Every leaver's account is also an orphan in the graph's sense (no active identity-provider
+/// user); it is reported once, as the more specific leaver, so orphans here are the accounts
+/// no identity-provider user has at all. Keyed by the downstream account id, stable between
+/// syncs.
+fn graph_kind_findings(g: &Graph, integration: &str) -> Vec<NewFinding> {
+    let new = |kind: Kind, subject_key: String, subject: String, detail: String, evidence: Value| NewFinding {
+        kind: kind.as_str().to_string(),
+        subject_key,
+        subject,
+        severity: kind.severity().to_string(),
+        detail,
+        evidence,
+    };
+    let mut findings = Vec::new();
+    let mut leaver_accounts: HashSet<String> = HashSet::new();
+    for l in g.leavers() {
+        let idp_status: Vec<String> = l.idp_accounts.iter().map(|a| format!("{} in {}", a.status, a.integration)).collect();
+        for a in l.still_active.iter().filter(|a| a.integration == integration) {
+            leaver_accounts.insert(a.account_id.clone());
+            findings.push(new(
+                Kind::LeaverAccount,
+                a.account_id.clone(),
+                a.login.clone(),
+                format!(
+                    "{} is {} but the {integration} account {} ({}) is still active",
+                    l.person,
+                    idp_status.join(", "),
+                    a.login,
+                    a.status
+                ),
+                json!({"person": l.person, "account": a, "idp_accounts": l.idp_accounts,
+                       "still_active": l.still_active, "join_evidence": l.evidence}),
+            ));
+        }
+    }
+    let people: HashMap<&str, &Person> = g.people.iter().map(|p| (p.email.as_str(), p)).collect();
+    for o in g.orphans() {
+        if o.account.integration != integration || leaver_accounts.contains(&o.account.account_id) {
+            continue;
+        }
+        let person = people.get(o.person.as_str());
+        let others: Vec<&AccountRef> = person
+            .into_iter()
+            .flat_map(|p| p.accounts.iter())
+            .filter(|a| !(a.integration == o.account.integration && a.account_id == o.account.account_id))
+            .collect();
+        findings.push(new(
+            Kind::OrphanAccount,
+            o.account.account_id.clone(),
+            o.account.login.clone(),
+            format!("{} is active in {integration} ({}) but {}", o.account.login, o.account.status, o.reason),
+            json!({"person": o.person, "account": o.account, "reason": o.reason,
+                   "identifiers": person.map(|p| &p.identifiers), "other_accounts": others,
+                   "join_evidence": person.map(|p| &p.evidence)}),
+        ));
+    }
+    findings
 }
 
 /// Kinds that appear in `findings`, counted.

@@ -7,6 +7,7 @@
 mod evidence;
 mod findings;
 mod graph;
+mod graph_findings;
 mod inventory;
 mod requests;
 mod reviews;

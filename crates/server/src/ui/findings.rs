@@ -129,7 +129,7 @@ async fn page(State(state): State<AppState>, UiUser(authed): UiUser, OriginalUri
         by_kind.entry(f.kind.clone()).or_default().push(row(f, &names, &new_ids));
     }
     // Kinds in the product's order (severity first), unknown ones after.
-    let order = |k: &str| Kind::parse(k).and_then(|k| Kind::OKTA.iter().position(|x| *x == k)).unwrap_or(usize::MAX);
+    let order = |k: &str| Kind::parse(k).and_then(|k| Kind::ALL.iter().position(|x| *x == k)).unwrap_or(usize::MAX);
     let mut groups: Vec<Group> =
         by_kind.into_iter().map(|(kind, rows)| Group { title: kind_title(&kind), kind, rows }).collect();
     groups.sort_by_key(|g| order(&g.kind));
@@ -137,7 +137,7 @@ async fn page(State(state): State<AppState>, UiUser(authed): UiUser, OriginalUri
 
     let page = Page {
         layout: Layout::new(&authed, "Findings", "findings"),
-        kinds: Kind::OKTA
+        kinds: Kind::ALL
             .iter()
             .map(|k| KindOption {
                 value: k.as_str().to_string(),

@@ -27,7 +27,7 @@ pub struct FindingsArgs {
 #[derive(Debug, Args)]
 pub struct ListArgs {
     /// Only this kind: admin_without_mfa, super_admin_concentration, leaver_with_access,
-    /// dormant_with_access, unused_app, admin_role_via_group.
+    /// dormant_with_access, unused_app, admin_role_via_group, leaver_account, orphan_account.
     #[arg(long, value_name = "KIND")]
     pub kind: Option<String>,
     /// Include resolved findings (history), not only open ones.

@@ -10,6 +10,7 @@ pub mod findings;
 pub mod graph;
 pub mod integrations;
 pub mod inventory;
+pub mod reminders;
 pub mod requests;
 pub mod reviews;
 pub mod scheduler;

@@ -205,6 +205,12 @@ async fn turn<R: JobRunner>(
         Ok(_) => {}
         Err(e) => tracing::warn!(error = %e, "Could not start due access reviews."),
     }
+    // Reviewers are reminded of deadlines here (each reminder claimed once across workers).
+    match crate::reminders::send_due(store, clock, crate::reminders::ConfiguredSink::process()).await {
+        Ok(sent) if !sent.is_empty() => tracing::info!(reminders = sent.len(), "Access-review reminders sent."),
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "Could not send access-review reminders."),
+    }
     let job = match store.claim_due_job(worker, clock.now(), settings.lease).await {
         Ok(Some(job)) => job,
         Ok(None) => return Turn::Idle,

@@ -27,6 +27,7 @@ mod integrations;
 mod inventory;
 mod jobs;
 mod requests;
+mod review_reminders;
 mod reviews;
 mod key;
 mod runs;
@@ -41,6 +42,7 @@ pub use evidence::{
 };
 pub use findings::{Finding, FindingEvaluation, FindingFilter, FindingsUpdate, KeyList, KindEvaluation, NewFinding};
 pub use integrations::{Integration, NewIntegration};
+pub use review_reminders::{ReviewReminder, ReviewerPending};
 pub use reviews::{
     AuditEntry, Campaign, Case, CaseContext, DecideRefusal, NewCase, NewReviewDefinition, NewReviewPerson, ReviewDefinition,
     reviewers_text,

@@ -9,6 +9,7 @@ mod findings;
 mod graph;
 mod graph_findings;
 mod inventory;
+mod reminders;
 mod requests;
 mod reviews;
 mod scheduler;

@@ -1,5 +1,5 @@
-//! `steward review create|list|show|queue|decide|report|remediate|start-due`: access-review
-//! campaigns over the synced identity graph.
+//! `steward review create|list|show|queue|decide|report|remediate|start-due|remind|reminders`:
+//! access-review campaigns over the synced identity graph, and their deadline reminders.
 
 use std::path::PathBuf;
 
@@ -8,6 +8,7 @@ use clap::{Args, Subcommand};
 use serde_json::json;
 use steward_products::SystemClock;
 use steward_products::integrations;
+use steward_products::reminders::{self, ConfiguredSink, Reminder};
 use steward_products::reviews::{self, CreateReview, ReportFormat, ReviewError};
 use steward_store::Case;
 
@@ -35,6 +36,18 @@ pub enum ReviewCommand {
     Remediate(IdArgs),
     /// Start the next campaign of every recurring definition that is due.
     StartDue(JsonFlag),
+    /// Send the deadline reminders due now (recorded; POSTed to STEWARD_REMINDER_WEBHOOK when set) and print them.
+    Remind(JsonFlag),
+    /// The reminders log: every reminder sent, of one campaign or of all.
+    Reminders(RemindersArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RemindersArgs {
+    /// Campaign id (default: all campaigns).
+    pub campaign: Option<i64>,
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -109,6 +122,28 @@ fn usage(e: ReviewError) -> anyhow::Error {
         ReviewError::Store(_) | ReviewError::Connector(_) => anyhow::Error::new(e),
         other => anyhow::Error::new(UsageError(other.to_string())),
     }
+}
+
+fn reminder_rows(reminders: &[Reminder]) -> String {
+    let rows: Vec<Vec<String>> = reminders
+        .iter()
+        .map(|r| {
+            let delivery = match (&r.delivered_to, &r.error) {
+                (_, Some(e)) => format!("failed: {e}"),
+                (Some(to), None) => to.clone(),
+                (None, None) => "recorded".into(),
+            };
+            vec![
+                r.campaign_id.to_string(),
+                r.reviewer.clone(),
+                r.kind.clone(),
+                r.pending.to_string(),
+                r.at.format("%Y-%m-%d %H:%M").to_string(),
+                delivery,
+            ]
+        })
+        .collect();
+    output::table(&["CAMPAIGN", "REVIEWER", "KIND", "PENDING", "AT", "DELIVERY"], &rows)
 }
 
 fn case_rows(cases: &[Case]) -> String {
@@ -274,6 +309,35 @@ pub async fn run(global: &Global, cmd: ReviewCommand) -> anyhow::Result<u8> {
                 print_json(&started)?;
             } else {
                 println!("{} campaign(s) started.", started.len());
+            }
+        }
+        ReviewCommand::Remind(f) => {
+            let sink = ConfiguredSink::from_env();
+            if let ConfiguredSink::Invalid(reason) = &sink {
+                return Err(UsageError(reason.clone()).into());
+            }
+            let sent = reminders::send_due(&store, &clock, &sink).await?;
+            if f.json {
+                print_json(&sent)?;
+            } else if sent.is_empty() {
+                println!("No reminders due now.");
+            } else {
+                print!("{}", reminder_rows(&sent));
+            }
+        }
+        ReviewCommand::Reminders(a) => {
+            if let Some(id) = a.campaign
+                && store.campaign(id).await?.is_none()
+            {
+                return Err(usage(ReviewError::NoCampaign(id)));
+            }
+            let log = reminders::log(&store, a.campaign).await?;
+            if a.json {
+                print_json(&log)?;
+            } else if log.is_empty() {
+                println!("No reminders sent yet.");
+            } else {
+                print!("{}", reminder_rows(&log));
             }
         }
     }

@@ -6,7 +6,11 @@
 //! - Every state-changing request (anything but GET/HEAD/OPTIONS) must carry the session's
 //!   CSRF token in `X-CSRF-Token`. SameSite=Strict already stops cross-site cookies; the
 //!   token is the second, independent line (older browsers, same-site subdomains).
-//! - Roles: `admin` does everything; `viewer` reads. No endpoint ever returns a token.
+//! - Roles: `admin` does everything; `viewer` reads. `reviewer` (a user named by the email
+//!   access-review cases list) sees and decides only their own review queue: the [`Authed`]
+//!   extractor refuses reviewers, so every endpoint is closed to them unless its handler
+//!   opts in with [`AnyRole`] and applies the reviewer rule itself. No endpoint ever returns
+//!   a token.
 //! - Login failures are counted per user name and per client IP in memory on the injected
 //!   clock: 5 failures in 15 minutes answer 429 with `Retry-After` until the window passes.
 //! - There are no API tokens (`Authorization: Bearer`) yet: scripts use the CLI on the host.
@@ -36,13 +40,18 @@ pub const SESSION_COOKIE: &str = "steward_session";
 pub const CSRF_HEADER: &str = "x-csrf-token";
 pub const ROLE_ADMIN: &str = "admin";
 pub const ROLE_VIEWER: &str = "viewer";
+pub const ROLE_REVIEWER: &str = "reviewer";
+
+/// Why a reviewer is refused: said the same way by the API and the UI.
+pub const REVIEWER_ONLY: &str =
+    "reviewers can only open their own review queue (/reviews/queue) and decide its cases";
 
 /// Errors of the password and user helpers the CLI shares with the server.
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {
     #[error("password hashing failed: {0}")]
     Hash(String),
-    #[error("role must be \"admin\" or \"viewer\", not {0:?}")]
+    #[error("role must be \"admin\", \"viewer\" or \"reviewer\", not {0:?}")]
     BadRole(String),
     #[error("user name: {0}")]
     BadName(String),
@@ -77,7 +86,7 @@ pub fn random_hex(bytes: usize) -> String {
 
 pub fn validate_role(role: &str) -> Result<(), AuthError> {
     match role {
-        ROLE_ADMIN | ROLE_VIEWER => Ok(()),
+        ROLE_ADMIN | ROLE_VIEWER | ROLE_REVIEWER => Ok(()),
         other => Err(AuthError::BadRole(other.to_string())),
     }
 }
@@ -92,6 +101,33 @@ pub fn validate_user_name(name: &str) -> Result<(), AuthError> {
     Ok(())
 }
 
+/// The name rule of `role` on top of [`validate_user_name`]: a reviewer's user name is the
+/// email their review cases name, because that is how their queue and decisions are found.
+pub fn validate_user_name_for_role(name: &str, role: &str) -> Result<(), AuthError> {
+    validate_user_name(name)?;
+    if role == ROLE_REVIEWER && !is_email(name) {
+        return Err(AuthError::BadName(format!(
+            "{name:?} is not an email; a reviewer signs in as the email their review cases name, \
+             e.g. `steward user add alice@acme.example --role reviewer`"
+        )));
+    }
+    Ok(())
+}
+
+/// `local@domain.tld`: one `@`, both sides non-empty, a dot inside the domain.
+fn is_email(name: &str) -> bool {
+    match name.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && !domain.contains('@')
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+        }
+        None => false,
+    }
+}
+
 pub fn validate_password(password: &str) -> Result<(), AuthError> {
     if password.chars().count() < 12 {
         return Err(AuthError::BadPassword("use at least 12 characters".into()));
@@ -101,8 +137,8 @@ pub fn validate_password(password: &str) -> Result<(), AuthError> {
 
 /// Create a user with a hashed password (CLI `user add` and the first-run admin).
 pub async fn create_user(store: &Store, name: &str, role: &str, password: &str, now: DateTime<Utc>) -> Result<User, AuthError> {
-    validate_user_name(name)?;
     validate_role(role)?;
+    validate_user_name_for_role(name, role)?;
     validate_password(password)?;
     let hash = hash_password(password)?;
     Ok(store.create_user(name, role, &hash, now).await?)
@@ -151,12 +187,24 @@ impl Authed {
     pub fn is_admin(&self) -> bool {
         self.user.role == ROLE_ADMIN
     }
-}
 
-impl FromRequestParts<AppState> for Authed {
-    type Rejection = ApiError;
+    pub fn is_reviewer(&self) -> bool {
+        self.user.role == ROLE_REVIEWER
+    }
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    /// Admins and viewers: the roles that may read beyond a review queue. Anything else
+    /// (reviewers, a role this build does not know) is refused by default.
+    pub fn is_staff(&self) -> bool {
+        matches!(self.user.role.as_str(), ROLE_ADMIN | ROLE_VIEWER)
+    }
+
+    /// The reviewer this user is, as review cases spell it (lower case).
+    pub fn reviewer_email(&self) -> String {
+        self.user.name.trim().to_ascii_lowercase()
+    }
+
+    /// The session (any role), CSRF checked on state-changing methods.
+    async fn from_parts_any_role(parts: &Parts, state: &AppState) -> Result<Authed, ApiError> {
         let authed = Authed::from_session(&parts.headers, state).await?;
         let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
         if !safe {
@@ -166,6 +214,33 @@ impl FromRequestParts<AppState> for Authed {
             }
         }
         Ok(authed)
+    }
+}
+
+/// Extracting `Authed` admits admins and viewers only: an endpoint opens to reviewers by
+/// taking [`AnyRole`] instead, so a new endpoint is closed to them unless it says otherwise.
+impl FromRequestParts<AppState> for Authed {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let authed = Authed::from_parts_any_role(parts, state).await?;
+        if !authed.is_staff() {
+            return Err(ApiError::forbidden(REVIEWER_ONLY));
+        }
+        Ok(authed)
+    }
+}
+
+/// A logged-in user of any role, reviewers included (CSRF checked on writes). Handlers that
+/// take it must apply the reviewer rule themselves (their own queue and cases only).
+#[derive(Debug, Clone)]
+pub struct AnyRole(pub Authed);
+
+impl FromRequestParts<AppState> for AnyRole {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        Ok(AnyRole(Authed::from_parts_any_role(parts, state).await?))
     }
 }
 
@@ -372,7 +447,7 @@ pub async fn start_session(
 
 /// End the session and clear the cookie.
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", responses((status = 204)))]
-pub async fn logout(State(state): State<AppState>, headers: HeaderMap, authed: Authed) -> Result<Response, ApiError> {
+pub async fn logout(State(state): State<AppState>, headers: HeaderMap, AnyRole(authed): AnyRole) -> Result<Response, ApiError> {
     let cookie = end_session(&state, &headers, &authed).await?;
     Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, cookie)]).into_response())
 }
@@ -385,6 +460,6 @@ pub async fn end_session(state: &AppState, headers: &HeaderMap, authed: &Authed)
 
 /// The logged-in user and the session's CSRF token.
 #[utoipa::path(get, path = "/api/v1/auth/me", tag = "auth", responses((status = 200, body = Me), (status = 401)))]
-pub async fn me(authed: Authed) -> Json<Me> {
+pub async fn me(AnyRole(authed): AnyRole) -> Json<Me> {
     Json(Me { name: authed.user.name, role: authed.user.role, csrf_token: authed.csrf_token })
 }

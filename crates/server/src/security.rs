@@ -1,5 +1,8 @@
-//! Identity-security endpoints: findings (and their thresholds). Thin handlers over
-//! `steward_products::findings`, the functions the CLI calls.
+//! Identity-security endpoints: findings (and their thresholds) and access reviews. Thin
+//! handlers over `steward_products::findings` and `::reviews`, the functions the CLI calls.
+//!
+//! Reviewers (role `reviewer`) reach only the review queue and decisions, and only their own:
+//! the queue is theirs whatever `reviewer` asks for, and they decide as themselves.
 
 use std::collections::BTreeSet;
 
@@ -11,7 +14,7 @@ use steward_products::findings::{self, FindingsError};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::AppState;
-use crate::auth::{Admin, Authed};
+use crate::auth::{Admin, AnyRole, Authed};
 use crate::error::{ApiError, ApiJson, ApiQuery};
 
 impl From<FindingsError> for ApiError {
@@ -31,7 +34,7 @@ impl From<FindingsError> for ApiError {
 #[serde(deny_unknown_fields)]
 pub struct FindingsQuery {
     /// Only this kind (`admin_without_mfa`, `super_admin_concentration`, `leaver_with_access`,
-    /// `dormant_with_access`, `unused_app`, `admin_role_via_group`).
+    /// `dormant_with_access`, `unused_app`, `admin_role_via_group`, `leaver_account`, `orphan_account`).
     pub kind: Option<String>,
     /// `true`: include resolved findings (history).
     pub all: Option<bool>,
@@ -202,10 +205,25 @@ pub struct QueueQuery {
     pub reviewer: Option<String>,
 }
 
-/// A reviewer's undecided cases.
-#[utoipa::path(get, path = "/api/v1/reviews/queue", tag = "reviews", params(QueueQuery), responses((status = 200, description = "cases")))]
-pub async fn review_queue(State(state): State<AppState>, who: Authed, ApiQuery(q): ApiQuery<QueueQuery>) -> Result<Json<Value>, ApiError> {
-    let reviewer = q.reviewer.unwrap_or_else(|| who.user.name.clone());
+/// A reviewer's undecided cases; a user with the reviewer role sees only their own.
+#[utoipa::path(get, path = "/api/v1/reviews/queue", tag = "reviews", params(QueueQuery),
+    responses((status = 200, description = "cases"), (status = 403, description = "a reviewer asked for another reviewer's queue")))]
+pub async fn review_queue(
+    State(state): State<AppState>,
+    AnyRole(who): AnyRole,
+    ApiQuery(q): ApiQuery<QueueQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let reviewer = match q.reviewer {
+        Some(r) if who.is_reviewer() && !r.trim().eq_ignore_ascii_case(&who.reviewer_email()) => {
+            return Err(ApiError::forbidden(format!(
+                "reviewers see only their own queue; leave out reviewer or use {}",
+                who.reviewer_email()
+            ))
+            .with_field("reviewer"));
+        }
+        Some(r) => r,
+        None => who.user.name.clone(),
+    };
     let cases = reviews::queue(&state.store, &reviewer).await?;
     Ok(Json(json!({"reviewer": reviewer, "cases": cases})))
 }
@@ -217,20 +235,26 @@ pub struct DecisionBody {
     pub decision: String,
     pub comment: Option<String>,
     /// Decide as this reviewer (admins only; default: the logged-in user's name).
+    /// Viewers read only and cannot decide.
     pub reviewer: Option<String>,
 }
 
-/// Decide a case; 409 when another reviewer decided it first.
+/// Decide a case (admins for anyone, reviewers as themselves); 409 when another reviewer
+/// decided it first.
 #[utoipa::path(post, path = "/api/v1/review-cases/{id}/decision", tag = "reviews", params(("id" = i64, Path)), request_body = DecisionBody,
-    responses((status = 200, description = "the case"), (status = 409, description = "already decided")))]
+    responses((status = 200, description = "the case"), (status = 403, description = "not this user's case to decide"),
+              (status = 409, description = "already decided")))]
 pub async fn decide_case(
     State(state): State<AppState>,
-    who: Authed,
+    AnyRole(who): AnyRole,
     Path(id): Path<i64>,
     ApiJson(b): ApiJson<DecisionBody>,
 ) -> Result<Json<Value>, ApiError> {
+    if !who.is_admin() && !who.is_reviewer() {
+        return Err(ApiError::forbidden("deciding needs the admin or reviewer role; viewers can only read"));
+    }
     let reviewer = match b.reviewer {
-        Some(r) if who.is_admin() || r.eq_ignore_ascii_case(&who.user.name) => r,
+        Some(r) if who.is_admin() || r.trim().eq_ignore_ascii_case(&who.reviewer_email()) => r,
         Some(_) => return Err(ApiError::forbidden("only admins may decide as another reviewer").with_field("reviewer")),
         None => who.user.name.clone(),
     };

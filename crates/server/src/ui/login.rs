@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 
-use super::{Layout, UiError, UiForm, render, render_status};
+use super::{Layout, UiAnyForm, UiError, render, render_status};
 use crate::AppState;
 use crate::auth::{self, Authed, ClientIp, LoginRequest};
 
@@ -45,8 +45,8 @@ fn safe_next(next: Option<&str>) -> String {
 async fn login_page(State(state): State<AppState>, headers: HeaderMap, Query(q): Query<NextQuery>) -> Result<Response, UiError> {
     let next = safe_next(q.next.as_deref());
     // Already logged in: go straight on.
-    if Authed::from_session(&headers, &state).await.is_ok() {
-        return Ok(Redirect::to(&next).into_response());
+    if let Ok(authed) = Authed::from_session(&headers, &state).await {
+        return Ok(Redirect::to(&land(&authed.user.role, next)).into_response());
     }
     render(&LoginPage { layout: Layout::anonymous("Log in"), next, username: String::new(), error: None, field: None })
 }
@@ -64,7 +64,7 @@ async fn login_submit(
     let next = safe_next(Some(get("next").as_str()).filter(|n| !n.is_empty()));
     let request = LoginRequest { username: username.clone(), password: get("password") };
     match auth::start_session(&state, &headers, &ip, request).await {
-        Ok((cookie, _me)) => Ok(([(header::SET_COOKIE, cookie)], Redirect::to(&next)).into_response()),
+        Ok((cookie, me)) => Ok(([(header::SET_COOKIE, cookie)], Redirect::to(&land(&me.role, next))).into_response()),
         Err(e) => {
             let status = e.status;
             if status.is_server_error() {
@@ -88,7 +88,17 @@ async fn login_submit(
     }
 }
 
-async fn logout(State(state): State<AppState>, headers: HeaderMap, form: UiForm) -> Result<Response, UiError> {
+/// A reviewer may open only their queue and the reports of their campaigns: any other
+/// destination (the default one included) becomes their queue.
+fn land(role: &str, next: String) -> String {
+    let reviewer_page = next.starts_with("/reviews/queue") || (next.starts_with("/reviews/") && next.ends_with("/report"));
+    if role == auth::ROLE_REVIEWER && !reviewer_page {
+        return "/reviews/queue".to_string();
+    }
+    next
+}
+
+async fn logout(State(state): State<AppState>, headers: HeaderMap, UiAnyForm(form): UiAnyForm) -> Result<Response, UiError> {
     let cookie = auth::end_session(&state, &headers, &form.authed).await?;
     Ok((StatusCode::SEE_OTHER, [(header::SET_COOKIE, cookie), (header::LOCATION, "/login".parse().map_err(|_| UiError::bad_request("location"))?)]).into_response())
 }

@@ -5,7 +5,8 @@
 //!
 //! - login: `#login-username`, `#login-password`, `#login-submit`
 //! - nav: `#nav-integrations`, `#nav-inventory`, `#nav-privacy-requests`, `#nav-evidence`,
-//!   `#nav-identity`, `#nav-findings`, `#nav-people`, `#nav-reviews`
+//!   `#nav-identity`, `#nav-findings`, `#nav-people`, `#nav-reviews`; a reviewer's nav has
+//!   only `#nav-my-reviews`
 //! - integrations: `#connect-okta` (tile link), `.status-connected` on a connected integration
 //! - connect form: `#integration-name`, `#integration-domain`, `#integration-token`,
 //!   `#integration-allow-insecure`, `#test-connection`, `#save-integration`, `#test-results`
@@ -30,6 +31,10 @@
 //! `app.css`. Every form carries the session's CSRF token as `csrf_token`, and htmx requests
 //! send it as `X-CSRF-Token` (from `hx-headers` on `<body>`); [`UiForm`] checks either.
 //! Admin-only actions are hidden from viewers and refused by the handlers ([`UiForm::admin`]).
+//!
+//! Reviewers (role `reviewer`) see only their own review queue: [`UiUser`] and [`UiForm`]
+//! refuse them (403), so every page is closed to them unless its handler takes
+//! [`UiAnyUser`] / [`UiAnyForm`] and applies the reviewer rule itself.
 
 use askama::Template;
 use axum::Router;
@@ -41,7 +46,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
 
 use crate::AppState;
-use crate::auth::{Authed, CSRF_HEADER};
+use crate::auth::{Authed, CSRF_HEADER, REVIEWER_ONLY};
 use crate::error::ApiError;
 
 mod evidence;
@@ -63,7 +68,7 @@ pub(crate) const PAGE_SIZE: u64 = 50;
 /// Every UI route.
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/", get(|| async { Redirect::to("/integrations") }))
+        .route("/", get(home))
         .route("/static/htmx.min.js", get(htmx_js))
         .route("/static/app.css", get(app_css))
         // Browsers ask for it on every page; an empty answer keeps the console clean.
@@ -77,6 +82,18 @@ pub fn routes() -> Router<AppState> {
         .merge(findings::routes())
         .merge(people::routes())
         .merge(reviews::routes())
+}
+
+/// Where `/` and a login without a destination land: a reviewer's queue, or the integrations.
+pub fn landing(authed: &Authed) -> &'static str {
+    if authed.is_reviewer() { "/reviews/queue" } else { "/integrations" }
+}
+
+async fn home(axum::extract::State(state): axum::extract::State<AppState>, headers: HeaderMap) -> Redirect {
+    match Authed::from_session(&headers, &state).await {
+        Ok(a) => Redirect::to(landing(&a)),
+        Err(_) => Redirect::to("/integrations"),
+    }
 }
 
 const LONG_CACHE: &str = "public, max-age=31536000, immutable";
@@ -106,6 +123,8 @@ pub struct Layout {
     pub user: Option<String>,
     pub role: String,
     pub is_admin: bool,
+    /// A reviewer's nav has only "My reviews".
+    pub is_reviewer: bool,
     pub csrf: String,
     /// The nav entry to mark current (`integrations`, `inventory`, ...).
     pub nav: &'static str,
@@ -118,13 +137,22 @@ impl Layout {
             user: Some(authed.user.name.clone()),
             role: authed.user.role.clone(),
             is_admin: authed.is_admin(),
+            is_reviewer: authed.is_reviewer(),
             csrf: authed.csrf_token.clone(),
             nav,
         }
     }
 
     pub fn anonymous(title: impl Into<String>) -> Layout {
-        Layout { title: title.into(), user: None, role: String::new(), is_admin: false, csrf: String::new(), nav: "" }
+        Layout {
+            title: title.into(),
+            user: None,
+            role: String::new(),
+            is_admin: false,
+            is_reviewer: false,
+            csrf: String::new(),
+            nav: "",
+        }
     }
 
     /// `aria-current="page"` for the active nav entry (askama renders the returned text).
@@ -159,6 +187,15 @@ impl UiError {
             status: StatusCode::FORBIDDEN,
             message: "This needs the admin role; viewers can only read.".into(),
         }
+    }
+
+    /// A reviewer outside their own queue.
+    pub fn reviewer_only() -> UiError {
+        let mut message = REVIEWER_ONLY.to_string();
+        if let Some(first) = message.get_mut(..1) {
+            first.make_ascii_uppercase();
+        }
+        UiError::Page { status: StatusCode::FORBIDDEN, message: format!("{message}.") }
     }
 
     pub fn bad_request(message: impl Into<String>) -> UiError {
@@ -273,15 +310,32 @@ fn next_of(parts: &Parts) -> String {
     }
 }
 
-/// The logged-in user of a UI page (GET); without a session, a redirect to the login page.
+/// The logged-in admin or viewer of a UI page (GET); without a session, a redirect to the
+/// login page; a reviewer gets 403 (see [`UiAnyUser`]).
 pub struct UiUser(pub Authed);
 
 impl FromRequestParts<AppState> for UiUser {
     type Rejection = UiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let UiAnyUser(authed) = UiAnyUser::from_request_parts(parts, state).await?;
+        if !authed.is_staff() {
+            return Err(UiError::reviewer_only());
+        }
+        Ok(UiUser(authed))
+    }
+}
+
+/// The logged-in user of any role, reviewers included: for the pages a reviewer may open,
+/// whose handlers apply the reviewer rule themselves.
+pub struct UiAnyUser(pub Authed);
+
+impl FromRequestParts<AppState> for UiAnyUser {
+    type Rejection = UiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         match Authed::from_session(&parts.headers, state).await {
-            Ok(a) => Ok(UiUser(a)),
+            Ok(a) => Ok(UiAnyUser(a)),
             Err(e) if e.code == "unauthenticated" => {
                 let next = next_of(parts);
                 if parts.headers.contains_key("hx-request") {
@@ -328,7 +382,33 @@ impl UiForm {
     pub fn admin(&self) -> Result<(), UiError> {
         if self.authed.is_admin() { Ok(()) } else { Err(UiError::forbidden()) }
     }
+
+    /// Who a review decision is recorded as: an admin acts for the reviewer `asked` (the
+    /// queue they opened); a reviewer is always themselves and may not ask for anyone else;
+    /// a viewer may not decide.
+    pub fn decider(&self, asked: &str) -> Result<String, UiError> {
+        let asked = asked.trim().to_ascii_lowercase();
+        if self.authed.is_reviewer() {
+            let me = self.authed.reviewer_email();
+            if !asked.is_empty() && asked != me {
+                return Err(UiError::Page {
+                    status: StatusCode::FORBIDDEN,
+                    message: format!("reviewer: you decide as {me}; reviewers cannot decide another reviewer's cases."),
+                });
+            }
+            return Ok(me);
+        }
+        self.admin()?;
+        if asked.is_empty() {
+            return Err(UiError::bad_request("reviewer: missing; open the queue with ?reviewer=EMAIL"));
+        }
+        Ok(asked)
+    }
 }
+
+/// A form post from a user of any role, reviewers included (CSRF checked): for the forms a
+/// reviewer may send, whose handlers apply the reviewer rule themselves.
+pub struct UiAnyForm(pub UiForm);
 
 fn is_form(headers: &HeaderMap) -> bool {
     headers
@@ -337,12 +417,25 @@ fn is_form(headers: &HeaderMap) -> bool {
         .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"))
 }
 
+/// Admins and viewers only; a reviewer gets 403 (see [`UiAnyForm`]).
 impl FromRequest<AppState> for UiForm {
     type Rejection = UiError;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let UiAnyForm(form) = UiAnyForm::from_request(req, state).await?;
+        if !form.authed.is_staff() {
+            return Err(UiError::reviewer_only());
+        }
+        Ok(form)
+    }
+}
+
+impl FromRequest<AppState> for UiAnyForm {
+    type Rejection = UiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
         let (mut parts, body) = req.into_parts();
-        let UiUser(authed) = UiUser::from_request_parts(&mut parts, state).await?;
+        let UiAnyUser(authed) = UiAnyUser::from_request_parts(&mut parts, state).await?;
         let bytes = axum::body::to_bytes(body, MAX_FORM_BYTES)
             .await
             .map_err(|_| UiError::bad_request("the form is too large"))?;
@@ -356,7 +449,7 @@ impl FromRequest<AppState> for UiForm {
         if !header_ok && !field_ok {
             return Err(ApiError::csrf().into());
         }
-        Ok(UiForm { authed, fields })
+        Ok(UiAnyForm(UiForm { authed, fields }))
     }
 }
 

@@ -5,8 +5,11 @@
 //! report view with its CSV/JSON/HTML downloads, and remediation of revokes (admins).
 //!
 //! Thin views over `steward_products::reviews`, the functions the CLI and the API call.
-//! Deciding, creating and remediating need the admin role (viewers read only): the UI has no
-//! per-reviewer accounts, so an admin acts for the reviewer whose queue is open.
+//! Creating and remediating need the admin role (viewers read only). Deciding needs the
+//! admin role, when an admin acts for the reviewer whose queue is open, or the reviewer role:
+//! a reviewer signs in as the email their cases name, sees only their own queue (asking for
+//! another is 403), decides as themselves, and may read the report of a campaign they review
+//! (their own cases only); every other page refuses them.
 
 use std::collections::BTreeMap;
 
@@ -21,7 +24,10 @@ use serde_json::Value;
 use steward_products::reviews::{self, CampaignView, CreateReview, Remediation, ReportFormat, ReviewError};
 use steward_store::{Case, InventoryFilter};
 
-use super::{Layout, PAGE_SIZE, UiError, UiForm, UiUser, enc, parse_page, query_pairs, render, render_status, when, when_opt};
+use super::{
+    Layout, PAGE_SIZE, UiAnyForm, UiAnyUser, UiError, UiForm, UiUser, enc, parse_page, query_pairs, render, render_status, when,
+    when_opt,
+};
 use crate::AppState;
 use crate::error::ApiError;
 
@@ -289,6 +295,19 @@ struct DetailPage {
     total: usize,
     revokes: usize,
     remediated: Option<Vec<RemediationRow>>,
+    /// The campaign's reminders log (see `steward_products::reminders`), oldest first.
+    reminders: Vec<ReminderRow>,
+}
+
+/// One reminder sent, as the campaign page shows it.
+struct ReminderRow {
+    reviewer: String,
+    kind: String,
+    pending: u64,
+    at: String,
+    /// Where it went, `recorded` when only recorded, or empty when it failed.
+    delivered: String,
+    error: String,
 }
 
 fn parse_id(raw: &str, what: &str) -> Result<i64, UiError> {
@@ -339,6 +358,24 @@ async fn render_detail(
         total,
         revokes,
         remediated,
+        reminders: state
+            .store
+            .review_reminders(Some(id))
+            .await?
+            .into_iter()
+            .map(|r| ReminderRow {
+                delivered: match (&r.delivered_to, &r.error) {
+                    (_, Some(_)) => String::new(),
+                    (Some(to), None) => to.clone(),
+                    (None, None) => "recorded".into(),
+                },
+                error: r.error.unwrap_or_default(),
+                at: when(&r.at),
+                reviewer: r.reviewer,
+                kind: r.kind.replace('_', " "),
+                pending: r.pending,
+            })
+            .collect(),
     };
     render(&d)
 }
@@ -385,6 +422,7 @@ async fn remediate(State(state): State<AppState>, Path(id): Path<String>, form: 
 
 struct QueueRow {
     id: i64,
+    campaign_id: i64,
     campaign: String,
     account: String,
     access: String,
@@ -400,6 +438,8 @@ struct QueueRow {
 struct QueuePage {
     layout: Layout,
     reviewer: String,
+    /// Admins (for the open queue's reviewer) and reviewers (for themselves) decide.
+    can_decide: bool,
     rows: Vec<QueueRow>,
     total: usize,
     notices: Vec<String>,
@@ -435,6 +475,7 @@ async fn render_queue(
             let r = case_row(c);
             QueueRow {
                 id: c.id,
+                campaign_id: c.campaign_id,
                 campaign: names.get(&c.campaign_id).cloned().unwrap_or_else(|| format!("#{}", c.campaign_id)),
                 account: r.account,
                 access: r.access,
@@ -446,13 +487,26 @@ async fn render_queue(
             }
         })
         .collect();
-    let page = QueuePage { layout, reviewer, rows, total, notices, problems };
+    let can_decide = layout.is_admin || layout.is_reviewer;
+    let page = QueuePage { layout, reviewer, can_decide, rows, total, notices, problems };
     render_status(status, &page)
 }
 
-async fn queue(State(state): State<AppState>, UiUser(authed): UiUser, OriginalUri(uri): OriginalUri) -> Result<Response, UiError> {
+async fn queue(State(state): State<AppState>, UiAnyUser(authed): UiAnyUser, OriginalUri(uri): OriginalUri) -> Result<Response, UiError> {
     let q = query_pairs(&uri);
-    let reviewer = q.iter().find(|(k, _)| k == "reviewer").map(|(_, v)| v.trim().to_ascii_lowercase()).unwrap_or_default();
+    let mut reviewer = q.iter().find(|(k, _)| k == "reviewer").map(|(_, v)| v.trim().to_ascii_lowercase()).unwrap_or_default();
+    if authed.is_reviewer() {
+        let me = authed.reviewer_email();
+        if !reviewer.is_empty() && reviewer != me {
+            return Err(UiError::Page {
+                status: StatusCode::FORBIDDEN,
+                message: format!("reviewer: you can open only your own queue ({me}); ask an admin to look at {reviewer}'s."),
+            });
+        }
+        reviewer = me;
+    } else if !authed.is_staff() {
+        return Err(UiError::reviewer_only());
+    }
     if !reviewer.is_empty() && reviewer != reviews::UNASSIGNED && reviews::Reviewer::parse(&reviewer).is_err() {
         return Err(UiError::bad_request(format!("reviewer: {reviewer:?} is not an email")));
     }
@@ -472,20 +526,17 @@ fn refusal_text(e: &ReviewError) -> Option<String> {
     }
 }
 
-/// Keep or revoke one case from the queue (admin, CSRF). htmx gets an empty answer (the row
-/// disappears) or a row saying who decided first; a plain form post goes back to the queue.
+/// Keep or revoke one case from the queue (an admin for the queue's reviewer, or a reviewer
+/// for themselves; CSRF). htmx gets an empty answer (the row disappears) or a row saying who
+/// decided first; a plain form post goes back to the queue.
 async fn decide_one(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path((id, decision)): Path<(String, String)>,
-    form: UiForm,
+    UiAnyForm(form): UiAnyForm,
 ) -> Result<Response, UiError> {
-    form.admin()?;
+    let reviewer = form.decider(&form.text("reviewer"))?;
     let id = parse_id(&id, "case")?;
-    let reviewer = form.text("reviewer").trim().to_ascii_lowercase();
-    if reviewer.is_empty() {
-        return Err(UiError::bad_request("reviewer: missing; open the queue with ?reviewer=EMAIL"));
-    }
     let comment = form.get(&format!("comment-{id}")).or(form.get("comment")).map(str::trim).filter(|c| !c.is_empty()).map(str::to_string);
     let result = reviews::decide(&state.store, id, &reviewer, &decision, comment.as_deref(), state.clock.as_ref()).await;
     let htmx = is_htmx(&headers);
@@ -508,14 +559,11 @@ async fn decide_one(
     }
 }
 
-/// Bulk Keep / Revoke of the ticked cases (admin, CSRF); each case is decided on its own, so
-/// the ones someone else decided first are reported and the rest go through.
-async fn bulk_decide(State(state): State<AppState>, form: UiForm) -> Result<Response, UiError> {
-    form.admin()?;
-    let reviewer = form.text("reviewer").trim().to_ascii_lowercase();
-    if reviewer.is_empty() {
-        return Err(UiError::bad_request("reviewer: missing; open the queue with ?reviewer=EMAIL"));
-    }
+/// Bulk Keep / Revoke of the ticked cases (an admin, or the reviewer themselves; CSRF); each
+/// case is decided on its own, so the ones someone else decided first are reported and the
+/// rest go through.
+async fn bulk_decide(State(state): State<AppState>, UiAnyForm(form): UiAnyForm) -> Result<Response, UiError> {
+    let reviewer = form.decider(&form.text("reviewer"))?;
     let layout = Layout::new(&form.authed, "Review queue", "reviews");
     let decision = form.text("decision");
     if !matches!(decision.as_str(), "keep" | "revoke") {
@@ -559,10 +607,22 @@ struct ReportPage {
 }
 
 /// The report as a page, from the campaign's cases; the downloads (which also add the report
-/// to the evidence register) are the product's own renderings.
-async fn report(State(state): State<AppState>, UiUser(authed): UiUser, Path(id): Path<String>) -> Result<Response, UiError> {
+/// to the evidence register) are the product's own renderings. A reviewer sees the report of
+/// a campaign they review, listing only their own cases (other reviewers' people are not
+/// theirs to see), and no downloads.
+async fn report(State(state): State<AppState>, UiAnyUser(authed): UiAnyUser, Path(id): Path<String>) -> Result<Response, UiError> {
     let id = parse_id(&id, "campaign")?;
-    let (v, cases) = reviews::show(&state.store, id, state.clock.as_ref()).await?;
+    let (v, mut cases) = reviews::show(&state.store, id, state.clock.as_ref()).await?;
+    if authed.is_reviewer() {
+        let me = authed.reviewer_email();
+        cases.retain(|c| c.reviewer_list().contains(&me.as_str()));
+        // Not found rather than forbidden: a reviewer cannot tell others' campaigns exist.
+        if cases.is_empty() {
+            return Err(UiError::not_found(format!("you review no case of campaign {id}")));
+        }
+    } else if !authed.is_staff() {
+        return Err(UiError::reviewer_only());
+    }
     let names = names(&state).await?;
     let page = ReportPage {
         layout: Layout::new(&authed, "Access review report", "reviews"),

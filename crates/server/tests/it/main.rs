@@ -10,4 +10,5 @@ mod graph;
 mod helpers;
 mod ui;
 mod ui_reviews;
+mod ui_reviewer_role;
 mod ui_security;

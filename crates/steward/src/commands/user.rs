@@ -29,6 +29,7 @@ pub enum UserCommand {
 pub enum Role {
     Admin,
     Viewer,
+    Reviewer,
 }
 
 impl Role {
@@ -36,6 +37,7 @@ impl Role {
         match self {
             Role::Admin => auth::ROLE_ADMIN,
             Role::Viewer => auth::ROLE_VIEWER,
+            Role::Reviewer => auth::ROLE_REVIEWER,
         }
     }
 }
@@ -43,7 +45,8 @@ impl Role {
 #[derive(Debug, Args)]
 pub struct AddArgs {
     pub name: String,
-    /// admin: everything; viewer: read-only, no deletions, no integration changes.
+    /// admin: everything; viewer: read-only, no deletions, no integration changes; reviewer:
+    /// only their own access-review queue (the user name must be the reviewer's email).
     #[arg(long, value_enum)]
     pub role: Role,
     /// Read the password from this environment variable (default: prompt on the TTY).
@@ -92,7 +95,8 @@ pub async fn run(global: &Global, cmd: UserCommand) -> anyhow::Result<u8> {
     let now = chrono::Utc::now();
     match cmd {
         UserCommand::Add(args) => {
-            auth::validate_user_name(&args.name).map_err(usage)?;
+            // Before the password prompt: a bad name should not cost typing a password twice.
+            auth::validate_user_name_for_role(&args.name, args.role.as_str()).map_err(usage)?;
             let password = read_password(args.password_env.as_deref())?;
             let user = auth::create_user(&store, &args.name, args.role.as_str(), &password, now).await.map_err(usage)?;
             eprintln!("Added user {:?} ({}).", user.name, user.role);

@@ -19,3 +19,4 @@ mod schedule;
 mod secrets;
 mod server;
 mod sync;
+mod user_roles;

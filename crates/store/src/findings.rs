@@ -380,8 +380,6 @@ impl KeyList {
     }
 }
 
-/// Rows per page when scanning a snapshot resource.
-const HEAD_PAGE: i64 = 10_000;
 
 impl Store {
     /// Calls `f` with each record of one resource of the current snapshot as the projection
@@ -422,7 +420,7 @@ impl Store {
         // "raw" key was cut there) is read again whole, after the scan.
         let mut cut: Vec<String> = Vec::new();
         let select = crate::inventory::Select::Head { containing };
-        self.snapshot_pages_keyed(integration_id, resource, HEAD_PAGE, select, |key, head| {
+        self.snapshot_pages_keyed(integration_id, resource, select, |key, head| {
             match serde_json::from_str::<T>(head) {
                 Ok(v) => f(v),
                 Err(_) => cut.push(key.to_string()),

@@ -13,6 +13,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use futures::TryStreamExt;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use steward_model::Resource;
@@ -232,8 +233,6 @@ fn changed_fields(old: &InventoryFacts, new: &InventoryFacts) -> serde_json::Map
     out
 }
 
-/// Rows per page when reading a snapshot projection.
-const PAGE: i64 = 5_000;
 
 /// How a record that does not parse as its projection is reported, naming its resource.
 pub(crate) fn corrupt_record(resource: Resource) -> impl Fn(serde_json::Error) -> StoreError {
@@ -255,7 +254,7 @@ pub(crate) enum Select<'q> {
 impl Store {
     /// The records of one resource of the current snapshot, each deserialized into `T`: a
     /// projection of the record's JSON (fields `T` does not name, notably `raw`, are skipped
-    /// without being allocated). Read in pages by record key, so a snapshot of 400k app
+    /// without being allocated). Streamed in record-key order, so a snapshot of 400k app
     /// assignments is never held as text all at once. Empty before the first sync.
     pub async fn snapshot_projection<T: DeserializeOwned + Send>(
         &self,
@@ -263,7 +262,7 @@ impl Store {
         resource: Resource,
     ) -> Result<Vec<T>, StoreError> {
         let mut out = Vec::new();
-        self.snapshot_pages(integration_id, resource, PAGE, Select::Whole, |data| {
+        self.snapshot_pages(integration_id, resource, Select::Whole, |data| {
             out.push(serde_json::from_str::<T>(data).map_err(corrupt_record(resource))?);
             Ok(())
         })
@@ -280,7 +279,7 @@ impl Store {
         resource: Resource,
         mut f: impl FnMut(T) + Send,
     ) -> Result<(), StoreError> {
-        self.snapshot_pages(integration_id, resource, PAGE, Select::Whole, |data| {
+        self.snapshot_pages(integration_id, resource, Select::Whole, |data| {
             f(serde_json::from_str::<T>(data).map_err(corrupt_record(resource))?);
             Ok(())
         })
@@ -297,7 +296,7 @@ impl Store {
         mut keep: impl FnMut(&T) -> bool + Send,
     ) -> Result<Vec<steward_model::Record>, StoreError> {
         let mut out = Vec::new();
-        self.snapshot_pages(integration_id, resource, PAGE, Select::Whole, |data| {
+        self.snapshot_pages(integration_id, resource, Select::Whole, |data| {
             if keep(&serde_json::from_str::<T>(data).map_err(corrupt_record(resource))?) {
                 out.push(serde_json::from_str(data).map_err(corrupt_record(resource))?);
             }
@@ -308,17 +307,16 @@ impl Store {
     }
 
     /// Calls `each` with the stored JSON of every record of one resource of the current
-    /// snapshot, `page` rows at a time (see [`Store::snapshot_projection`]); findings'
-    /// `snapshot_heads` pages through the same loop.
+    /// snapshot in key order, streamed (see [`Store::snapshot_projection`]); findings'
+    /// `snapshot_heads` reads through the same scan.
     pub(crate) async fn snapshot_pages(
         &self,
         integration_id: i64,
         resource: Resource,
-        page_size: i64,
         select: Select<'_>,
         mut each: impl FnMut(&str) -> Result<(), StoreError> + Send,
     ) -> Result<(), StoreError> {
-        self.snapshot_pages_keyed(integration_id, resource, page_size, select, |_, data| each(data)).await
+        self.snapshot_pages_keyed(integration_id, resource, select, |_, data| each(data)).await
     }
 
     /// The stored JSON of one record of the current snapshot, by key.
@@ -349,7 +347,6 @@ impl Store {
         &self,
         integration_id: i64,
         resource: Resource,
-        page_size: i64,
         select: Select<'_>,
         mut each: impl FnMut(&str, &str) -> Result<(), StoreError> + Send,
     ) -> Result<(), StoreError> {
@@ -366,16 +363,15 @@ impl Store {
         };
         let filter = |n: u8| containing.map(|_| format!(" AND {find}(data, ${n}) > 0")).unwrap_or_default();
         let records = format!(
-            "SELECT record_key, {data} FROM records \
-             WHERE run_id = $1 AND resource = $2 AND record_key > $3{} ORDER BY record_key LIMIT $4",
-            filter(5)
+            "SELECT record_key, {data} FROM records WHERE run_id = $1 AND resource = $2{} ORDER BY record_key",
+            filter(3)
         );
         // As `snapshot_records`: log events are visible once the run that brought them succeeded.
         let log = format!(
             "SELECT record_key, {data} FROM log_events WHERE integration_id = $1 \
-             AND run_id IN (SELECT id FROM sync_runs WHERE integration_id = $1 AND status = 'succeeded') \
-             AND record_key > $2{} ORDER BY record_key LIMIT $3",
-            filter(4)
+             AND run_id IN (SELECT id FROM sync_runs WHERE integration_id = $1 AND status = 'succeeded'){} \
+             ORDER BY record_key",
+            filter(2)
         );
         let current = with_pool!(self, |pool| {
             sqlx::query_scalar::<_, Option<i64>>(CURRENT)
@@ -388,34 +384,26 @@ impl Store {
         else {
             return Ok(());
         };
-        let mut after = String::new();
-        loop {
-            let page = with_pool!(self, |pool| {
-                let q = match resource {
-                    Resource::LogEvents => sqlx::query_as::<_, (String, String)>(sqlx::AssertSqlSafe(log.clone()))
-                        .bind(integration_id)
-                        .bind(after.as_str())
-                        .bind(page_size),
-                    r => sqlx::query_as::<_, (String, String)>(sqlx::AssertSqlSafe(records.clone()))
-                        .bind(run_id)
-                        .bind(r.as_str())
-                        .bind(after.as_str())
-                        .bind(page_size),
-                };
-                match containing {
-                    Some(needle) => q.bind(needle).fetch_all(pool).await?,
-                    None => q.fetch_all(pool).await?,
+        // One statement, its rows streamed: keyset pages (`record_key > last LIMIT n`) made
+        // PostgreSQL scan and sort the rest of the table for every page once a filter was added.
+        with_pool!(self, |pool| {
+            let q = match resource {
+                Resource::LogEvents => {
+                    sqlx::query_as::<_, (String, String)>(sqlx::AssertSqlSafe(log.clone())).bind(integration_id)
                 }
-            });
-            let full = to_u64(page_size) == page.len() as u64;
-            for (key, data) in &page {
-                each(key, data)?;
+                r => sqlx::query_as::<_, (String, String)>(sqlx::AssertSqlSafe(records.clone()))
+                    .bind(run_id)
+                    .bind(r.as_str()),
+            };
+            let q = match containing {
+                Some(needle) => q.bind(needle),
+                None => q,
+            };
+            let mut rows = q.fetch(pool);
+            while let Some((key, data)) = rows.try_next().await? {
+                each(&key, &data)?;
             }
-            match page.into_iter().next_back() {
-                Some((key, _)) if full => after = key,
-                _ => break,
-            }
-        }
+        });
         Ok(())
     }
 

@@ -281,12 +281,12 @@ impl Store {
             ),
             crate::Db::Postgres(_) => (
                 "INSERT INTO review_people (campaign_id, account_id, login, department, mfa) \
-                 SELECT $2, e->>0, e->>1, e->>2, e->>3 FROM json_array_elements($1::json) AS e",
+                 SELECT $2, e->>0, e->>1, e->>2, e->>3 FROM jsonb_array_elements($1::jsonb) AS e",
                 "INSERT INTO review_labels (campaign_id, id, label) \
-                 SELECT $2, e->>0, e->>1 FROM json_array_elements($1::json) AS e",
+                 SELECT $2, e->>0, e->>1 FROM jsonb_array_elements($1::jsonb) AS e",
                 "INSERT INTO review_cases (campaign_id, stage, edge, account_id, target_id, via_group_id, last_used_at, reviewers) \
                  SELECT $2, 1, e->>0, e->>1, e->>2, e->>3, (e->>4)::timestamptz, e->>5 \
-                 FROM json_array_elements($1::json) WITH ORDINALITY AS x(e, n) ORDER BY n",
+                 FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS x(e, n) ORDER BY n",
             ),
         };
         // What the cases mention: a fast hash (ids we made, no flooding risk), a million inserts.

@@ -26,6 +26,9 @@ pub const ADMIN_USER: &str = "admin";
 pub const ADMIN_PASSWORD: &str = "browser-admin-password";
 pub const VIEWER_USER: &str = "viewer";
 pub const VIEWER_PASSWORD: &str = "browser-viewer-password";
+/// A reviewer signs in with the email their cases name.
+pub const REVIEWER_USER: &str = "reviewer@example.com";
+pub const REVIEWER_PASSWORD: &str = "browser-reviewer-password";
 
 /// How long an element or a state may take to show up (page loads, htmx swaps).
 pub const ELEMENT_TIMEOUT: Duration = Duration::from_secs(15);
@@ -169,6 +172,7 @@ impl Harness {
         let (store, dir) = steward_store::testing::test_store().await;
         steward_server::auth::create_user(&store, ADMIN_USER, "admin", ADMIN_PASSWORD, sim_now()).await.unwrap();
         steward_server::auth::create_user(&store, VIEWER_USER, "viewer", VIEWER_PASSWORD, sim_now()).await.unwrap();
+        steward_server::auth::create_user(&store, REVIEWER_USER, "reviewer", REVIEWER_PASSWORD, sim_now()).await.unwrap();
         let server_config = ServerConfig { allow_insecure_loopback: true, ..ServerConfig::default() };
         let state = AppState::new(store.clone(), Arc::new(FixedClock(sim_now())), server_config);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

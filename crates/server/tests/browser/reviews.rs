@@ -7,9 +7,10 @@
 use fantoccini::Locator;
 use serde_json::{Value, json};
 
-use crate::harness::{ADMIN_PASSWORD, ADMIN_USER, Harness};
+use crate::harness::{ADMIN_PASSWORD, ADMIN_USER, Harness, REVIEWER_PASSWORD, REVIEWER_USER};
 
-const REVIEWER: &str = "reviewer@example.com";
+// The harness has a reviewer account with this email, so the campaign's cases are theirs.
+const REVIEWER: &str = REVIEWER_USER;
 const TAB: &str = "\u{E004}";
 const ENTER: &str = "\u{E007}";
 
@@ -169,6 +170,97 @@ async fn admin_creates_a_campaign_decides_from_the_queue_and_sees_the_report() {
     h.click("#nav-reviews").await;
     h.wait(&format!("#campaigns-table [data-campaign-id=\"{campaign}\"]")).await;
     h.shot("reviews-campaigns").await;
+
+    h.close().await;
+}
+
+/// Sign out through the header's "Log out" button; back on the login form.
+async fn log_out(h: &Harness) {
+    h.click("#logout").await;
+    h.wait("#login-username").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reviewer_signs_in_and_decides_their_own_cases() {
+    let mut h = Harness::start(40, 40).await;
+    let app_id = h.sim.with_org(|org| {
+        let app = org.apps.iter().filter(|a| !a.deleted && a.users.len() >= 3).min_by_key(|a| a.users.len()).expect("an app with users");
+        app.id.clone()
+    });
+    connect_and_sync(&h).await;
+
+    // The admin creates a campaign whose reviewer is the reviewer account's email.
+    h.login(ADMIN_USER, ADMIN_PASSWORD).await;
+    h.click("#nav-reviews").await;
+    h.fill("#campaign-name", "Q4 access review").await;
+    h.fill("#campaign-scope", &format!("apps:{app_id}")).await;
+    h.fill("#campaign-reviewer", REVIEWER).await;
+    h.click("#create-campaign").await;
+    h.wait("#cases-table [data-case-id]").await;
+    let url = h.client.current_url().await.unwrap();
+    let campaign = url.path().strip_prefix("/reviews/").unwrap_or_else(|| panic!("not on a campaign page: {url}")).to_string();
+    let all = case_ids(&h, "#cases-table [data-case-id]").await;
+    assert!(all.len() >= 2, "{}", h.body_text().await);
+    log_out(&h).await;
+
+    // The reviewer signs in with their email and lands on their own queue.
+    h.fill("#login-username", REVIEWER_USER).await;
+    h.fill("#login-password", REVIEWER_PASSWORD).await;
+    h.click("#login-submit").await;
+    h.wait("#nav-my-reviews").await;
+    assert_eq!(h.client.current_url().await.unwrap().path(), "/reviews/queue");
+    let mut nav = Vec::new();
+    for link in h.all("nav.side a").await {
+        nav.push((link.attr("id").await.unwrap().unwrap_or_default(), link.text().await.unwrap()));
+    }
+    assert_eq!(nav, vec![("nav-my-reviews".to_string(), "My reviews".to_string())]);
+    assert_eq!(h.wait("main h1").await.text().await.unwrap(), format!("My reviews: {REVIEWER}"));
+    // No reviewer picker: a reviewer's queue is always their own.
+    assert!(!h.exists("#queue-reviewer").await, "{}", h.body_text().await);
+    h.wait("#queue-table [data-case-id]").await;
+    let queued = case_ids(&h, "#queue-table [data-case-id]").await;
+    assert!(queued.len() >= all.len() && queued[..all.len()] == all[..], "queue {queued:?} vs campaign {all:?}");
+    assert_eq!(h.wait("#queue-count").await.text().await.unwrap(), queued.len().to_string());
+    h.shot("reviews-reviewer-queue").await;
+
+    // Keep one case and revoke another, each with a comment, clicking the row's buttons;
+    // htmx swaps each decided row out of the table.
+    let (keep, revoke) = (queued[0].clone(), queued[1].clone());
+    for (case, comment, button) in [(&keep, "needed for payroll", ".decide-keep"), (&revoke, "left the team", ".decide-revoke")] {
+        h.fill(&format!("#comment-{case}"), comment).await;
+        let row = h.wait(&format!("#queue-table [data-case-id=\"{case}\"]")).await;
+        row.find(Locator::Css(button)).await.unwrap().click().await.unwrap();
+        h.wait_gone(&format!("#queue-table [data-case-id=\"{case}\"]")).await;
+    }
+    assert_eq!(case_ids(&h, "#queue-table [data-case-id]").await, queued[2..].to_vec());
+    assert_eq!(h.wait("#queue-count").await.text().await.unwrap(), (queued.len() - 2).to_string());
+    // Reloading agrees: the decided cases have left the queue for good.
+    h.click("#nav-my-reviews").await;
+    h.wait("#queue-table").await;
+    assert_eq!(case_ids(&h, "#queue-table [data-case-id]").await, queued[2..].to_vec());
+
+    // The reviewer's view of the report: their decisions, no downloads.
+    h.goto(&format!("/reviews/{campaign}/report")).await;
+    h.wait("#report-own-cases").await;
+    h.wait(&format!("#report-table [data-case-id=\"{keep}\"][data-decision=\"keep\"]")).await;
+    h.wait(&format!("#report-table [data-case-id=\"{revoke}\"][data-decision=\"revoke\"]")).await;
+    assert!(!h.exists("#download-csv").await);
+    log_out(&h).await;
+
+    // The admin's report attributes both decisions, with their comments, to the reviewer.
+    h.login(ADMIN_USER, ADMIN_PASSWORD).await;
+    h.goto(&format!("/reviews/{campaign}")).await;
+    h.click("#open-report").await;
+    let counts = h.wait("#report-counts").await.text().await.unwrap();
+    assert_eq!(counts, format!("{} cases: 1 kept, 1 revoked, {} not decided", queued.len(), queued.len() - 2));
+    for (case, decision, comment) in [(&keep, "keep", "needed for payroll"), (&revoke, "revoke", "left the team")] {
+        let row = h.wait(&format!("#report-table [data-case-id=\"{case}\"][data-decision=\"{decision}\"]")).await;
+        let cell = row.find(Locator::Css("td.decision")).await.unwrap().text().await.unwrap();
+        assert!(cell.starts_with(&format!("{decision}\nby {REVIEWER}\n")), "case {case}: {cell:?}");
+        let cells = row.find_all(Locator::Css("td")).await.unwrap();
+        assert_eq!(cells.last().unwrap().text().await.unwrap(), comment, "case {case}");
+    }
+    assert_eq!(h.all("#report-table [data-decision=\"not decided\"]").await.len(), h.all("#report-table [data-case-id]").await.len() - 2);
 
     h.close().await;
 }

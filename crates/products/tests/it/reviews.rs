@@ -241,3 +241,41 @@ async fn revoke_with_a_write_token_removes_and_verifies_and_the_report_is_eviden
     assert!(json.contains("\"evidence_id\""));
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn revoking_a_group_membership_with_a_write_token_removes_it_verified_and_logged() {
+    let (sim, store, _dir, _) = synced(120, 25).await;
+    let clock = FixedClock(now());
+    let group_id = sim.with_org(|org| {
+        org.groups.iter().find(|g| g.kind == GroupType::OktaGroup && g.members.len() > 2).unwrap().id.clone()
+    });
+    let mut req = request(&format!("groups:{group_id}"), "alice@acme.example");
+    req.remediation = true;
+    let v = reviews::create(&store, &req, &clock).await.unwrap();
+    let (_, cases) = reviews::show(&store, v.campaign.id, &clock).await.unwrap();
+    let target = cases.iter().find(|c| c.edge == "group").unwrap().clone();
+    let kept = cases.iter().find(|c| c.edge == "group" && c.id != target.id).unwrap().clone();
+    reviews::decide(&store, target.id, "alice@acme.example", "revoke", Some("moved team"), &clock).await.unwrap();
+    reviews::decide(&store, kept.id, "alice@acme.example", "keep", None, &clock).await.unwrap();
+
+    let rw = connector_as(&sim, "SUPER_ADMIN");
+    let done = reviews::remediate(&store, v.campaign.id, Some(rw.as_ref()), &clock).await.unwrap();
+    assert_eq!(done.len(), 1, "only the revoke is acted on: {done:?}");
+    assert_eq!(done[0].status, "removed", "{done:?}");
+    assert_eq!(done[0].detail["verified"], true);
+    assert_eq!(done[0].detail["change"]["action"], "remove_group_membership");
+    let (removed, still_kept, logged) = sim.with_org(|org| {
+        let g = org.groups.iter().find(|g| g.id == group_id).unwrap();
+        let pos = |id: &str| org.users.iter().position(|u| u.id == id).unwrap() as u32;
+        let logged = org.logs.iter().any(|e| {
+            e.event_type == "group.user_membership.remove" && e.targets.iter().any(|t| t.id == target.account_id)
+        });
+        (!g.members.contains(&pos(&target.account_id)), g.members.contains(&pos(&kept.account_id)), logged)
+    });
+    assert!(removed, "the revoked member is gone from the group in the simulator");
+    assert!(still_kept, "the kept member is untouched");
+    assert!(logged, "the simulator's System Log records the removal");
+    let audit = store.review_audit(v.campaign.id).await.unwrap();
+    assert!(audit.iter().any(|a| a.action == "remediated" && a.case_id == Some(target.id)), "{audit:?}");
+    sim.shutdown().await;
+}

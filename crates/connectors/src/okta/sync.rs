@@ -146,6 +146,25 @@ async fn fetch_all<T>(client: &OktaClient, path: &str, mut f: impl FnMut(Value) 
     Ok(out)
 }
 
+/// Every item of a paged list, mapped by `f` and sent through `part` one page at a time;
+/// returns the part's resource and how many records it sent. The resource's `Done` (with the
+/// sum over its parts) is the caller's.
+async fn stream_all(
+    client: &OktaClient,
+    path: &str,
+    mut part: Sink,
+    mut f: impl FnMut(Value) -> Option<Record>,
+) -> Result<(Resource, u64), ConnectorError> {
+    let mut next = Some(client.url(path)?);
+    while let Some(u) = next.take() {
+        let page = client.get_url(u).await?;
+        part.buf.extend(items(page.body).into_iter().filter_map(&mut f));
+        part.page_end().await?;
+        next = page.next;
+    }
+    Ok((part.resource, part.count))
+}
+
 /// A spawned resource task, aborted when dropped (an early error drops the others).
 struct Work(tokio::task::JoinHandle<Result<(), ConnectorError>>);
 
@@ -385,35 +404,37 @@ impl SyncRun {
                 next = page.next;
             }
             sink.done().await?;
-            // App users and app groups of every app, all in flight together (one bucket).
-            enum Part {
-                Users(Vec<Record>),
-                Groups(Vec<Record>),
-            }
+            // App users and app groups of every app, all in flight together (one bucket). Each
+            // page goes to the consumer as it arrives: an app assigned to everyone is tens of
+            // thousands of app users, and holding one app's list until its last page was the
+            // sync's peak memory.
             let jobs: Vec<(String, bool)> = ids.iter().flat_map(|id| [(id.clone(), true), (id.clone(), false)]).collect();
             let mut stream = futures::stream::iter(jobs)
                 .map({
                     let c = Arc::clone(c);
+                    let em = em.clone();
                     move |(id, users)| {
                         let c = Arc::clone(&c);
+                        let em = em.clone();
                         async move {
                     if users {
                         let url = format!("/api/v1/apps/{id}/users?limit=500");
-                        let v = fetch_all(&c, &url, |u| wire::into_app_user(&id, u).map(Record::AppUser)).await?;
-                        Ok::<_, ConnectorError>(Part::Users(v))
+                        let part = Sink::new(&em, Resource::AppUsers);
+                        stream_all(&c, &url, part, |u| wire::into_app_user(&id, u).map(Record::AppUser)).await
                     } else {
                         let url = format!("/api/v1/apps/{id}/groups?limit=200");
-                        let v = fetch_all(&c, &url, |g| wire::into_app_group(&id, g).map(Record::AppGroup)).await?;
-                        Ok(Part::Groups(v))
+                        let part = Sink::new(&em, Resource::AppGroups);
+                        stream_all(&c, &url, part, |g| wire::into_app_group(&id, g).map(Record::AppGroup)).await
                     }
                 }}})
                 .buffer_unordered(self.width());
             let mut au = Sink::new(em, Resource::AppUsers);
             let mut ag = Sink::new(em, Resource::AppGroups);
             while let Some(r) = stream.next().await {
-                match r? {
-                    Part::Users(v) => au.extend(v).await?,
-                    Part::Groups(v) => ag.extend(v).await?,
+                let (resource, count) = r?;
+                match resource {
+                    Resource::AppUsers => au.count += count,
+                    _ => ag.count += count,
                 }
             }
             au.done().await?;

@@ -435,7 +435,8 @@ pub async fn compute(
         subject,
         severity: kind.severity().to_string(),
         detail,
-        evidence,
+        // Serialised at once: only the compact JSON is kept (see `NewFinding::evidence`).
+        evidence: evidence.to_string(),
     };
 
     // --- admins without an enrolled MFA factor --------------------------------------------
@@ -819,7 +820,8 @@ fn graph_kind_findings(g: &Graph, integration: &str) -> Vec<NewFinding> {
         subject,
         severity: kind.severity().to_string(),
         detail,
-        evidence,
+        // Serialised at once: only the compact JSON is kept (see `NewFinding::evidence`).
+        evidence: evidence.to_string(),
     };
     let mut findings = Vec::new();
     let mut leaver_accounts: HashSet<String> = HashSet::new();

@@ -29,8 +29,10 @@ pub struct NewFinding {
     /// `high`, `medium` or `low`.
     pub severity: String,
     pub detail: String,
-    /// The records behind the finding.
-    pub evidence: Value,
+    /// The records behind the finding, as compact JSON: kept serialised because a sync can
+    /// find tens of thousands (every dormant account with its apps), and as JSON trees they
+    /// were the largest allocation of the whole sync.
+    pub evidence: String,
 }
 
 /// Whether one finding kind could be evaluated at a run.
@@ -158,11 +160,9 @@ impl Store {
         let evaluated: BTreeSet<&str> =
             evaluations.iter().filter(|e| e.evaluated).map(|e| e.kind.as_str()).collect();
         // Serialise before taking the write lock.
-        let mut wanted: HashMap<(&str, &str), (&NewFinding, String)> = HashMap::with_capacity(found.len());
+        let mut wanted: HashMap<(&str, &str), (&NewFinding, &String)> = HashMap::with_capacity(found.len());
         for f in found.iter().filter(|f| evaluated.contains(f.kind.as_str())) {
-            let evidence = serde_json::to_string(&f.evidence)
-                .map_err(|e| StoreError::corrupt("finding evidence", e))?;
-            wanted.insert((f.kind.as_str(), f.subject_key.as_str()), (f, evidence));
+            wanted.insert((f.kind.as_str(), f.subject_key.as_str()), (f, &f.evidence));
         }
         let update = in_tx!(self, |tx| {
             let open = sqlx::query_as::<_, (i64, String, String, String, String)>(OPEN)
@@ -181,7 +181,7 @@ impl Store {
                 match wanted.get_key_value(&(kind.as_str(), key.as_str())) {
                     Some((k, (f, new_evidence))) => {
                         still.insert(*k);
-                        if *detail != f.detail || evidence != new_evidence {
+                        if *detail != f.detail || evidence != *new_evidence {
                             refresh.push((*id, f, new_evidence.as_str()));
                         }
                     }

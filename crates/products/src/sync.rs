@@ -143,6 +143,7 @@ pub async fn run(
     crate::evidence::after_sync(store, integration, run_id, clock).await.map_err(|e| {
         SyncError::AfterPublish { run_id, product: "the evidence register", reason: e.to_string() }
     })?;
+    tracing::debug!(elapsed_ms = started.elapsed().as_millis() as u64, "Evidence updated.");
     crate::findings::after_sync(store, integration, run_id, clock).await.map_err(|e| {
         SyncError::AfterPublish { run_id, product: "the identity-security findings", reason: e.to_string() }
     })?;

@@ -145,9 +145,11 @@ impl Store {
                 .synchronous(SqliteSynchronous::Normal)
                 .foreign_keys(true)
                 .busy_timeout(Duration::from_secs(10))
-                // 16 MiB of page cache per connection (default 2 MiB): readers mostly scan,
-                // and four full 64 MiB caches were a quarter GB of a sync's peak memory.
-                .pragma("cache_size", "-16384")
+                // 8 MiB of page cache per connection (default 2 MiB): readers mostly scan. After a
+                // sync, findings read on all four at once, so four 64 MiB caches were a quarter
+                // GB of the sync's peak memory; 16 MiB still put it over 300 MB, while 4 MiB
+                // cost ~7 s of a 1M-record sync in re-reads (measured with scripts/bench-sync.sh).
+                .pragma("cache_size", "-8192")
                 // Multi-row INSERTs inside a transaction keep a statement journal; in memory it
                 // costs no file writes.
                 .pragma("temp_store", "memory")

@@ -108,9 +108,10 @@ pub enum ConnectorError {
     ConsumerGone,
 }
 
-/// A reqwest error as text without its URL (shorter messages; both clients use it), with
-/// its source chain.
-pub(crate) fn without_url(e: &reqwest::Error) -> String {
+/// A reqwest error as text without its URL (shorter messages, and a URL's path may be a
+/// secret, such as a webhook's), with its source chain. Both clients and the review
+/// reminders' webhook use it.
+pub fn without_url(e: &reqwest::Error) -> String {
     let mut s = e.to_string();
     if let Some(u) = e.url() {
         s = s.replace(&format!(" ({u})"), "").replace(u.as_str(), "");

@@ -288,6 +288,19 @@ fn can_hold_roles(status: &str) -> bool {
     !matches!(status, "STAGED" | "PROVISIONED" | "DEPROVISIONED")
 }
 
+/// One finding of `kind`; its evidence is serialised at once, so only the compact JSON is
+/// kept (see `NewFinding::evidence`).
+fn new_finding(kind: Kind, subject_key: String, subject: String, detail: String, evidence: Value) -> NewFinding {
+    NewFinding {
+        kind: kind.as_str().to_string(),
+        subject_key,
+        subject,
+        severity: kind.severity().to_string(),
+        detail,
+        evidence: evidence.to_string(),
+    }
+}
+
 /// Compute (without storing) every finding kind of the integration's current snapshot.
 pub async fn compute(
     store: &Store,
@@ -429,15 +442,7 @@ pub async fn compute(
         });
         evaluations.last().is_some_and(|e| e.evaluated)
     };
-    let new = |kind: Kind, subject_key: String, subject: String, detail: String, evidence: Value| NewFinding {
-        kind: kind.as_str().to_string(),
-        subject_key,
-        subject,
-        severity: kind.severity().to_string(),
-        detail,
-        // Serialised at once: only the compact JSON is kept (see `NewFinding::evidence`).
-        evidence: evidence.to_string(),
-    };
+    let new = new_finding;
 
     // --- admins without an enrolled MFA factor --------------------------------------------
     if evaluate(Kind::AdminWithoutMfa, None) {
@@ -814,15 +819,7 @@ async fn graph_findings(
 /// no identity-provider user has at all. Keyed by the downstream account id, stable between
 /// syncs.
 fn graph_kind_findings(g: &Graph, integration: &str) -> Vec<NewFinding> {
-    let new = |kind: Kind, subject_key: String, subject: String, detail: String, evidence: Value| NewFinding {
-        kind: kind.as_str().to_string(),
-        subject_key,
-        subject,
-        severity: kind.severity().to_string(),
-        detail,
-        // Serialised at once: only the compact JSON is kept (see `NewFinding::evidence`).
-        evidence: evidence.to_string(),
-    };
+    let new = new_finding;
     let mut findings = Vec::new();
     let mut leaver_accounts: HashSet<String> = HashSet::new();
     for l in g.leavers() {

@@ -19,6 +19,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use steward_store::{Campaign, Store};
+use steward_connectors::without_url;
 
 use crate::Clock;
 use crate::reviews::UNASSIGNED;
@@ -208,20 +209,6 @@ impl ReminderSink for WebhookSink {
     }
 }
 
-/// A reqwest error as text without its URL (the path may be a secret), with its causes.
-fn without_url(e: &reqwest::Error) -> String {
-    let mut s = e.to_string();
-    if let Some(u) = e.url() {
-        s = s.replace(&format!(" ({u})"), "").replace(u.as_str(), "");
-    }
-    let mut src: Option<&dyn std::error::Error> = std::error::Error::source(e);
-    while let Some(inner) = src {
-        s.push_str(": ");
-        s.push_str(&inner.to_string());
-        src = inner.source();
-    }
-    s
-}
 
 /// The sink the configuration asks for: a webhook when [`WEBHOOK_ENV`] is set, else record only.
 #[derive(Debug, Clone)]

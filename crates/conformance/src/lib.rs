@@ -19,5 +19,5 @@ pub mod shape;
 
 pub use headers::{HeaderMismatch, check_headers};
 pub use recordings::{Sample, load_endpoint, load_index_dirs, shared_dir};
-pub use schema::{Spec, SchemaError};
+pub use schema::{SchemaError, Spec};
 pub use shape::{Mismatch, ShapeReport, ShapeRules, compare, compare_shape};

@@ -8,9 +8,15 @@ use serde_json::Value;
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
     #[error("reading {path}: {source}")]
-    Io { path: String, source: std::io::Error },
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("parsing {path}: {source}")]
-    Json { path: String, source: serde_json::Error },
+    Json {
+        path: String,
+        source: serde_json::Error,
+    },
     #[error("{path}: {what}")]
     Invalid { path: String, what: String },
 }
@@ -39,7 +45,10 @@ pub struct Sample {
 impl Sample {
     /// Values of a header, case-insensitive.
     pub fn header(&self, name: &str) -> Option<&[String]> {
-        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_slice())
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_slice())
     }
 
     /// `true` when the body is one element of the list the endpoint returns (airbyte records).
@@ -50,7 +59,9 @@ impl Sample {
     /// The request path (no host, no query), from the URL or the `record_of` template.
     pub fn path(&self) -> String {
         if let Some(u) = &self.url {
-            return url::Url::parse(u).map(|u| u.path().to_string()).unwrap_or_else(|_| u.clone());
+            return url::Url::parse(u)
+                .map(|u| u.path().to_string())
+                .unwrap_or_else(|_| u.clone());
         }
         self.record_of
             .as_deref()
@@ -90,20 +101,27 @@ pub fn spec_path() -> PathBuf {
 }
 
 fn read(path: &Path) -> Result<String, LoadError> {
-    std::fs::read_to_string(path).map_err(|source| LoadError::Io { path: path.display().to_string(), source })
+    std::fs::read_to_string(path).map_err(|source| LoadError::Io {
+        path: path.display().to_string(),
+        source,
+    })
 }
 
 fn parse(path: &Path, text: &str) -> Result<Value, LoadError> {
-    serde_json::from_str(text).map_err(|source| LoadError::Json { path: path.display().to_string(), source })
+    serde_json::from_str(text).map_err(|source| LoadError::Json {
+        path: path.display().to_string(),
+        source,
+    })
 }
 
 /// The endpoint directories listed in `INDEX.json`, sorted.
 pub fn load_index_dirs() -> Result<Vec<String>, LoadError> {
     let path = recorded_dir().join("INDEX.json");
     let v = parse(&path, &read(&path)?)?;
-    let obj = v
-        .as_object()
-        .ok_or_else(|| LoadError::Invalid { path: path.display().to_string(), what: "not an object".into() })?;
+    let obj = v.as_object().ok_or_else(|| LoadError::Invalid {
+        path: path.display().to_string(),
+        what: "not an object".into(),
+    })?;
     let mut dirs: Vec<String> = obj.keys().cloned().collect();
     dirs.sort();
     Ok(dirs)
@@ -112,52 +130,90 @@ pub fn load_index_dirs() -> Result<Vec<String>, LoadError> {
 /// Every sample of one endpoint directory, sorted by name.
 pub fn load_endpoint(endpoint: &str) -> Result<Vec<Sample>, LoadError> {
     let dir = recorded_dir().join(endpoint);
-    let entries = std::fs::read_dir(&dir).map_err(|source| LoadError::Io { path: dir.display().to_string(), source })?;
+    let entries = std::fs::read_dir(&dir).map_err(|source| LoadError::Io {
+        path: dir.display().to_string(),
+        source,
+    })?;
     let mut metas: Vec<PathBuf> = Vec::new();
     for e in entries {
-        let e = e.map_err(|source| LoadError::Io { path: dir.display().to_string(), source })?;
+        let e = e.map_err(|source| LoadError::Io {
+            path: dir.display().to_string(),
+            source,
+        })?;
         let p = e.path();
-        if p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.ends_with(".meta.json")) {
+        if p.file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.ends_with(".meta.json"))
+        {
             metas.push(p);
         }
     }
     metas.sort();
-    metas.iter().map(|m| load_sample(endpoint, &dir, m)).collect()
+    metas
+        .iter()
+        .map(|m| load_sample(endpoint, &dir, m))
+        .collect()
 }
 
 fn load_sample(endpoint: &str, dir: &Path, meta_path: &Path) -> Result<Sample, LoadError> {
     let meta = parse(meta_path, &read(meta_path)?)?;
-    let invalid = |what: &str| LoadError::Invalid { path: meta_path.display().to_string(), what: what.to_string() };
+    let invalid = |what: &str| LoadError::Invalid {
+        path: meta_path.display().to_string(),
+        what: what.to_string(),
+    };
     let name = meta_path
         .file_name()
         .and_then(|n| n.to_str())
         .and_then(|n| n.strip_suffix(".meta.json"))
         .ok_or_else(|| invalid("bad file name"))?
         .to_string();
-    let record_of = meta.get("record_of").and_then(Value::as_str).map(str::to_string);
+    let record_of = meta
+        .get("record_of")
+        .and_then(Value::as_str)
+        .map(str::to_string);
     let (method, url) = match meta.get("request") {
         Some(r) => (
-            r.get("method").and_then(Value::as_str).ok_or_else(|| invalid("request.method"))?.to_string(),
-            Some(r.get("url").and_then(Value::as_str).ok_or_else(|| invalid("request.url"))?.to_string()),
+            r.get("method")
+                .and_then(Value::as_str)
+                .ok_or_else(|| invalid("request.method"))?
+                .to_string(),
+            Some(
+                r.get("url")
+                    .and_then(Value::as_str)
+                    .ok_or_else(|| invalid("request.url"))?
+                    .to_string(),
+            ),
         ),
         None => {
-            let r = record_of.as_deref().ok_or_else(|| invalid("neither request nor record_of"))?;
+            let r = record_of
+                .as_deref()
+                .ok_or_else(|| invalid("neither request nor record_of"))?;
             (r.split(' ').next().unwrap_or("GET").to_string(), None)
         }
     };
-    let status = meta.get("status").and_then(Value::as_u64).ok_or_else(|| invalid("status"))? as u16;
+    let status = meta
+        .get("status")
+        .and_then(Value::as_u64)
+        .ok_or_else(|| invalid("status"))? as u16;
     let mut headers = Vec::new();
     if let Some(h) = meta.get("headers").and_then(Value::as_object) {
         for (k, v) in h {
             let vals = match v {
-                Value::Array(a) => a.iter().filter_map(Value::as_str).map(str::to_string).collect(),
+                Value::Array(a) => a
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect(),
                 Value::String(s) => vec![s.clone()],
                 _ => Vec::new(),
             };
             headers.push((k.clone(), vals));
         }
     }
-    let body = match (meta.get("body_file").and_then(Value::as_str), meta.get("body_inline")) {
+    let body = match (
+        meta.get("body_file").and_then(Value::as_str),
+        meta.get("body_inline"),
+    ) {
         (Some(f), _) => {
             let p = dir.join(f);
             Some(parse(&p, &read(&p)?)?)

@@ -35,14 +35,25 @@ pub enum SchemaError {
     Load { path: String, why: String },
     #[error("no operation in the spec for {method} {path}")]
     NoOperation { method: String, path: String },
-    #[error("{method} {template}: the spec has no application/json response schema for status {status}")]
-    NoResponse { method: String, template: String, status: u16 },
+    #[error(
+        "{method} {template}: the spec has no application/json response schema for status {status}"
+    )]
+    NoResponse {
+        method: String,
+        template: String,
+        status: u16,
+    },
     #[error("compiling the schema of {what}: {why}")]
     Compile { what: String, why: String },
     #[error("deviation {pointer}: {why}")]
     Deviation { pointer: String, why: String },
     #[error("{method} {template} {status}: body does not match the spec:\n  {}", errors.join("\n  "))]
-    Invalid { method: String, template: String, status: u16, errors: Vec<String> },
+    Invalid {
+        method: String,
+        template: String,
+        status: u16,
+        errors: Vec<String>,
+    },
 }
 
 /// One known disagreement between the spec and real recorded Okta responses. Applied to the
@@ -68,42 +79,121 @@ pub enum Change {
 }
 
 const fn null(pointer: &'static str, reason: &'static str) -> Deviation {
-    Deviation { pointer, change: Change::AllowNull, reason }
+    Deviation {
+        pointer,
+        change: Change::AllowNull,
+        reason,
+    }
 }
 
 /// Known spec-vs-recording deviations (the recording wins). Mostly `null`s: Okta serialises
 /// unset properties as `null` where the spec forgets `nullable: true`.
 pub const DEVIATIONS: &[Deviation] = &[
     // System Log (REC logs/01..03, airbyte records of GET /api/v1/logs).
-    null("/LogEvent/properties/legacyEventType", "REC logs/01: legacyEventType null"),
+    null(
+        "/LogEvent/properties/legacyEventType",
+        "REC logs/01: legacyEventType null",
+    ),
     null("/LogEvent/properties/outcome", "REC logs/01: outcome null"),
-    null("/LogActor/properties/detailEntry", "REC logs/01..03: actor.detailEntry null"),
-    null("/LogClient/properties/device", "REC logs/02: client.device null"),
-    null("/LogClient/properties/geographicalContext", "REC logs/01..03: client.geographicalContext null"),
-    null("/LogClient/properties/id", "REC logs/01..03: client.id null"),
-    null("/LogClient/properties/ipAddress", "REC logs/02: client.ipAddress null"),
-    null("/LogClient/properties/userAgent", "REC logs/02: client.userAgent null"),
-    null("/LogClient/properties/zone", "REC logs/02: client.zone null"),
-    null("/LogAuthenticationContext/properties/authenticationProvider", "REC logs/01..03: null"),
-    null("/LogAuthenticationContext/properties/credentialProvider", "REC logs/01..03: null"),
-    null("/LogAuthenticationContext/properties/credentialType", "REC logs/01..03: null"),
-    null("/LogAuthenticationContext/properties/issuer", "REC logs/01..03: null"),
-    null("/LogAuthenticationContext/properties/interface", "REC logs/01..03: null"),
-    null("/LogOutcome/properties/reason", "REC logs/02: outcome.reason null"),
-    null("/LogTarget/properties/alternateId", "REC logs/01: target[].alternateId null"),
-    null("/LogTarget/properties/displayName", "REC logs/01: target[].displayName null"),
-    null("/LogTarget/properties/detailEntry", "REC logs/01..03: target[].detailEntry null"),
-    null("/LogIpAddress/properties/source", "REC logs/01: request.ipChain[].source null"),
-    null("/LogIpAddress/properties/geographicalContext", "REC logs/01: request.ipChain[].geographicalContext null"),
+    null(
+        "/LogActor/properties/detailEntry",
+        "REC logs/01..03: actor.detailEntry null",
+    ),
+    null(
+        "/LogClient/properties/device",
+        "REC logs/02: client.device null",
+    ),
+    null(
+        "/LogClient/properties/geographicalContext",
+        "REC logs/01..03: client.geographicalContext null",
+    ),
+    null(
+        "/LogClient/properties/id",
+        "REC logs/01..03: client.id null",
+    ),
+    null(
+        "/LogClient/properties/ipAddress",
+        "REC logs/02: client.ipAddress null",
+    ),
+    null(
+        "/LogClient/properties/userAgent",
+        "REC logs/02: client.userAgent null",
+    ),
+    null(
+        "/LogClient/properties/zone",
+        "REC logs/02: client.zone null",
+    ),
+    null(
+        "/LogAuthenticationContext/properties/authenticationProvider",
+        "REC logs/01..03: null",
+    ),
+    null(
+        "/LogAuthenticationContext/properties/credentialProvider",
+        "REC logs/01..03: null",
+    ),
+    null(
+        "/LogAuthenticationContext/properties/credentialType",
+        "REC logs/01..03: null",
+    ),
+    null(
+        "/LogAuthenticationContext/properties/issuer",
+        "REC logs/01..03: null",
+    ),
+    null(
+        "/LogAuthenticationContext/properties/interface",
+        "REC logs/01..03: null",
+    ),
+    null(
+        "/LogOutcome/properties/reason",
+        "REC logs/02: outcome.reason null",
+    ),
+    null(
+        "/LogTarget/properties/alternateId",
+        "REC logs/01: target[].alternateId null",
+    ),
+    null(
+        "/LogTarget/properties/displayName",
+        "REC logs/01: target[].displayName null",
+    ),
+    null(
+        "/LogTarget/properties/detailEntry",
+        "REC logs/01..03: target[].detailEntry null",
+    ),
+    null(
+        "/LogIpAddress/properties/source",
+        "REC logs/01: request.ipChain[].source null",
+    ),
+    null(
+        "/LogIpAddress/properties/geographicalContext",
+        "REC logs/01: request.ipChain[].geographicalContext null",
+    ),
     // Apps (REC apps-list/01..02).
-    null("/Application/properties/universalLogout", "REC apps-list/01: universalLogout null"),
-    null("/ApplicationAccessibility/properties/errorRedirectUrl", "REC apps-list/01: accessibility.errorRedirectUrl null"),
-    null("/ApplicationAccessibility/properties/loginRedirectUrl", "REC apps-list/01: accessibility.loginRedirectUrl null"),
+    null(
+        "/Application/properties/universalLogout",
+        "REC apps-list/01: universalLogout null",
+    ),
+    null(
+        "/ApplicationAccessibility/properties/errorRedirectUrl",
+        "REC apps-list/01: accessibility.errorRedirectUrl null",
+    ),
+    null(
+        "/ApplicationAccessibility/properties/loginRedirectUrl",
+        "REC apps-list/01: accessibility.loginRedirectUrl null",
+    ),
     // App users (REC apps-users/01..04).
-    null("/AppUser/properties/externalId", "REC apps-users/01: externalId null"),
-    null("/AppUser/properties/lastSync", "REC apps-users/01: lastSync null"),
+    null(
+        "/AppUser/properties/externalId",
+        "REC apps-users/01: externalId null",
+    ),
+    null(
+        "/AppUser/properties/lastSync",
+        "REC apps-users/01: lastSync null",
+    ),
     // Groups (REC users-groups/01, groups-list/01).
-    null("/OktaUserGroupProfile/properties/description", "REC users-groups/01: profile.description null"),
+    null(
+        "/OktaUserGroupProfile/properties/description",
+        "REC users-groups/01: profile.description null",
+    ),
     // Policies (REC policies-access-policy/01).
     Deviation {
         pointer: "/Policy/properties/_embedded",
@@ -138,7 +228,10 @@ pub struct Spec {
 
 impl std::fmt::Debug for Spec {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Spec").field("defs", &self.defs.len()).field("paths", &self.templates.len()).finish_non_exhaustive()
+        f.debug_struct("Spec")
+            .field("defs", &self.defs.len())
+            .field("paths", &self.templates.len())
+            .finish_non_exhaustive()
     }
 }
 
@@ -168,12 +261,18 @@ static GLOBAL: OnceLock<Result<Spec, SchemaError>> = OnceLock::new();
 impl Spec {
     /// The spec from `shared/okta/openapi/management-minimal.yaml`, loaded once per process.
     pub fn global() -> Result<&'static Spec, SchemaError> {
-        GLOBAL.get_or_init(|| Spec::load(&crate::recordings::spec_path())).as_ref().map_err(Clone::clone)
+        GLOBAL
+            .get_or_init(|| Spec::load(&crate::recordings::spec_path()))
+            .as_ref()
+            .map_err(Clone::clone)
     }
 
     /// Parse the YAML, convert the schemas and apply [`DEVIATIONS`].
     pub fn load(path: &Path) -> Result<Spec, SchemaError> {
-        let load_err = |why: String| SchemaError::Load { path: path.display().to_string(), why };
+        let load_err = |why: String| SchemaError::Load {
+            path: path.display().to_string(),
+            why,
+        };
         let text = std::fs::read_to_string(path).map_err(|e| load_err(e.to_string()))?;
         let doc: Value = serde_yaml::from_str(&text).map_err(|e| load_err(e.to_string()))?;
         Spec::from_document(doc, DEVIATIONS)
@@ -182,7 +281,10 @@ impl Spec {
     /// Build from an already parsed OpenAPI document (tests use small ones).
     pub fn from_document(doc: Value, deviations: &[Deviation]) -> Result<Spec, SchemaError> {
         let mut defs = Map::new();
-        if let Some(schemas) = doc.pointer("/components/schemas").and_then(Value::as_object) {
+        if let Some(schemas) = doc
+            .pointer("/components/schemas")
+            .and_then(Value::as_object)
+        {
             for (name, s) in schemas {
                 defs.insert(name.clone(), convert(s));
             }
@@ -196,12 +298,26 @@ impl Spec {
                 let segs = t
                     .trim_start_matches('/')
                     .split('/')
-                    .map(|s| if s.starts_with('{') && s.ends_with('}') { Seg::Param } else { Seg::Lit(s.to_string()) })
+                    .map(|s| {
+                        if s.starts_with('{') && s.ends_with('}') {
+                            Seg::Param
+                        } else {
+                            Seg::Lit(s.to_string())
+                        }
+                    })
                     .collect();
-                templates.push(Template { template: t.clone(), segs });
+                templates.push(Template {
+                    template: t.clone(),
+                    segs,
+                });
             }
         }
-        Ok(Spec { doc, defs, templates, cache: Mutex::new(HashMap::new()) })
+        Ok(Spec {
+            doc,
+            defs,
+            templates,
+            cache: Mutex::new(HashMap::new()),
+        })
     }
 
     /// The raw OpenAPI document (as JSON).
@@ -219,39 +335,75 @@ impl Spec {
     /// (`/users/{id}/roles` over `/users/{id}/{x}`).
     pub fn find_template(&self, method: &str, path: &str) -> Option<&str> {
         let path = path.split('?').next().unwrap_or(path);
-        let segs: Vec<&str> = path.trim_start_matches('/').trim_end_matches('/').split('/').collect();
+        let segs: Vec<&str> = path
+            .trim_start_matches('/')
+            .trim_end_matches('/')
+            .split('/')
+            .collect();
         let m = method.to_ascii_lowercase();
         self.templates
             .iter()
             .filter(|t| t.segs.len() == segs.len())
-            .filter(|t| t.segs.iter().zip(&segs).all(|(a, b)| match a {
-                Seg::Lit(l) => l == b,
-                Seg::Param => !b.is_empty(),
-            }))
-            .filter(|t| self.doc.get("paths").and_then(|p| p.get(&t.template)).and_then(|p| p.get(&m)).is_some())
+            .filter(|t| {
+                t.segs.iter().zip(&segs).all(|(a, b)| match a {
+                    Seg::Lit(l) => l == b,
+                    Seg::Param => !b.is_empty(),
+                })
+            })
+            .filter(|t| {
+                self.doc
+                    .get("paths")
+                    .and_then(|p| p.get(&t.template))
+                    .and_then(|p| p.get(&m))
+                    .is_some()
+            })
             .max_by_key(|t| t.segs.iter().filter(|s| matches!(s, Seg::Lit(_))).count())
             .map(|t| t.template.as_str())
     }
 
     /// The converted response schema for (method, path, status) and whether the shared
     /// `Error` fallback was used.
-    pub fn response_schema(&self, method: &str, path: &str, status: u16) -> Result<(String, Value, bool), SchemaError> {
+    pub fn response_schema(
+        &self,
+        method: &str,
+        path: &str,
+        status: u16,
+    ) -> Result<(String, Value, bool), SchemaError> {
         let template = match self.find_template(method, path) {
             Some(t) => t.to_string(),
             // Unknown paths and methods get Okta's error envelope too (404 E0000008, 405).
-            None if status >= 400 => return Ok((format!("<no operation: {path}>"), json!({"$ref": "#/$defs/Error"}), true)),
-            None => return Err(SchemaError::NoOperation { method: method.to_string(), path: path.to_string() }),
+            None if status >= 400 => {
+                return Ok((
+                    format!("<no operation: {path}>"),
+                    json!({"$ref": "#/$defs/Error"}),
+                    true,
+                ));
+            }
+            None => {
+                return Err(SchemaError::NoOperation {
+                    method: method.to_string(),
+                    path: path.to_string(),
+                });
+            }
         };
         let op = self
             .doc
             .get("paths")
             .and_then(|p| p.get(&template))
             .and_then(|p| p.get(method.to_ascii_lowercase()))
-            .ok_or_else(|| SchemaError::NoOperation { method: method.to_string(), path: path.to_string() })?;
-        let no_response = || SchemaError::NoResponse { method: method.to_string(), template: template.clone(), status };
+            .ok_or_else(|| SchemaError::NoOperation {
+                method: method.to_string(),
+                path: path.to_string(),
+            })?;
+        let no_response = || SchemaError::NoResponse {
+            method: method.to_string(),
+            template: template.clone(),
+            status,
+        };
         let upper = method.to_ascii_uppercase();
-        if let Some((.., schema, _)) =
-            RESPONSE_DEVIATIONS.iter().find(|(m, t, st, ..)| *m == upper && *t == template && *st == status)
+        if let Some((.., schema, _)) = RESPONSE_DEVIATIONS
+            .iter()
+            .find(|(m, t, st, ..)| *m == upper && *t == template && *st == status)
         {
             let schema: Value = serde_json::from_str(schema).map_err(|_| no_response())?;
             return Ok((template.clone(), schema, false));
@@ -265,33 +417,49 @@ impl Spec {
             }
             None => return Err(no_response()),
         };
-        let schema = resp.pointer("/content/application~1json/schema").ok_or_else(no_response)?;
+        let schema = resp
+            .pointer("/content/application~1json/schema")
+            .ok_or_else(no_response)?;
         Ok((template.clone(), convert(schema), false))
     }
 
     /// Follow a `$ref` to `#/components/...` in the raw document (responses, examples).
     fn resolve<'a>(&'a self, v: &'a Value) -> &'a Value {
-        match v.get("$ref").and_then(Value::as_str).and_then(|r| r.strip_prefix('#')) {
+        match v
+            .get("$ref")
+            .and_then(Value::as_str)
+            .and_then(|r| r.strip_prefix('#'))
+        {
             Some(ptr) => self.doc.pointer(ptr).unwrap_or(v),
             None => v,
         }
     }
 
     /// Compile (once, cached) a validator for a converted schema that may refer to `$defs`.
-    pub fn validator(&self, key: &str, schema: &Value) -> Result<Arc<jsonschema::Validator>, SchemaError> {
+    pub fn validator(
+        &self,
+        key: &str,
+        schema: &Value,
+    ) -> Result<Arc<jsonschema::Validator>, SchemaError> {
         let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(v) = cache.get(key) {
             return Ok(v.clone());
         }
         let mut root = Map::new();
-        root.insert("$schema".into(), json!("https://json-schema.org/draft/2020-12/schema"));
+        root.insert(
+            "$schema".into(),
+            json!("https://json-schema.org/draft/2020-12/schema"),
+        );
         root.insert("$defs".into(), Value::Object(self.defs.clone()));
         root.insert("allOf".into(), json!([schema]));
         let v = jsonschema::options()
             .with_draft(jsonschema::Draft::Draft202012)
             .should_validate_formats(false)
             .build(&Value::Object(root))
-            .map_err(|e| SchemaError::Compile { what: key.to_string(), why: e.to_string() })?;
+            .map_err(|e| SchemaError::Compile {
+                what: key.to_string(),
+                why: e.to_string(),
+            })?;
         let v = Arc::new(v);
         cache.insert(key.to_string(), v.clone());
         Ok(v)
@@ -299,15 +467,27 @@ impl Spec {
 
     /// Validate a response body. `Ok` tells which template matched; a 204 / empty body
     /// (`None`) is valid when the operation documents that status.
-    pub fn validate(&self, method: &str, path: &str, status: u16, body: Option<&Value>) -> Result<Validated, SchemaError> {
+    pub fn validate(
+        &self,
+        method: &str,
+        path: &str,
+        status: u16,
+        body: Option<&Value>,
+    ) -> Result<Validated, SchemaError> {
         let body = match body {
             Some(b) => b,
             None => {
                 let template = self
                     .find_template(method, path)
-                    .ok_or_else(|| SchemaError::NoOperation { method: method.to_string(), path: path.to_string() })?
+                    .ok_or_else(|| SchemaError::NoOperation {
+                        method: method.to_string(),
+                        path: path.to_string(),
+                    })?
                     .to_string();
-                return Ok(Validated { template, used_error_fallback: false });
+                return Ok(Validated {
+                    template,
+                    used_error_fallback: false,
+                });
             }
         };
         let (template, schema, fallback) = self.response_schema(method, path, status)?;
@@ -319,9 +499,17 @@ impl Spec {
             .take(20)
             .collect();
         if errors.is_empty() {
-            Ok(Validated { template, used_error_fallback: fallback })
+            Ok(Validated {
+                template,
+                used_error_fallback: fallback,
+            })
         } else {
-            Err(SchemaError::Invalid { method: method.to_ascii_uppercase(), template, status, errors })
+            Err(SchemaError::Invalid {
+                method: method.to_ascii_uppercase(),
+                template,
+                status,
+                errors,
+            })
         }
     }
 
@@ -329,20 +517,42 @@ impl Spec {
     pub fn validate_def(&self, name: &str, body: &Value) -> Result<(), SchemaError> {
         let schema = json!({"$ref": format!("#/$defs/{name}")});
         let validator = self.validator(&format!("def {name}"), &schema)?;
-        let errors: Vec<String> =
-            validator.iter_errors(body).map(|e| format!("at {:?}: {e}", e.instance_path().as_str())).take(20).collect();
+        let errors: Vec<String> = validator
+            .iter_errors(body)
+            .map(|e| format!("at {:?}: {e}", e.instance_path().as_str()))
+            .take(20)
+            .collect();
         if errors.is_empty() {
             Ok(())
         } else {
-            Err(SchemaError::Invalid { method: "-".into(), template: format!("#/$defs/{name}"), status: 0, errors })
+            Err(SchemaError::Invalid {
+                method: "-".into(),
+                template: format!("#/$defs/{name}"),
+                status: 0,
+                errors,
+            })
         }
     }
 }
 
 /// Keywords kept verbatim (their values are not schemas).
 const KEEP: &[&str] = &[
-    "type", "enum", "format", "required", "minimum", "maximum", "minLength", "maxLength", "pattern", "minItems",
-    "maxItems", "uniqueItems", "minProperties", "maxProperties", "multipleOf", "const",
+    "type",
+    "enum",
+    "format",
+    "required",
+    "minimum",
+    "maximum",
+    "minLength",
+    "maxLength",
+    "pattern",
+    "minItems",
+    "maxItems",
+    "uniqueItems",
+    "minProperties",
+    "maxProperties",
+    "multipleOf",
+    "const",
 ];
 
 fn rewrite_ref(r: &str) -> String {
@@ -358,31 +568,49 @@ pub fn convert(s: &Value) -> Value {
         // `true`/`false` schemas and oddities pass through.
         return s.clone();
     };
-    let nullable = obj.get("nullable").and_then(Value::as_bool).unwrap_or(false);
+    let nullable = obj
+        .get("nullable")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
     if let Some(r) = obj.get("$ref").and_then(Value::as_str) {
         let inner = json!({"$ref": rewrite_ref(r)});
-        return if nullable { json!({"anyOf": [inner, {"type": "null"}]}) } else { inner };
+        return if nullable {
+            json!({"anyOf": [inner, {"type": "null"}]})
+        } else {
+            inner
+        };
     }
     let mut out = Map::new();
     for (k, v) in obj {
         match k.as_str() {
             "properties" => {
-                let props: Map<String, Value> =
-                    v.as_object().map(|m| m.iter().map(|(n, s)| (n.clone(), convert(s))).collect()).unwrap_or_default();
+                let props: Map<String, Value> = v
+                    .as_object()
+                    .map(|m| m.iter().map(|(n, s)| (n.clone(), convert(s))).collect())
+                    .unwrap_or_default();
                 out.insert(k.clone(), Value::Object(props));
             }
             "items" | "not" => {
                 out.insert(k.clone(), convert(v));
             }
             "additionalProperties" => {
-                out.insert(k.clone(), if v.is_object() { convert(v) } else { v.clone() });
+                out.insert(
+                    k.clone(),
+                    if v.is_object() { convert(v) } else { v.clone() },
+                );
             }
             "allOf" | "anyOf" | "oneOf" => {
-                let list: Vec<Value> = v.as_array().map(|a| a.iter().map(convert).collect()).unwrap_or_default();
+                let list: Vec<Value> = v
+                    .as_array()
+                    .map(|a| a.iter().map(convert).collect())
+                    .unwrap_or_default();
                 let key = if k == "oneOf" { "anyOf" } else { k.as_str() };
                 // A schema with both `anyOf` and `oneOf`: keep both by nesting into `allOf`.
                 if let Some(prev) = out.remove(key) {
-                    let mut all = out.remove("allOf").and_then(|a| a.as_array().cloned()).unwrap_or_default();
+                    let mut all = out
+                        .remove("allOf")
+                        .and_then(|a| a.as_array().cloned())
+                        .unwrap_or_default();
                     all.push(json!({key: prev}));
                     all.push(json!({key: list}));
                     out.insert("allOf".into(), Value::Array(all));
@@ -392,7 +620,11 @@ pub fn convert(s: &Value) -> Value {
             }
             "exclusiveMinimum" | "exclusiveMaximum" => {
                 // OpenAPI 3.0: boolean modifiers of minimum/maximum.
-                let bound = if k == "exclusiveMinimum" { "minimum" } else { "maximum" };
+                let bound = if k == "exclusiveMinimum" {
+                    "minimum"
+                } else {
+                    "maximum"
+                };
                 if v.as_bool() == Some(true)
                     && let Some(b) = obj.get(bound)
                 {
@@ -406,7 +638,10 @@ pub fn convert(s: &Value) -> Value {
         }
     }
     // A boolean exclusive bound replaces the inclusive one.
-    for (ex, bound) in [("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")] {
+    for (ex, bound) in [
+        ("exclusiveMinimum", "minimum"),
+        ("exclusiveMaximum", "maximum"),
+    ] {
         if out.contains_key(ex) {
             out.remove(bound);
         }
@@ -436,13 +671,27 @@ pub fn convert(s: &Value) -> Value {
 }
 
 fn apply(defs: &mut Map<String, Value>, d: &Deviation) -> Result<(), SchemaError> {
-    let err = |why: &str| SchemaError::Deviation { pointer: d.pointer.to_string(), why: why.to_string() };
-    let (first, rest) = d.pointer.trim_start_matches('/').split_once('/').unwrap_or((d.pointer.trim_start_matches('/'), ""));
+    let err = |why: &str| SchemaError::Deviation {
+        pointer: d.pointer.to_string(),
+        why: why.to_string(),
+    };
+    let (first, rest) = d
+        .pointer
+        .trim_start_matches('/')
+        .split_once('/')
+        .unwrap_or((d.pointer.trim_start_matches('/'), ""));
     let root = defs.get_mut(first).ok_or_else(|| err("no such schema"))?;
-    let target = if rest.is_empty() { root } else { root.pointer_mut(&format!("/{rest}")).ok_or_else(|| err("no such path"))? };
+    let target = if rest.is_empty() {
+        root
+    } else {
+        root.pointer_mut(&format!("/{rest}"))
+            .ok_or_else(|| err("no such path"))?
+    };
     match d.change {
         Change::AddEnum(vals) => {
-            let e = target.as_array_mut().ok_or_else(|| err("not an enum array"))?;
+            let e = target
+                .as_array_mut()
+                .ok_or_else(|| err("not an enum array"))?;
             for v in vals {
                 if !e.iter().any(|x| x == v) {
                     e.push(json!(v));
@@ -454,7 +703,9 @@ fn apply(defs: &mut Map<String, Value>, d: &Deviation) -> Result<(), SchemaError
             *target = json!({"anyOf": [t, {"type": "null"}]});
         }
         Change::NotRequired(name) => {
-            let r = target.as_array_mut().ok_or_else(|| err("not a required array"))?;
+            let r = target
+                .as_array_mut()
+                .ok_or_else(|| err("not a required array"))?;
             let before = r.len();
             r.retain(|x| x != name);
             if r.len() == before {

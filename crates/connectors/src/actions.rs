@@ -91,7 +91,10 @@ pub struct PersonData {
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum EraseOutcome {
     /// Deleted, and a read-back proved it is gone (`404` with `code`).
-    Deleted { verified: bool, code: Option<String> },
+    Deleted {
+        verified: bool,
+        code: Option<String>,
+    },
     /// The token's role may not delete people: the role needed, and the source's refusal.
     Refused { role_needed: String, reason: String },
     /// The account did not exist any more when we tried.
@@ -105,7 +108,11 @@ pub trait PersonActions: Send + Sync {
     /// (never a name match), including deactivated ones.
     async fn find_by_email(&self, email: &str) -> Result<Vec<Account>, ConnectorError>;
     /// Everything known about `account`; log events from `since` on.
-    async fn person_data(&self, account: &Account, since: DateTime<Utc>) -> Result<PersonData, ConnectorError>;
+    async fn person_data(
+        &self,
+        account: &Account,
+        since: DateTime<Utc>,
+    ) -> Result<PersonData, ConnectorError>;
     /// Deactivate (unless already) and delete the account, then verify it is gone.
     async fn erase(&self, account: &Account) -> Result<EraseOutcome, ConnectorError>;
     /// Requests sent so far through this handle (retries included).
@@ -136,8 +143,15 @@ pub enum RemovalOutcome {
 #[async_trait::async_trait]
 pub trait RemediationActions: Send + Sync {
     /// Remove the account's direct assignment to the app.
-    async fn remove_app_assignment(&self, app_id: &str, account_id: &str) -> Result<RemovalOutcome, ConnectorError>;
+    async fn remove_app_assignment(
+        &self,
+        app_id: &str,
+        account_id: &str,
+    ) -> Result<RemovalOutcome, ConnectorError>;
     /// Remove the account from the group.
-    async fn remove_group_membership(&self, group_id: &str, account_id: &str) -> Result<RemovalOutcome, ConnectorError>;
+    async fn remove_group_membership(
+        &self,
+        group_id: &str,
+        account_id: &str,
+    ) -> Result<RemovalOutcome, ConnectorError>;
 }
-

@@ -8,7 +8,13 @@
 use std::net::IpAddr;
 
 /// Domains Okta serves orgs under (API-NOTES §1).
-const OKTA_SUFFIXES: [&str; 5] = ["okta.com", "oktapreview.com", "okta-emea.com", "okta-gov.com", "okta.mil"];
+const OKTA_SUFFIXES: [&str; 5] = [
+    "okta.com",
+    "oktapreview.com",
+    "okta-emea.com",
+    "okta-gov.com",
+    "okta.mil",
+];
 
 /// How strict [`IntegrationDomain::parse_okta`] is.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -47,22 +53,39 @@ fn is_loopback_host(host: &url::Host<&str>) -> bool {
 
 impl IntegrationDomain {
     /// Parse what an admin typed as the Okta org URL (`acme.okta.com`, `https://acme.okta.com/`).
-    pub fn parse_okta(input: &str, options: DomainOptions) -> Result<IntegrationDomain, DomainError> {
+    pub fn parse_okta(
+        input: &str,
+        options: DomainOptions,
+    ) -> Result<IntegrationDomain, DomainError> {
         let trimmed = input.trim();
         if trimmed.is_empty() {
             return bad("the domain is empty; give your Okta org URL, e.g. https://acme.okta.com");
         }
         if trimmed.chars().any(char::is_whitespace) {
-            return bad(format!("{trimmed:?} contains spaces; give your Okta org URL, e.g. https://acme.okta.com"));
+            return bad(format!(
+                "{trimmed:?} contains spaces; give your Okta org URL, e.g. https://acme.okta.com"
+            ));
         }
-        let with_scheme = if trimmed.contains("://") { trimmed.to_string() } else { format!("https://{trimmed}") };
+        let with_scheme = if trimmed.contains("://") {
+            trimmed.to_string()
+        } else {
+            format!("https://{trimmed}")
+        };
         let url = match url::Url::parse(&with_scheme) {
             Ok(u) => u,
-            Err(e) => return bad(format!("{trimmed:?} is not a URL ({e}); give your Okta org URL, e.g. https://acme.okta.com")),
+            Err(e) => {
+                return bad(format!(
+                    "{trimmed:?} is not a URL ({e}); give your Okta org URL, e.g. https://acme.okta.com"
+                ));
+            }
         };
         let host = match url.host() {
             Some(h) => h,
-            None => return bad(format!("{trimmed:?} has no host; give your Okta org URL, e.g. https://acme.okta.com")),
+            None => {
+                return bad(format!(
+                    "{trimmed:?} has no host; give your Okta org URL, e.g. https://acme.okta.com"
+                ));
+            }
         };
         let loopback = is_loopback_host(&host);
         match url.scheme() {
@@ -79,10 +102,16 @@ impl IntegrationDomain {
                     url.host_str().unwrap_or_default()
                 ));
             }
-            other => return bad(format!("{trimmed:?} uses the scheme {other:?}; use https://, e.g. https://acme.okta.com")),
+            other => {
+                return bad(format!(
+                    "{trimmed:?} uses the scheme {other:?}; use https://, e.g. https://acme.okta.com"
+                ));
+            }
         }
         if !url.username().is_empty() || url.password().is_some() {
-            return bad("the URL contains a user name or password; remove them and give only https://<org host>");
+            return bad(
+                "the URL contains a user name or password; remove them and give only https://<org host>",
+            );
         }
         if url.path() != "/" && !url.path().is_empty() {
             return bad(format!(
@@ -91,10 +120,14 @@ impl IntegrationDomain {
             ));
         }
         if url.query().is_some() {
-            return bad(format!("{trimmed:?} has a query string; give only the org host, e.g. https://acme.okta.com"));
+            return bad(format!(
+                "{trimmed:?} has a query string; give only the org host, e.g. https://acme.okta.com"
+            ));
         }
         if url.fragment().is_some() {
-            return bad(format!("{trimmed:?} has a fragment (#...); give only the org host, e.g. https://acme.okta.com"));
+            return bad(format!(
+                "{trimmed:?} has a fragment (#...); give only the org host, e.g. https://acme.okta.com"
+            ));
         }
         let allow_loopback = loopback && options.allow_insecure_loopback;
         match host {
@@ -112,10 +145,16 @@ impl IntegrationDomain {
             ));
         }
         if !allow_loopback {
-            let name = url.host_str().unwrap_or_default().trim_end_matches('.').to_ascii_lowercase();
+            let name = url
+                .host_str()
+                .unwrap_or_default()
+                .trim_end_matches('.')
+                .to_ascii_lowercase();
             // IP-looking names that `url` kept as domains (e.g. "1.2.3") are refused too.
             if name.parse::<IpAddr>().is_ok() {
-                return bad(format!("{trimmed:?} is an IP address; give the org host name, e.g. https://acme.okta.com"));
+                return bad(format!(
+                    "{trimmed:?} is an IP address; give the org host name, e.g. https://acme.okta.com"
+                ));
             }
             let first = name.split('.').next().unwrap_or_default();
             if let Some(org) = first.strip_suffix("-admin") {
@@ -124,7 +163,9 @@ impl IntegrationDomain {
                     "{name} is the Admin Console host; the API is served on the org host: use https://{org}{rest}"
                 ));
             }
-            let okta_host = OKTA_SUFFIXES.iter().any(|s| name.ends_with(&format!(".{s}")));
+            let okta_host = OKTA_SUFFIXES
+                .iter()
+                .any(|s| name.ends_with(&format!(".{s}")));
             if !okta_host && !options.custom_domain {
                 return bad(format!(
                     "{name} is not an Okta domain (*.okta.com, *.oktapreview.com, *.okta-emea.com, *.okta-gov.com, *.okta.mil); \
@@ -132,7 +173,9 @@ impl IntegrationDomain {
                 ));
             }
             if !name.contains('.') {
-                return bad(format!("{name} is not a full host name; give your Okta org URL, e.g. https://acme.okta.com"));
+                return bad(format!(
+                    "{name} is not a full host name; give your Okta org URL, e.g. https://acme.okta.com"
+                ));
             }
         }
         let text = url.as_str().trim_end_matches('/').to_string();
@@ -144,22 +187,39 @@ impl IntegrationDomain {
     /// every host ends in `.onetrust.com`; Steward adds `/api/...`). https only; `http://` on
     /// loopback with `allow_insecure_loopback` (the simulator). `custom_domain` accepts any
     /// https host name (a tenant behind its own name).
-    pub fn parse_onetrust(input: &str, options: DomainOptions) -> Result<IntegrationDomain, DomainError> {
+    pub fn parse_onetrust(
+        input: &str,
+        options: DomainOptions,
+    ) -> Result<IntegrationDomain, DomainError> {
         const EXAMPLE: &str = "https://acme.my.onetrust.com or https://app-eu.onetrust.com";
         let trimmed = input.trim();
         if trimmed.is_empty() {
-            return bad(format!("the domain is empty; give your OneTrust URL, e.g. {EXAMPLE}"));
+            return bad(format!(
+                "the domain is empty; give your OneTrust URL, e.g. {EXAMPLE}"
+            ));
         }
         if trimmed.chars().any(char::is_whitespace) {
-            return bad(format!("{trimmed:?} contains spaces; give your OneTrust URL, e.g. {EXAMPLE}"));
+            return bad(format!(
+                "{trimmed:?} contains spaces; give your OneTrust URL, e.g. {EXAMPLE}"
+            ));
         }
-        let with_scheme = if trimmed.contains("://") { trimmed.to_string() } else { format!("https://{trimmed}") };
+        let with_scheme = if trimmed.contains("://") {
+            trimmed.to_string()
+        } else {
+            format!("https://{trimmed}")
+        };
         let url = match url::Url::parse(&with_scheme) {
             Ok(u) => u,
-            Err(e) => return bad(format!("{trimmed:?} is not a URL ({e}); give your OneTrust URL, e.g. {EXAMPLE}")),
+            Err(e) => {
+                return bad(format!(
+                    "{trimmed:?} is not a URL ({e}); give your OneTrust URL, e.g. {EXAMPLE}"
+                ));
+            }
         };
         let Some(host) = url.host() else {
-            return bad(format!("{trimmed:?} has no host; give your OneTrust URL, e.g. {EXAMPLE}"));
+            return bad(format!(
+                "{trimmed:?} has no host; give your OneTrust URL, e.g. {EXAMPLE}"
+            ));
         };
         let loopback = is_loopback_host(&host);
         let allow_loopback = loopback && options.allow_insecure_loopback;
@@ -177,10 +237,16 @@ impl IntegrationDomain {
                     url.host_str().unwrap_or_default()
                 ));
             }
-            other => return bad(format!("{trimmed:?} uses the scheme {other:?}; use https://, e.g. {EXAMPLE}")),
+            other => {
+                return bad(format!(
+                    "{trimmed:?} uses the scheme {other:?}; use https://, e.g. {EXAMPLE}"
+                ));
+            }
         }
         if !url.username().is_empty() || url.password().is_some() {
-            return bad("the URL contains a user name or password; remove them and give only https://<tenant host>");
+            return bad(
+                "the URL contains a user name or password; remove them and give only https://<tenant host>",
+            );
         }
         if url.path() != "/" && !url.path().is_empty() {
             return bad(format!(
@@ -189,7 +255,9 @@ impl IntegrationDomain {
             ));
         }
         if url.query().is_some() || url.fragment().is_some() {
-            return bad(format!("{trimmed:?} has a query string or fragment; give only the tenant host, e.g. {EXAMPLE}"));
+            return bad(format!(
+                "{trimmed:?} has a query string or fragment; give only the tenant host, e.g. {EXAMPLE}"
+            ));
         }
         if matches!(host, url::Host::Ipv4(_) | url::Host::Ipv6(_)) && !allow_loopback {
             return bad(format!(
@@ -203,12 +271,20 @@ impl IntegrationDomain {
             ));
         }
         if !allow_loopback {
-            let name = url.host_str().unwrap_or_default().trim_end_matches('.').to_ascii_lowercase();
+            let name = url
+                .host_str()
+                .unwrap_or_default()
+                .trim_end_matches('.')
+                .to_ascii_lowercase();
             if name.parse::<IpAddr>().is_ok() {
-                return bad(format!("{trimmed:?} is an IP address; give the tenant host name, e.g. {EXAMPLE}"));
+                return bad(format!(
+                    "{trimmed:?} is an IP address; give the tenant host name, e.g. {EXAMPLE}"
+                ));
             }
             if !name.contains('.') {
-                return bad(format!("{name} is not a full host name; give your OneTrust URL, e.g. {EXAMPLE}"));
+                return bad(format!(
+                    "{name} is not a full host name; give your OneTrust URL, e.g. {EXAMPLE}"
+                ));
             }
             let onetrust_host = name.ends_with(".onetrust.com");
             if !onetrust_host && !options.custom_domain {
@@ -230,7 +306,9 @@ impl IntegrationDomain {
     ) -> Result<IntegrationDomain, DomainError> {
         match kind {
             steward_model::IntegrationKind::Okta => IntegrationDomain::parse_okta(input, options),
-            steward_model::IntegrationKind::Onetrust => IntegrationDomain::parse_onetrust(input, options),
+            steward_model::IntegrationKind::Onetrust => {
+                IntegrationDomain::parse_onetrust(input, options)
+            }
         }
     }
 
@@ -260,15 +338,29 @@ impl std::fmt::Display for IntegrationDomain {
 mod tests {
     use super::*;
 
-    const STRICT: DomainOptions = DomainOptions { custom_domain: false, allow_insecure_loopback: false };
-    const CUSTOM: DomainOptions = DomainOptions { custom_domain: true, allow_insecure_loopback: false };
-    const LOOP: DomainOptions = DomainOptions { custom_domain: false, allow_insecure_loopback: true };
+    const STRICT: DomainOptions = DomainOptions {
+        custom_domain: false,
+        allow_insecure_loopback: false,
+    };
+    const CUSTOM: DomainOptions = DomainOptions {
+        custom_domain: true,
+        allow_insecure_loopback: false,
+    };
+    const LOOP: DomainOptions = DomainOptions {
+        custom_domain: false,
+        allow_insecure_loopback: true,
+    };
 
     fn ok(input: &str, o: DomainOptions) -> String {
-        IntegrationDomain::parse_okta(input, o).unwrap().as_str().to_string()
+        IntegrationDomain::parse_okta(input, o)
+            .unwrap()
+            .as_str()
+            .to_string()
     }
     fn err(input: &str, o: DomainOptions) -> String {
-        let e = IntegrationDomain::parse_okta(input, o).unwrap_err().to_string();
+        let e = IntegrationDomain::parse_okta(input, o)
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("--domain: "), "{e}");
         e
     }
@@ -283,7 +375,10 @@ mod tests {
     }
     #[test]
     fn trailing_slash_stripped() {
-        assert_eq!(ok("https://acme.okta.com/", STRICT), "https://acme.okta.com");
+        assert_eq!(
+            ok("https://acme.okta.com/", STRICT),
+            "https://acme.okta.com"
+        );
     }
     #[test]
     fn upper_case_lowered() {
@@ -295,11 +390,20 @@ mod tests {
     }
     #[test]
     fn other_okta_domains() {
-        assert_eq!(ok("dev-1.oktapreview.com", STRICT), "https://dev-1.oktapreview.com");
-        assert_eq!(ok("acme.okta-emea.com", STRICT), "https://acme.okta-emea.com");
+        assert_eq!(
+            ok("dev-1.oktapreview.com", STRICT),
+            "https://dev-1.oktapreview.com"
+        );
+        assert_eq!(
+            ok("acme.okta-emea.com", STRICT),
+            "https://acme.okta-emea.com"
+        );
         assert_eq!(ok("acme.okta-gov.com", STRICT), "https://acme.okta-gov.com");
         assert_eq!(ok("acme.okta.mil", STRICT), "https://acme.okta.mil");
-        assert_eq!(ok("trial-1234567.okta.com", STRICT), "https://trial-1234567.okta.com");
+        assert_eq!(
+            ok("trial-1234567.okta.com", STRICT),
+            "https://trial-1234567.okta.com"
+        );
     }
     #[test]
     fn admin_host_refused_with_suggestion() {
@@ -390,29 +494,58 @@ mod tests {
     #[test]
     fn same_origin() {
         let d = IntegrationDomain::parse_okta("acme.okta.com", STRICT).unwrap();
-        assert!(d.same_origin(&url::Url::parse("https://acme.okta.com/api/v1/users?after=x").unwrap()));
+        assert!(
+            d.same_origin(&url::Url::parse("https://acme.okta.com/api/v1/users?after=x").unwrap())
+        );
         assert!(!d.same_origin(&url::Url::parse("https://evil.example/api/v1/users").unwrap()));
         assert!(!d.same_origin(&url::Url::parse("http://acme.okta.com/api/v1/users").unwrap()));
-        assert!(!d.same_origin(&url::Url::parse("https://acme-admin.okta.com/api/v1/users").unwrap()));
+        assert!(
+            !d.same_origin(&url::Url::parse("https://acme-admin.okta.com/api/v1/users").unwrap())
+        );
     }
     fn ot_ok(input: &str, o: DomainOptions) -> String {
-        IntegrationDomain::parse_onetrust(input, o).unwrap().as_str().to_string()
+        IntegrationDomain::parse_onetrust(input, o)
+            .unwrap()
+            .as_str()
+            .to_string()
     }
     fn ot_err(input: &str, o: DomainOptions) -> String {
-        let e = IntegrationDomain::parse_onetrust(input, o).unwrap_err().to_string();
+        let e = IntegrationDomain::parse_onetrust(input, o)
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("--domain: "), "{e}");
         e
     }
     #[test]
     fn onetrust_tenant_hosts_accepted() {
-        assert_eq!(ot_ok("acme.onetrust.com", STRICT), "https://acme.onetrust.com");
-        assert_eq!(ot_ok("https://acme.my.onetrust.com/", STRICT), "https://acme.my.onetrust.com");
-        assert_eq!(ot_ok("HTTPS://ACME.My.OneTrust.COM", STRICT), "https://acme.my.onetrust.com");
-        assert_eq!(ot_ok("  trial.onetrust.com \n", STRICT), "https://trial.onetrust.com");
+        assert_eq!(
+            ot_ok("acme.onetrust.com", STRICT),
+            "https://acme.onetrust.com"
+        );
+        assert_eq!(
+            ot_ok("https://acme.my.onetrust.com/", STRICT),
+            "https://acme.my.onetrust.com"
+        );
+        assert_eq!(
+            ot_ok("HTTPS://ACME.My.OneTrust.COM", STRICT),
+            "https://acme.my.onetrust.com"
+        );
+        assert_eq!(
+            ot_ok("  trial.onetrust.com \n", STRICT),
+            "https://trial.onetrust.com"
+        );
     }
     #[test]
     fn onetrust_regional_hosts_accepted() {
-        for h in ["app.onetrust.com", "app-eu.onetrust.com", "app-de.onetrust.com", "app-uk.onetrust.com", "app-apac.onetrust.com", "app-au.onetrust.com", "uat.onetrust.com"] {
+        for h in [
+            "app.onetrust.com",
+            "app-eu.onetrust.com",
+            "app-de.onetrust.com",
+            "app-uk.onetrust.com",
+            "app-apac.onetrust.com",
+            "app-au.onetrust.com",
+            "uat.onetrust.com",
+        ] {
             assert_eq!(ot_ok(h, STRICT), format!("https://{h}"));
         }
     }
@@ -423,7 +556,10 @@ mod tests {
         ot_err("onetrust.com", STRICT);
         ot_err("acme.onetrust.com.evil.example", STRICT);
         ot_err("evilonetrust.com", STRICT);
-        assert_eq!(ot_ok("privacy.acme.com", CUSTOM), "https://privacy.acme.com");
+        assert_eq!(
+            ot_ok("privacy.acme.com", CUSTOM),
+            "https://privacy.acme.com"
+        );
     }
     #[test]
     fn onetrust_insecure_and_malformed_refused() {
@@ -445,13 +581,26 @@ mod tests {
     fn onetrust_loopback_needs_flag() {
         let e = ot_err("http://127.0.0.1:8080", STRICT);
         assert!(e.contains("--allow-insecure-loopback"), "{e}");
-        assert_eq!(ot_ok("http://127.0.0.1:8080/", LOOP), "http://127.0.0.1:8080");
-        assert_eq!(ot_ok("http://localhost:3000", LOOP), "http://localhost:3000");
+        assert_eq!(
+            ot_ok("http://127.0.0.1:8080/", LOOP),
+            "http://127.0.0.1:8080"
+        );
+        assert_eq!(
+            ot_ok("http://localhost:3000", LOOP),
+            "http://localhost:3000"
+        );
         ot_err("http://192.168.1.10:8080", LOOP);
     }
     #[test]
     fn every_error_names_the_field() {
-        for bad in ["", "http://x.okta.com", "acme-admin.okta.com", "x.example.com", "https://1.2.3.4", "https://a.okta.com/p"] {
+        for bad in [
+            "",
+            "http://x.okta.com",
+            "acme-admin.okta.com",
+            "x.example.com",
+            "https://1.2.3.4",
+            "https://a.okta.com/p",
+        ] {
             err(bad, STRICT);
         }
     }

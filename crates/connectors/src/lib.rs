@@ -24,7 +24,10 @@ pub use domain::{DomainError, DomainOptions, IntegrationDomain};
 #[derive(Debug)]
 pub enum SyncEvent {
     /// A batch of records of one resource (typically one page).
-    Batch { resource: Resource, records: Vec<Record> },
+    Batch {
+        resource: Resource,
+        records: Vec<Record>,
+    },
     /// The resource finished: `count` records were sent in total.
     Done { resource: Resource, count: u64 },
     /// The token may not read this resource; it is recorded as "not readable", never as empty.
@@ -49,7 +52,12 @@ pub struct SyncOptions {
 
 impl SyncOptions {
     pub fn new(now: DateTime<Utc>) -> Self {
-        SyncOptions { now, cursors: BTreeMap::new(), max_in_flight: 10, audit_activities: false }
+        SyncOptions {
+            now,
+            cursors: BTreeMap::new(),
+            max_in_flight: 10,
+            audit_activities: false,
+        }
     }
 }
 
@@ -88,16 +96,31 @@ pub enum ConnectorError {
     )]
     TokenRejected { code: String },
     #[error("{endpoint}: the token's admin role may not do this ({status} {code}): {fix}")]
-    MissingPermission { endpoint: String, status: u16, code: String, fix: String },
+    MissingPermission {
+        endpoint: String,
+        status: u16,
+        code: String,
+        fix: String,
+    },
     #[error("{endpoint}: not found (404 {code})")]
     NotFound { endpoint: String, code: String },
     #[error("{endpoint}: gave up after {attempts} attempts: {last}")]
-    GaveUp { endpoint: String, attempts: u32, last: String },
+    GaveUp {
+        endpoint: String,
+        attempts: u32,
+        last: String,
+    },
     #[error("{endpoint}: unexpected answer {status}: {body}")]
-    Unexpected { endpoint: String, status: u16, body: String },
+    Unexpected {
+        endpoint: String,
+        status: u16,
+        body: String,
+    },
     #[error("{endpoint}: could not decode the answer: {reason}")]
     Decode { endpoint: String, reason: String },
-    #[error("{endpoint}: refusing to follow a link to {origin}: the token is only sent to the integration's domain")]
+    #[error(
+        "{endpoint}: refusing to follow a link to {origin}: the token is only sent to the integration's domain"
+    )]
     CrossOrigin { endpoint: String, origin: String },
     #[error("{0}")]
     Http(String),
@@ -140,11 +163,15 @@ pub trait Connector: Send + Sync {
         out: mpsc::Sender<SyncEvent>,
     ) -> Result<SyncReport, ConnectorError>;
     /// Live per-person operations (privacy requests), when this kind of source offers them.
-    fn person_actions(&self) -> Result<Option<Box<dyn actions::PersonActions + '_>>, ConnectorError> {
+    fn person_actions(
+        &self,
+    ) -> Result<Option<Box<dyn actions::PersonActions + '_>>, ConnectorError> {
         Ok(None)
     }
     /// Remediation writes (access reviews), when the connector offers them.
-    fn remediation_actions(&self) -> Result<Option<Box<dyn actions::RemediationActions + '_>>, ConnectorError> {
+    fn remediation_actions(
+        &self,
+    ) -> Result<Option<Box<dyn actions::RemediationActions + '_>>, ConnectorError> {
         Ok(None)
     }
 }

@@ -30,11 +30,20 @@ pub struct Capability {
 pub enum CheckOutcome {
     Ok,
     /// The source refused; `code` is its error code (e.g. `E0000006`), `fix` says what to grant.
-    Denied { http_status: u16, code: Option<String>, reason: String, fix: String },
+    Denied {
+        http_status: u16,
+        code: Option<String>,
+        reason: String,
+        fix: String,
+    },
     /// The endpoint does not exist on this org (e.g. 404 on older orgs) and a fallback is used.
-    Fallback { reason: String },
+    Fallback {
+        reason: String,
+    },
     /// Could not be decided (network error, 5xx).
-    Error { reason: String },
+    Error {
+        reason: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -48,7 +57,10 @@ pub struct PermissionCheck {
 
 impl PermissionCheck {
     pub fn passed(&self) -> bool {
-        matches!(self.outcome, CheckOutcome::Ok | CheckOutcome::Fallback { .. })
+        matches!(
+            self.outcome,
+            CheckOutcome::Ok | CheckOutcome::Fallback { .. }
+        )
     }
 }
 
@@ -68,6 +80,11 @@ pub struct ConnectionReport {
 impl ConnectionReport {
     /// True when there is no fatal error and every required check passed.
     pub fn required_ok(&self) -> bool {
-        self.fatal.is_none() && self.checks.iter().filter(|c| c.required).all(PermissionCheck::passed)
+        self.fatal.is_none()
+            && self
+                .checks
+                .iter()
+                .filter(|c| c.required)
+                .all(PermissionCheck::passed)
     }
 }

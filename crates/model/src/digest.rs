@@ -28,7 +28,10 @@ where
         hasher.update(k.as_bytes());
         hasher.update(b"\n");
     }
-    Digest { count: keys.len() as u64, digest: hex::encode(hasher.finalize()) }
+    Digest {
+        count: keys.len() as u64,
+        digest: hex::encode(hasher.finalize()),
+    }
 }
 
 #[cfg(test)]

@@ -6,8 +6,10 @@
 
 pub mod capability;
 pub mod digest;
+pub mod raw;
 pub mod records;
 
 pub use capability::{Capability, CheckOutcome, ConnectionReport, PermissionCheck};
 pub use digest::{Digest, truth_digest};
+pub use raw::Raw;
 pub use records::*;

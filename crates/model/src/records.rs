@@ -8,6 +8,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::Raw;
+
 /// The kind of system an integration connects to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -137,7 +139,7 @@ pub struct Account {
     /// so records stored before the field existed still read.
     #[serde(default)]
     pub license_status: Option<String>,
-    pub raw: Value,
+    pub raw: Raw,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -149,7 +151,7 @@ pub struct Group {
     /// `USER_GROUP`, `SCIM_GROUP`, and `ORGANIZATION` for a node of the organisation tree,
     /// whose parent id is in `raw.parentOrganizationId`).
     pub group_type: String,
-    pub raw: Value,
+    pub raw: Raw,
 }
 
 /// Account → group.
@@ -170,7 +172,7 @@ pub struct App {
     pub status: String,
     pub created: Option<DateTime<Utc>>,
     pub last_updated: Option<DateTime<Utc>>,
-    pub raw: Value,
+    pub raw: Raw,
 }
 
 /// Account → app (an app user), with its app-user profile in `raw.profile`.
@@ -181,7 +183,7 @@ pub struct AppUser {
     /// `USER` (direct) or `GROUP` (through a group assignment).
     pub scope: String,
     pub status: Option<String>,
-    pub raw: Value,
+    pub raw: Raw,
 }
 
 /// Group → app.
@@ -190,7 +192,7 @@ pub struct AppGroup {
     pub app_id: String,
     pub group_id: String,
     pub priority: Option<i64>,
-    pub raw: Value,
+    pub raw: Raw,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -223,7 +225,7 @@ pub struct RoleAssignment {
     pub role_type: String,
     pub label: String,
     pub status: Option<String>,
-    pub raw: Value,
+    pub raw: Raw,
 }
 
 /// An enrolled authentication factor (never its secret material).
@@ -234,7 +236,7 @@ pub struct Factor {
     pub factor_type: String,
     pub provider: Option<String>,
     pub status: String,
-    pub raw: Value,
+    pub raw: Raw,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -245,7 +247,7 @@ pub struct Policy {
     pub name: String,
     pub status: String,
     pub priority: Option<i64>,
-    pub raw: Value,
+    pub raw: Raw,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -256,7 +258,7 @@ pub struct PolicyRule {
     pub status: String,
     /// True when the rule's actions require a second factor (connector decides how to read it).
     pub requires_mfa: bool,
-    pub raw: Value,
+    pub raw: Raw,
 }
 
 /// A System Log / login-history event.
@@ -269,7 +271,7 @@ pub struct LogEvent {
     pub actor_alternate_id: Option<String>,
     pub target_ids: Vec<String>,
     pub outcome: Option<String>,
-    pub raw: Value,
+    pub raw: Raw,
 }
 
 /// A source setting read during sync (e.g. the rate-limit warning threshold).
@@ -279,8 +281,8 @@ pub struct Setting {
     pub value: Value,
 }
 
-/// One identity-graph record.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// One identity-graph record. Stored and served as its fields plus `"kind"` (first).
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Record {
     Account(Account),
@@ -339,5 +341,106 @@ impl Record {
             Record::LogEvent(e) => e.id.clone(),
             Record::Setting(s) => s.key.clone(),
         }
+    }
+}
+
+/// By hand, not derived: serde's derived internally tagged enums buffer the record as a
+/// generic tree first, which cannot hold a [`Raw`] (it needs serde_json's own reader). The
+/// record is read as JSON text once, its `kind` looked up, then the variant read from it.
+impl<'de> Deserialize<'de> for Record {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Record, D::Error> {
+        use serde::de::Error;
+        let text = Box::<serde_json::value::RawValue>::deserialize(d)?;
+        let text = text.get();
+        let kind = record_kind(text).map_err(D::Error::custom)?;
+        fn read<'a, T: Deserialize<'a>, E: Error>(text: &'a str) -> Result<T, E> {
+            serde_json::from_str(text).map_err(E::custom)
+        }
+        Ok(match kind.as_str() {
+            "account" => Record::Account(read(text)?),
+            "group" => Record::Group(read(text)?),
+            "membership" => Record::Membership(read(text)?),
+            "app" => Record::App(read(text)?),
+            "app_user" => Record::AppUser(read(text)?),
+            "app_group" => Record::AppGroup(read(text)?),
+            "role_assignment" => Record::RoleAssignment(read(text)?),
+            "factor" => Record::Factor(read(text)?),
+            "policy" => Record::Policy(read(text)?),
+            "policy_rule" => Record::PolicyRule(read(text)?),
+            "log_event" => Record::LogEvent(read(text)?),
+            "setting" => Record::Setting(read(text)?),
+            other => return Err(D::Error::unknown_variant(other, RECORD_KINDS)),
+        })
+    }
+}
+
+const RECORD_KINDS: &[&str] = &[
+    "account",
+    "group",
+    "membership",
+    "app",
+    "app_user",
+    "app_group",
+    "role_assignment",
+    "factor",
+    "policy",
+    "policy_rule",
+    "log_event",
+    "setting",
+];
+
+/// The `kind` of a record's JSON text: read straight off the front when it comes first (as
+/// the store and the API write it), else looked up in the object.
+fn record_kind(text: &str) -> Result<String, serde_json::Error> {
+    const PREFIX: &str = "{\"kind\":\"";
+    if let Some(rest) = text.strip_prefix(PREFIX)
+        && let Some(end) = rest.find('"')
+        && !rest[..end].contains('\\')
+    {
+        return Ok(rest[..end].to_string());
+    }
+    #[derive(Deserialize)]
+    struct Tag {
+        kind: String,
+    }
+    serde_json::from_str::<Tag>(text).map(|t| t.kind)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_record_reads_back_from_its_text_and_from_a_value_with_raw_verbatim() {
+        let r = Record::AppUser(AppUser {
+            app_id: "0oa1".into(),
+            account_id: "00u1".into(),
+            scope: "USER".into(),
+            status: None,
+            raw: Raw::from_json_text(r#"{"id":"00u1","profile":{"b":1,"a":2}}"#).unwrap(),
+        });
+        let text = serde_json::to_string(&r).unwrap();
+        assert!(
+            text.starts_with(r#"{"kind":"app_user","app_id":"0oa1""#),
+            "{text}"
+        );
+        assert!(
+            text.ends_with(r#""raw":{"id":"00u1","profile":{"b":1,"a":2}}}"#),
+            "{text}"
+        );
+        assert_eq!(serde_json::from_str::<Record>(&text).unwrap(), r);
+        // `kind` anywhere in the object, and through a `Value`.
+        let moved = json!({"app_id": "0oa1", "account_id": "00u1", "scope": "USER", "status": null,
+            "raw": {"id": "00u1", "profile": {"b": 1, "a": 2}}, "kind": "app_user"});
+        assert_eq!(serde_json::from_value::<Record>(moved.clone()).unwrap(), r);
+        assert_eq!(
+            serde_json::from_str::<Record>(&moved.to_string()).unwrap(),
+            r
+        );
+        let err = serde_json::from_str::<Record>(r#"{"kind":"nope"}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("unknown variant `nope`"), "{err}");
     }
 }

@@ -13,14 +13,17 @@ use chrono::{DateTime, TimeZone, Utc};
 use secrecy::SecretString;
 use serde_json::json;
 use steward_model::{
-    Account, App, AppGroup, AppUser, Factor, Group, IntegrationKind, LogEvent, Membership, PrincipalKind, Record,
-    Resource, RoleAssignment,
+    Account, App, AppGroup, AppUser, Factor, Group, IntegrationKind, LogEvent, Membership,
+    PrincipalKind, Record, Resource, RoleAssignment,
 };
 use steward_products::{FixedClock, findings, inventory};
 use steward_store::{NewIntegration, ResourceOutcome, Store};
 
 fn main() {
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("cannot start a runtime: {e}");
@@ -84,7 +87,7 @@ pub fn snapshot(users: usize, now: DateTime<Utc>) -> Vec<(Resource, Vec<Record>)
                     last_login: signed_in.then(|| now - day * days as i32),
                     last_updated: Some(now - day * 10),
                     license_status: None,
-                    raw: json!({"id": uid(i), "status": status, "profile": {"login": login, "email": login,
+                    raw: steward_model::raw_json!({"id": uid(i), "status": status, "profile": {"login": login, "email": login,
                         "firstName": format!("First{i}"), "lastName": format!("Last{i}"), "department": format!("Dept {}", r % 12),
                         "title": "Engineer", "employeeNumber": format!("{}", 100_000 + i)}}),
                 })
@@ -100,7 +103,7 @@ pub fn snapshot(users: usize, now: DateTime<Utc>) -> Vec<(Resource, Vec<Record>)
                     name: format!("Group {g}"),
                     description: None,
                     group_type: "OKTA_GROUP".into(),
-                    raw: json!({"id": format!("00g{g:014}1d7"), "profile": {"name": format!("Group {g}")}}),
+                    raw: steward_model::raw_json!({"id": format!("00g{g:014}1d7"), "profile": {"name": format!("Group {g}")}}),
                 })
             })
             .collect(),
@@ -108,7 +111,12 @@ pub fn snapshot(users: usize, now: DateTime<Utc>) -> Vec<(Resource, Vec<Record>)
     out.push((
         Resource::Memberships,
         (0..users * 2)
-            .map(|k| Record::Membership(Membership { group_id: format!("00g{:014}1d7", mix(k as u64 + 7) as usize % groups), account_id: uid(k / 2) }))
+            .map(|k| {
+                Record::Membership(Membership {
+                    group_id: format!("00g{:014}1d7", mix(k as u64 + 7) as usize % groups),
+                    account_id: uid(k / 2),
+                })
+            })
             .collect(),
     ));
     out.push((
@@ -123,7 +131,7 @@ pub fn snapshot(users: usize, now: DateTime<Utc>) -> Vec<(Resource, Vec<Record>)
                     status: if a % 10 == 9 { "INACTIVE".into() } else { "ACTIVE".into() },
                     created: Some(now - day * 1000),
                     last_updated: None,
-                    raw: json!({"id": format!("0oa{a:014}1d7"), "label": format!("App {a}")}),
+                    raw: steward_model::raw_json!({"id": format!("0oa{a:014}1d7"), "label": format!("App {a}")}),
                 })
             })
             .collect(),
@@ -148,7 +156,7 @@ pub fn snapshot(users: usize, now: DateTime<Utc>) -> Vec<(Resource, Vec<Record>)
                     account_id: uid(u),
                     scope: "USER".into(),
                     status: Some("PROVISIONED".into()),
-                    raw: json!({"id": uid(u), "scope": "USER", "status": "PROVISIONED",
+                    raw: steward_model::raw_json!({"id": uid(u), "scope": "USER", "status": "PROVISIONED",
                         "credentials": {"userName": format!("user{u}@acme.example")},
                         "profile": {"email": format!("user{u}@acme.example"), "role": "Standard"}}),
                 })
@@ -158,7 +166,14 @@ pub fn snapshot(users: usize, now: DateTime<Utc>) -> Vec<(Resource, Vec<Record>)
     out.push((
         Resource::AppGroups,
         (0..apps)
-            .map(|a| Record::AppGroup(AppGroup { app_id: format!("0oa{a:014}1d7"), group_id: format!("00g{:014}1d7", a % groups), priority: Some(0), raw: json!({}) }))
+            .map(|a| {
+                Record::AppGroup(AppGroup {
+                    app_id: format!("0oa{a:014}1d7"),
+                    group_id: format!("00g{:014}1d7", a % groups),
+                    priority: Some(0),
+                    raw: steward_model::raw_json!({}),
+                })
+            })
             .collect(),
     ));
     let mut roles: Vec<Record> = (0..users / 200)
@@ -168,10 +183,14 @@ pub fn snapshot(users: usize, now: DateTime<Utc>) -> Vec<(Resource, Vec<Record>)
                 principal_kind: PrincipalKind::Account,
                 principal_id: uid(u),
                 id: format!("ra1{k:014}1d7"),
-                role_type: if k < 5 { "SUPER_ADMIN".into() } else { "HELP_DESK_ADMIN".into() },
+                role_type: if k < 5 {
+                    "SUPER_ADMIN".into()
+                } else {
+                    "HELP_DESK_ADMIN".into()
+                },
                 label: "Role".into(),
                 status: Some("ACTIVE".into()),
-                raw: json!({"id": format!("ra1{k:014}1d7")}),
+                raw: steward_model::raw_json!({"id": format!("ra1{k:014}1d7")}),
             })
         })
         .collect();
@@ -182,7 +201,7 @@ pub fn snapshot(users: usize, now: DateTime<Utc>) -> Vec<(Resource, Vec<Record>)
         role_type: "HELP_DESK_ADMIN".into(),
         label: "Help Desk Administrator".into(),
         status: Some("ACTIVE".into()),
-        raw: json!({}),
+        raw: steward_model::raw_json!({}),
     }));
     out.push((Resource::RoleAssignments, roles));
     out.push((
@@ -196,7 +215,7 @@ pub fn snapshot(users: usize, now: DateTime<Utc>) -> Vec<(Resource, Vec<Record>)
                     factor_type: "push".into(),
                     provider: Some("OKTA".into()),
                     status: "ACTIVE".into(),
-                    raw: json!({"id": format!("opf{k:014}1d7"), "factorType": "push", "status": "ACTIVE"}),
+                    raw: steward_model::raw_json!({"id": format!("opf{k:014}1d7"), "factorType": "push", "status": "ACTIVE"}),
                 })
             })
             .collect(),
@@ -215,7 +234,7 @@ pub fn snapshot(users: usize, now: DateTime<Utc>) -> Vec<(Resource, Vec<Record>)
                     actor_alternate_id: None,
                     target_ids: vec![format!("0oa{a:014}1d7"), uid(k % users)],
                     outcome: Some("SUCCESS".into()),
-                    raw: json!({"uuid": format!("{k:032x}"), "eventType": "user.authentication.sso"}),
+                    raw: steward_model::raw_json!({"uuid": format!("{k:032x}"), "eventType": "user.authentication.sso"}),
                 })
             })
             .collect(),
@@ -223,28 +242,51 @@ pub fn snapshot(users: usize, now: DateTime<Utc>) -> Vec<(Resource, Vec<Record>)
     out
 }
 
-pub async fn publish(store: &Store, integration_id: i64, now: DateTime<Utc>, resources: &[(Resource, Vec<Record>)]) -> i64 {
+pub async fn publish(
+    store: &Store,
+    integration_id: i64,
+    now: DateTime<Utc>,
+    resources: &[(Resource, Vec<Record>)],
+) -> i64 {
     let run = store
         .begin_run(integration_id, now, Duration::from_secs(600))
         .await
         .unwrap_or_else(|e| panic!("begin run: {e}"));
     for (resource, records) in resources {
         for chunk in records.chunks(2_000) {
-            store.stage(run, chunk).await.unwrap_or_else(|e| panic!("stage: {e}"));
+            store
+                .stage(run, chunk)
+                .await
+                .unwrap_or_else(|e| panic!("stage: {e}"));
         }
         store
-            .mark_resource(run, *resource, &ResourceOutcome::Complete { count: records.len() as u64 })
+            .mark_resource(
+                run,
+                *resource,
+                &ResourceOutcome::Complete {
+                    count: records.len() as u64,
+                },
+            )
             .await
             .unwrap_or_else(|e| panic!("mark: {e}"));
     }
-    store.publish_run(run, &json!({}), now).await.unwrap_or_else(|e| panic!("publish: {e}"));
+    store
+        .publish_run(run, &json!({}), now)
+        .await
+        .unwrap_or_else(|e| panic!("publish: {e}"));
     run
 }
 
 async fn bench() {
-    let users: usize = std::env::var("FINDINGS_BENCH_USERS").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000);
+    let users: usize = std::env::var("FINDINGS_BENCH_USERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
     let (store, _dir) = steward_store::testing::test_store().await;
-    let now = Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).single().unwrap_or_default();
+    let now = Utc
+        .with_ymd_and_hms(2026, 11, 1, 0, 0, 0)
+        .single()
+        .unwrap_or_default();
     let new = NewIntegration {
         name: "bench".into(),
         kind: IntegrationKind::Okta,
@@ -259,20 +301,35 @@ async fn bench() {
     let records: usize = data.iter().map(|(_, r)| r.len()).sum();
     let t = Instant::now();
     let run1 = publish(&store, integration.id, now, &data).await;
-    eprintln!("staged {records} records in {:.1} s ({} backend)", t.elapsed().as_secs_f64(), store.backend());
+    eprintln!(
+        "staged {records} records in {:.1} s ({} backend)",
+        t.elapsed().as_secs_f64(),
+        store.backend()
+    );
     let clock = FixedClock(now);
 
     // The sync updates the inventory first; findings reuse its per-app SSO aggregation.
     let t = Instant::now();
-    inventory::after_sync(&store, &integration, run1, &clock).await.unwrap_or_else(|e| panic!("inventory: {e}"));
-    eprintln!("inventory update (not part of the figure): {} ms", t.elapsed().as_millis());
+    inventory::after_sync(&store, &integration, run1, &clock)
+        .await
+        .unwrap_or_else(|e| panic!("inventory: {e}"));
+    eprintln!(
+        "inventory update (not part of the figure): {} ms",
+        t.elapsed().as_millis()
+    );
     let t = Instant::now();
-    let first = findings::after_sync(&store, &integration, run1, &clock).await.unwrap_or_else(|e| panic!("findings: {e}"));
+    let first = findings::after_sync(&store, &integration, run1, &clock)
+        .await
+        .unwrap_or_else(|e| panic!("findings: {e}"));
     let first_ms = t.elapsed().as_millis();
     let run2 = publish(&store, integration.id, now, &data).await;
-    inventory::after_sync(&store, &integration, run2, &clock).await.unwrap_or_else(|e| panic!("inventory: {e}"));
+    inventory::after_sync(&store, &integration, run2, &clock)
+        .await
+        .unwrap_or_else(|e| panic!("inventory: {e}"));
     let t = Instant::now();
-    let second = findings::after_sync(&store, &integration, run2, &clock).await.unwrap_or_else(|e| panic!("findings: {e}"));
+    let second = findings::after_sync(&store, &integration, run2, &clock)
+        .await
+        .unwrap_or_else(|e| panic!("findings: {e}"));
     let second_ms = t.elapsed().as_millis();
     println!(
         "findings, {users}-user org ({records} records, {}): first run {first_ms} ms ({} new), next run {second_ms} ms ({} open, {} new, {} resolved); goal < 2000 ms",

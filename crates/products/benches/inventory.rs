@@ -15,7 +15,10 @@ const ITEMS: usize = 5_000;
 const ITERATIONS: usize = 15;
 
 fn main() {
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("cannot start a runtime: {e}");
@@ -27,7 +30,10 @@ fn main() {
 
 async fn bench() {
     let (store, _dir) = steward_store::testing::test_store().await;
-    let now = Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).single().unwrap_or_default();
+    let now = Utc
+        .with_ymd_and_hms(2026, 11, 1, 0, 0, 0)
+        .single()
+        .unwrap_or_default();
     let new = NewIntegration {
         name: "bench".into(),
         kind: IntegrationKind::Okta,
@@ -38,8 +44,10 @@ async fn bench() {
         .create_integration(&new, &SecretString::from("token".to_string()), now)
         .await
         .unwrap_or_else(|e| panic!("creating the integration: {e}"));
-    let departments: Vec<String> =
-        ["Engineering", "Finance", "Legal", "Marketing", "Sales"].iter().map(|s| s.to_string()).collect();
+    let departments: Vec<String> = ["Engineering", "Finance", "Legal", "Marketing", "Sales"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
     let facts: Vec<InventoryFacts> = (0..ITEMS)
         .map(|i| InventoryFacts {
             app_id: format!("0oa{i:017}"),
@@ -60,7 +68,11 @@ async fn bench() {
         .apply_inventory_sync(integration.id, 1, &facts, now)
         .await
         .unwrap_or_else(|e| panic!("filling the inventory: {e}"));
-    println!("filled {ITEMS} items on {} in {:?}", store.backend(), fill.elapsed());
+    println!(
+        "filled {ITEMS} items on {} in {:?}",
+        store.backend(),
+        fill.elapsed()
+    );
 
     let filter = InventoryFilter::default();
     let mut times: Vec<Duration> = Vec::with_capacity(ITERATIONS);

@@ -17,7 +17,10 @@ use steward_simulator::{SimConfig, Simulator};
 const USERS: usize = 100_000;
 
 fn main() {
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("cannot start a runtime: {e}");
@@ -39,17 +42,26 @@ async fn total_requests(base: &str) -> u64 {
         .json()
         .await
         .unwrap_or_else(|e| panic!("stats JSON: {e}"));
-    stats["buckets"].as_object().map(|b| b.values().filter_map(|v| v["requests"].as_u64()).sum()).unwrap_or(0)
+    stats["buckets"]
+        .as_object()
+        .map(|b| b.values().filter_map(|v| v["requests"].as_u64()).sum())
+        .unwrap_or(0)
 }
 
 async fn bench() {
     let now = chrono::Utc::now();
     let generation = Instant::now();
     // Default rate limits: the request must fit the real budget, not an unlimited one.
-    let sim = Simulator::start(SimConfig::new(USERS, 7, now), "127.0.0.1:0".parse().unwrap_or_else(|e| panic!("{e}")))
-        .await
-        .unwrap_or_else(|e| panic!("starting the simulator: {e}"));
-    eprintln!("generated {USERS} users in {:.1?} (excluded)", generation.elapsed());
+    let sim = Simulator::start(
+        SimConfig::new(USERS, 7, now),
+        "127.0.0.1:0".parse().unwrap_or_else(|e| panic!("{e}")),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("starting the simulator: {e}"));
+    eprintln!(
+        "generated {USERS} users in {:.1?} (excluded)",
+        generation.elapsed()
+    );
     // The busiest non-token user in the System Log: the most log pages to read.
     let email = sim.with_org(|org| {
         let mut counts = std::collections::HashMap::<&str, usize>::new();
@@ -59,7 +71,11 @@ async fn bench() {
                 *counts.entry(t.id.as_str()).or_default() += 1;
             }
         }
-        let tokens: Vec<&str> = org.token_users.iter().map(|&u| org.users[u as usize].id.as_str()).collect();
+        let tokens: Vec<&str> = org
+            .token_users
+            .iter()
+            .map(|&u| org.users[u as usize].id.as_str())
+            .collect();
         org.users
             .iter()
             .filter(|u| !u.deleted && !tokens.contains(&u.id.as_str()))
@@ -72,23 +88,44 @@ async fn bench() {
         name: "okta".into(),
         kind: IntegrationKind::Okta,
         domain: sim.base_url(),
-        options: DomainOptions { custom_domain: false, allow_insecure_loopback: true },
+        options: DomainOptions {
+            custom_domain: false,
+            allow_insecure_loopback: true,
+        },
     };
-    integrations::add(&store, &request, &SecretString::from(sim.token("SUPER_ADMIN")), &SystemClock)
-        .await
-        .unwrap_or_else(|e| panic!("adding the integration: {e}"));
+    integrations::add(
+        &store,
+        &request,
+        &SecretString::from(sim.token("SUPER_ADMIN")),
+        &SystemClock,
+    )
+    .await
+    .unwrap_or_else(|e| panic!("adding the integration: {e}"));
     let before = total_requests(&sim.base_url()).await;
     let started = Instant::now();
-    let report = requests::access(&store, &FixedClock(now), &RequestInput { email, requested_by: "bench".into() })
-        .await
-        .unwrap_or_else(|e| panic!("access request: {e}"));
+    let report = requests::access(
+        &store,
+        &FixedClock(now),
+        &RequestInput {
+            email,
+            requested_by: "bench".into(),
+        },
+    )
+    .await
+    .unwrap_or_else(|e| panic!("access request: {e}"));
     let wall = started.elapsed();
     let calls = total_requests(&sim.base_url()).await - before;
     let okta = &report.integrations[0];
     let (groups, apps, logs) = okta
         .accounts
         .first()
-        .map(|p| (p.groups.items().len(), p.apps.items().len(), p.log_events.items().len()))
+        .map(|p| {
+            (
+                p.groups.items().len(),
+                p.apps.items().len(),
+                p.log_events.items().len(),
+            )
+        })
         .unwrap_or_default();
     println!(
         "request_access: {USERS} users, default rate limits: {calls} API calls (connector counted {}), {:.0} ms wall; \

@@ -20,7 +20,10 @@ use steward_products::{FixedClock, inventory};
 use steward_store::NewIntegration;
 
 fn main() {
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("cannot start a runtime: {e}");
@@ -31,9 +34,15 @@ fn main() {
 }
 
 async fn bench() {
-    let users: usize = std::env::var("REVIEWS_BENCH_USERS").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000);
+    let users: usize = std::env::var("REVIEWS_BENCH_USERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
     let (store, _dir) = steward_store::testing::test_store().await;
-    let now = Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).single().unwrap_or_default();
+    let now = Utc
+        .with_ymd_and_hms(2026, 11, 1, 0, 0, 0)
+        .single()
+        .unwrap_or_default();
     let new = NewIntegration {
         name: "bench".into(),
         kind: IntegrationKind::Okta,
@@ -53,10 +62,16 @@ async fn bench() {
             _ => None,
         })
         .collect();
-    let assignments = snapshot.iter().flat_map(|(_, r)| r.iter()).filter(|r| matches!(r, Record::AppUser(_))).count();
+    let assignments = snapshot
+        .iter()
+        .flat_map(|(_, r)| r.iter())
+        .filter(|r| matches!(r, Record::AppUser(_)))
+        .count();
     let run = data::publish(&store, integration.id, now, &snapshot).await;
     let clock = FixedClock(now);
-    inventory::after_sync(&store, &integration, run, &clock).await.unwrap_or_else(|e| panic!("inventory: {e}"));
+    inventory::after_sync(&store, &integration, run, &clock)
+        .await
+        .unwrap_or_else(|e| panic!("inventory: {e}"));
     let req = CreateReview {
         name: "Every app assignment".into(),
         integration: "bench".into(),
@@ -67,7 +82,9 @@ async fn bench() {
         remediation: false,
     };
     let t = Instant::now();
-    let v = reviews::create(&store, &req, &clock).await.unwrap_or_else(|e| panic!("create: {e}"));
+    let v = reviews::create(&store, &req, &clock)
+        .await
+        .unwrap_or_else(|e| panic!("create: {e}"));
     let ms = t.elapsed().as_millis();
     println!(
         "review campaign over all app assignments, {users}-user org ({}): {} cases (of {assignments} assignments) in {ms} ms; goal < 5000 ms",

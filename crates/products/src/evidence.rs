@@ -13,7 +13,9 @@ use std::fmt::Write as _;
 use serde::Serialize;
 use serde_json::{Value, json};
 use steward_model::{Record, Resource};
-use steward_store::{EvidenceItem, EvidenceRedaction, GENESIS_HASH, Integration, NewEvidence, ResourceStatus, Store};
+use steward_store::{
+    EvidenceItem, EvidenceRedaction, GENESIS_HASH, Integration, NewEvidence, ResourceStatus, Store,
+};
 
 use crate::Clock;
 
@@ -238,7 +240,7 @@ async fn mfa_summary(snapshot: &Snapshot<'_>) -> Result<Computed, EvidenceError>
     let enroll_items: Vec<Value> = enroll
         .iter()
         .map(|p| {
-            source_policies.push(p.raw.clone());
+            source_policies.push(p.raw.to_value());
             json!({"id": p.id, "name": p.name, "type": p.policy_type, "status": p.status, "priority": p.priority})
         })
         .collect();
@@ -246,7 +248,7 @@ async fn mfa_summary(snapshot: &Snapshot<'_>) -> Result<Computed, EvidenceError>
     let sign_on_items: Vec<Value> = sign_on
         .iter()
         .map(|p| {
-            source_policies.push(p.raw.clone());
+            source_policies.push(p.raw.to_value());
             let mut item = json!({"id": p.id, "name": p.name, "type": p.policy_type, "status": p.status, "priority": p.priority});
             if rules_readable.is_ok() {
                 let rules = rules_by_policy.get(p.id.as_str()).cloned().unwrap_or_default();
@@ -255,7 +257,7 @@ async fn mfa_summary(snapshot: &Snapshot<'_>) -> Result<Computed, EvidenceError>
                 rules_total += active.len() as u64;
                 rules_mfa += requiring;
                 for r in &active {
-                    source_rules.push(r.raw.clone());
+                    source_rules.push(r.raw.to_value());
                 }
                 item["rules"] = active
                     .iter()
@@ -362,7 +364,7 @@ async fn admin_review(snapshot: &Snapshot<'_>) -> Result<Computed, EvidenceError
                 if let Record::Group(g) = r
                     && group_ids.contains(g.id.as_str())
                 {
-                    source_groups.push(g.raw.clone());
+                    source_groups.push(g.raw.to_value());
                     group_names.insert(g.id, g.name);
                 }
             }
@@ -428,7 +430,7 @@ async fn admin_review(snapshot: &Snapshot<'_>) -> Result<Computed, EvidenceError
                 .await?;
             for r in held {
                 if let Record::Factor(f) = r {
-                    source_factors.push(f.raw.clone());
+                    source_factors.push(f.raw.to_value());
                     if f.status == "ACTIVE" {
                         *active_factors.entry(f.account_id.clone()).or_default() += 1;
                     }
@@ -444,7 +446,7 @@ async fn admin_review(snapshot: &Snapshot<'_>) -> Result<Computed, EvidenceError
         .map(|(account_id, held)| {
             let user = users.get(account_id);
             if let Some(u) = user {
-                source_users.push(u.raw.clone());
+                source_users.push(u.raw.to_value());
             }
             let mfa = match (&factors_readable, active_factors.get(account_id)) {
                 (Err(_), _) => json!("unknown"),
@@ -480,7 +482,7 @@ async fn admin_review(snapshot: &Snapshot<'_>) -> Result<Computed, EvidenceError
         "not_evidenced": gaps.iter().map(|(r, reason)| not_evidenced_entry(*r, reason)).collect::<Vec<_>>(),
     });
     let sources = json!({
-        "role_assignments": assignments.iter().map(|a| a.raw.clone()).collect::<Vec<_>>(),
+        "role_assignments": assignments.iter().map(|a| a.raw.to_value()).collect::<Vec<_>>(),
         "groups": source_groups,
         "memberships": source_memberships,
         "users": source_users,
@@ -573,7 +575,10 @@ pub async fn verify(store: &Store) -> Result<Verification, EvidenceError> {
         items: items.len() as u64,
         head_seq: head.last_seq,
         head_hash: head.last_hash,
-        redacted_entries: items.iter().map(|i| i.redacted_entries().len() as u64).sum(),
+        redacted_entries: items
+            .iter()
+            .map(|i| i.redacted_entries().len() as u64)
+            .sum(),
         broken,
     })
 }
@@ -632,11 +637,9 @@ pub fn check_chain_with(
                 ),
             );
         }
-        if let Some((entry, _)) = item
-            .redacted_entries()
-            .into_iter()
-            .find(|(entry, digest)| !recorded.contains(&(item.id.as_str(), entry.as_str(), digest.as_str())))
-        {
+        if let Some((entry, _)) = item.redacted_entries().into_iter().find(|(entry, digest)| {
+            !recorded.contains(&(item.id.as_str(), entry.as_str(), digest.as_str()))
+        }) {
             return brk(
                 BreakKind::Edited,
                 format!(
@@ -723,7 +726,9 @@ impl ExportFormat {
 
     /// `json`, `csv` or `html` (any case).
     pub fn parse(s: &str) -> Option<ExportFormat> {
-        Self::ALL.into_iter().find(|f| f.as_str().eq_ignore_ascii_case(s.trim()))
+        Self::ALL
+            .into_iter()
+            .find(|f| f.as_str().eq_ignore_ascii_case(s.trim()))
     }
 
     pub fn as_str(self) -> &'static str {
@@ -765,19 +770,31 @@ pub struct Export {
 }
 
 /// The whole register with its verification result, rendered as `format`.
-pub async fn export(store: &Store, format: ExportFormat, clock: &dyn Clock) -> Result<Export, EvidenceError> {
+pub async fn export(
+    store: &Store,
+    format: ExportFormat,
+    clock: &dyn Clock,
+) -> Result<Export, EvidenceError> {
     let items = list(store).await?;
     let verification = verify(store).await?;
-    let exported_at = clock.now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let exported_at = clock
+        .now()
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let body = match format {
         ExportFormat::Json => {
-            let doc = json!({"exported_at": exported_at, "verification": verification, "items": items});
+            let doc =
+                json!({"exported_at": exported_at, "verification": verification, "items": items});
             serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
         }
         ExportFormat::Csv => to_csv(&items),
         ExportFormat::Html => to_html(&items, &verification, &exported_at),
     };
-    Ok(Export { format, body: body.into_bytes(), items: items.len(), intact: verification.intact })
+    Ok(Export {
+        format,
+        body: body.into_bytes(),
+        items: items.len(),
+        intact: verification.intact,
+    })
 }
 
 pub fn num(v: &Value) -> String {
@@ -862,7 +879,10 @@ pub fn verify_text(v: &Verification) -> String {
             v.head_seq,
             v.head_hash,
             if v.redacted_entries > 0 {
-                format!("; {} entries redacted after erasures, each recorded", v.redacted_entries)
+                format!(
+                    "; {} entries redacted after erasures, each recorded",
+                    v.redacted_entries
+                )
             } else {
                 String::new()
             }
@@ -1074,7 +1094,10 @@ mod tests {
 
     #[test]
     fn html_and_csv_escape_values() {
-        assert_eq!(esc("<script>\"x\"&'"), "&lt;script&gt;&quot;x&quot;&amp;&#39;");
+        assert_eq!(
+            esc("<script>\"x\"&'"),
+            "&lt;script&gt;&quot;x&quot;&amp;&#39;"
+        );
         assert_eq!(csv_field("a,b"), "\"a,b\"");
         assert_eq!(csv_field("=cmd()"), "'=cmd()");
         assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
@@ -1113,7 +1136,10 @@ mod tests {
         assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;&quot;&#39;&amp;"));
         let csv = to_csv(&[item]);
         assert_eq!(csv.lines().count(), 2, "{csv}");
-        assert!(csv.contains("\"<script>alert(1)</script>\"\"'&\""), "quoted, quotes doubled: {csv}");
+        assert!(
+            csv.contains("\"<script>alert(1)</script>\"\"'&\""),
+            "quoted, quotes doubled: {csv}"
+        );
     }
 
     #[test]

@@ -22,8 +22,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use steward_model::{Account, IntegrationKind, PrincipalKind, Record, Resource};
 use steward_store::{
-    Finding, FindingEvaluation, FindingFilter, FindingsUpdate, Integration, KeyList, KindEvaluation, NewFinding,
-    ResourceStatus, Store,
+    Finding, FindingEvaluation, FindingFilter, FindingsUpdate, Integration, KeyList,
+    KindEvaluation, NewFinding, ResourceStatus, Store,
 };
 
 use crate::Clock;
@@ -35,10 +35,16 @@ pub enum FindingsError {
     Store(#[from] steward_store::StoreError),
     #[error("unknown finding kind {kind:?} for --kind; use one of: {known}")]
     UnknownKind { kind: String, known: String },
-    #[error("unknown finding threshold {key:?}; use one of: super_admin_max, inactive_days, unused_app_days")]
+    #[error(
+        "unknown finding threshold {key:?}; use one of: super_admin_max, inactive_days, unused_app_days"
+    )]
     UnknownThreshold { key: String },
     #[error("threshold {key} must be {rule}, got {value}")]
-    BadThreshold { key: String, value: i64, rule: &'static str },
+    BadThreshold {
+        key: String,
+        value: i64,
+        rule: &'static str,
+    },
 }
 
 /// The kinds of finding.
@@ -109,7 +115,9 @@ impl Kind {
             Kind::DormantWithAccess => "No sign-in for N days but still holding access",
             Kind::UnusedApp => "App with no SSO use in N days",
             Kind::AdminRoleViaGroup => "Admin role granted through a group",
-            Kind::LeaverAccount => "Left in the identity provider but still active in another system",
+            Kind::LeaverAccount => {
+                "Left in the identity provider but still active in another system"
+            }
             Kind::OrphanAccount => "Active account no identity-provider user has",
         }
     }
@@ -117,9 +125,10 @@ impl Kind {
     pub fn severity(self) -> &'static str {
         match self {
             Kind::AdminWithoutMfa | Kind::LeaverWithAccess | Kind::LeaverAccount => "high",
-            Kind::SuperAdminConcentration | Kind::DormantWithAccess | Kind::AdminRoleViaGroup | Kind::OrphanAccount => {
-                "medium"
-            }
+            Kind::SuperAdminConcentration
+            | Kind::DormantWithAccess
+            | Kind::AdminRoleViaGroup
+            | Kind::OrphanAccount => "medium",
             Kind::UnusedApp => "low",
         }
     }
@@ -127,11 +136,26 @@ impl Kind {
     /// Resources the kind cannot be evaluated without.
     pub fn needs(self) -> &'static [Resource] {
         match self {
-            Kind::AdminWithoutMfa => &[Resource::RoleAssignments, Resource::Memberships, Resource::Factors, Resource::Users],
-            Kind::SuperAdminConcentration => &[Resource::RoleAssignments, Resource::Memberships, Resource::Users],
-            Kind::LeaverWithAccess | Kind::DormantWithAccess => &[Resource::Users, Resource::AppUsers],
+            Kind::AdminWithoutMfa => &[
+                Resource::RoleAssignments,
+                Resource::Memberships,
+                Resource::Factors,
+                Resource::Users,
+            ],
+            Kind::SuperAdminConcentration => &[
+                Resource::RoleAssignments,
+                Resource::Memberships,
+                Resource::Users,
+            ],
+            Kind::LeaverWithAccess | Kind::DormantWithAccess => {
+                &[Resource::Users, Resource::AppUsers]
+            }
             Kind::UnusedApp => &[Resource::Apps, Resource::LogEvents],
-            Kind::AdminRoleViaGroup => &[Resource::RoleAssignments, Resource::Groups, Resource::Memberships],
+            Kind::AdminRoleViaGroup => &[
+                Resource::RoleAssignments,
+                Resource::Groups,
+                Resource::Memberships,
+            ],
             // The downstream integration's users; the identity provider's users are checked
             // separately (they belong to another integration).
             Kind::LeaverAccount | Kind::OrphanAccount => &[Resource::Users],
@@ -162,7 +186,11 @@ pub struct Thresholds {
 
 impl Default for Thresholds {
     fn default() -> Self {
-        Thresholds { super_admin_max: 3, inactive_days: 90, unused_app_days: 90 }
+        Thresholds {
+            super_admin_max: 3,
+            inactive_days: 90,
+            unused_app_days: 90,
+        }
     }
 }
 
@@ -173,23 +201,40 @@ pub async fn thresholds(store: &Store) -> Result<Thresholds, FindingsError> {
     let set = store.finding_settings().await?;
     let d = Thresholds::default();
     Ok(Thresholds {
-        super_admin_max: set.get("super_admin_max").copied().unwrap_or(d.super_admin_max),
+        super_admin_max: set
+            .get("super_admin_max")
+            .copied()
+            .unwrap_or(d.super_admin_max),
         inactive_days: set.get("inactive_days").copied().unwrap_or(d.inactive_days),
-        unused_app_days: set.get("unused_app_days").copied().unwrap_or(d.unused_app_days),
+        unused_app_days: set
+            .get("unused_app_days")
+            .copied()
+            .unwrap_or(d.unused_app_days),
     })
 }
 
 /// Set one threshold; applies from the next sync (or `recompute`).
-pub async fn set_threshold(store: &Store, key: &str, value: i64, clock: &dyn Clock) -> Result<Thresholds, FindingsError> {
+pub async fn set_threshold(
+    store: &Store,
+    key: &str,
+    value: i64,
+    clock: &dyn Clock,
+) -> Result<Thresholds, FindingsError> {
     if !THRESHOLD_KEYS.contains(&key) {
-        return Err(FindingsError::UnknownThreshold { key: key.to_string() });
+        return Err(FindingsError::UnknownThreshold {
+            key: key.to_string(),
+        });
     }
     let (ok, rule) = match key {
         "super_admin_max" => (value >= 0, "0 or more"),
         _ => ((1..=3650).contains(&value), "between 1 and 3650 days"),
     };
     if !ok {
-        return Err(FindingsError::BadThreshold { key: key.to_string(), value, rule });
+        return Err(FindingsError::BadThreshold {
+            key: key.to_string(),
+            value,
+            rule,
+        });
     }
     store.set_finding_setting(key, value, clock.now()).await?;
     thresholds(store).await
@@ -213,7 +258,13 @@ pub async fn after_sync(
     let now = clock.now();
     let computed = compute(store, integration, limits, now).await?;
     let update = store
-        .apply_findings(integration.id, run_id, now, &computed.evaluations, &computed.findings)
+        .apply_findings(
+            integration.id,
+            run_id,
+            now,
+            &computed.evaluations,
+            &computed.findings,
+        )
         .await?;
     if integration.kind == IntegrationKind::Okta {
         // A new identity-provider snapshot changes who is an orphan or a leaver in every
@@ -224,17 +275,29 @@ pub async fn after_sync(
 }
 
 /// Open findings (or all, with history) matching `kind`.
-pub async fn list(store: &Store, kind: Option<&str>, include_resolved: bool) -> Result<Vec<Finding>, FindingsError> {
+pub async fn list(
+    store: &Store,
+    kind: Option<&str>,
+    include_resolved: bool,
+) -> Result<Vec<Finding>, FindingsError> {
     if let Some(k) = kind
         && Kind::parse(k).is_none()
     {
         return Err(FindingsError::UnknownKind {
             kind: k.to_string(),
-            known: Kind::ALL.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", "),
+            known: Kind::ALL
+                .iter()
+                .map(|k| k.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
         });
     }
     Ok(store
-        .findings(&FindingFilter { integration_id: None, kind: kind.map(str::to_string), include_resolved })
+        .findings(&FindingFilter {
+            integration_id: None,
+            kind: kind.map(str::to_string),
+            include_resolved,
+        })
         .await?)
 }
 
@@ -245,7 +308,12 @@ pub async fn evaluations(store: &Store) -> Result<Vec<FindingEvaluation>, Findin
 
 /// Findings new at, and resolved at, each integration's latest evaluated run.
 pub async fn changes(store: &Store) -> Result<(Vec<Finding>, Vec<Finding>), FindingsError> {
-    let runs: BTreeSet<i64> = store.finding_evaluations().await?.into_iter().map(|e| e.run_id).collect();
+    let runs: BTreeSet<i64> = store
+        .finding_evaluations()
+        .await?
+        .into_iter()
+        .map(|e| e.run_id)
+        .collect();
     let (mut new, mut resolved) = (Vec::new(), Vec::new());
     for run in runs {
         let (n, r) = store.finding_changes(run).await?;
@@ -290,7 +358,13 @@ fn can_hold_roles(status: &str) -> bool {
 
 /// One finding of `kind`; its evidence is serialised at once, so only the compact JSON is
 /// kept (see `NewFinding::evidence`).
-fn new_finding(kind: Kind, subject_key: String, subject: String, detail: String, evidence: Value) -> NewFinding {
+fn new_finding(
+    kind: Kind,
+    subject_key: String,
+    subject: String,
+    detail: String,
+    evidence: Value,
+) -> NewFinding {
     NewFinding {
         kind: kind.as_str().to_string(),
         subject_key,
@@ -312,8 +386,12 @@ pub async fn compute(
         return compute_graph(store, integration.id).await;
     }
     let id = integration.id;
-    let status: BTreeMap<Resource, ResourceStatus> =
-        store.resource_status(id).await?.into_iter().map(|s| (s.resource, s)).collect();
+    let status: BTreeMap<Resource, ResourceStatus> = store
+        .resource_status(id)
+        .await?
+        .into_iter()
+        .map(|s| (s.resource, s))
+        .collect();
     let readable = |r: Resource| -> Result<(), String> {
         match status.get(&r) {
             Some(s) if s.readable => Ok(()),
@@ -327,14 +405,19 @@ pub async fn compute(
     };
     let ok = |r: Resource| readable(r).is_ok();
     let gap = |kind: Kind| -> Option<String> {
-        let reasons: Vec<String> = kind.needs().iter().filter_map(|r| readable(*r).err()).collect();
+        let reasons: Vec<String> = kind
+            .needs()
+            .iter()
+            .filter_map(|r| readable(*r).err())
+            .collect();
         (!reasons.is_empty()).then(|| format!("not evaluated: {}", reasons.join("; ")))
     };
 
     // Which kinds will be evaluated decides what is read; everything independent of other
     // reads is read at once (each read runs on its own pooled connection), since the time
     // goes to the database driver, not to computing.
-    let leaver_wanted = gap(Kind::LeaverWithAccess).is_none() || gap(Kind::DormantWithAccess).is_none();
+    let leaver_wanted =
+        gap(Kind::LeaverWithAccess).is_none() || gap(Kind::DormantWithAccess).is_none();
     let mfa_wanted = gap(Kind::AdminWithoutMfa).is_none();
     let unused_wanted = gap(Kind::UnusedApp).is_none();
     let (users, roles, membership_keys, app_user_keys, factor_keys, labels, inventory) = futures::try_join!(
@@ -353,7 +436,10 @@ pub async fn compute(
         async {
             let mut roles: Vec<steward_model::RoleAssignment> = Vec::new();
             if ok(Resource::RoleAssignments) {
-                for r in store.snapshot_records(id, Resource::RoleAssignments).await? {
+                for r in store
+                    .snapshot_records(id, Resource::RoleAssignments)
+                    .await?
+                {
                     if let Record::RoleAssignment(a) = r {
                         roles.push(a);
                     }
@@ -362,7 +448,12 @@ pub async fn compute(
             Ok(roles)
         },
         // Membership keys are `group/account`: no record needs reading.
-        key_list(store, id, Resource::Memberships, ok(Resource::Memberships) && ok(Resource::RoleAssignments)),
+        key_list(
+            store,
+            id,
+            Resource::Memberships,
+            ok(Resource::Memberships) && ok(Resource::RoleAssignments)
+        ),
         // App-user keys are `app/account`: a million assignments are walked from the index.
         key_list(store, id, Resource::AppUsers, leaver_wanted),
         // Factor keys are `account/factor`.
@@ -373,7 +464,10 @@ pub async fn compute(
                 return Ok(Vec::new());
             }
             Ok(store
-                .inventory_items(&steward_store::InventoryFilter { integration_id: Some(id), triage: None })
+                .inventory_items(&steward_store::InventoryFilter {
+                    integration_id: Some(id),
+                    triage: None,
+                })
                 .await?)
         },
     )?;
@@ -390,14 +484,20 @@ pub async fn compute(
             if let Some((group, account)) = key.split_once('/')
                 && role_groups.contains(group)
             {
-                members.entry(group.to_string()).or_default().push(account.to_string());
+                members
+                    .entry(group.to_string())
+                    .or_default()
+                    .push(account.to_string());
             }
         }
     }
     let mut group_names: BTreeMap<String, String> = BTreeMap::new();
     if !role_groups.is_empty() && ok(Resource::Groups) {
         let keys: Vec<String> = role_groups.iter().cloned().collect();
-        for r in store.snapshot_records_by_keys(id, Resource::Groups, &keys).await? {
+        for r in store
+            .snapshot_records_by_keys(id, Resource::Groups, &keys)
+            .await?
+        {
             if let Record::Group(g) = r {
                 group_names.insert(g.id, g.name);
             }
@@ -413,21 +513,33 @@ pub async fn compute(
             group_id,
         };
         match a.principal_kind {
-            PrincipalKind::Account => held.entry(a.principal_id.clone()).or_default().push(h(None)),
+            PrincipalKind::Account => held
+                .entry(a.principal_id.clone())
+                .or_default()
+                .push(h(None)),
             PrincipalKind::Group => {
                 for account in members.get(&a.principal_id).into_iter().flatten() {
                     let enrolled = users.get(account).is_none_or(|u| can_hold_roles(&u.status));
                     if enrolled {
-                        held.entry(account.clone()).or_default().push(h(Some(a.principal_id.clone())));
+                        held.entry(account.clone())
+                            .or_default()
+                            .push(h(Some(a.principal_id.clone())));
                     }
                 }
             }
         }
     }
-    let login_of = |account: &str| users.get(account).map(|u| u.login.clone()).unwrap_or_else(|| account.to_string());
+    let login_of = |account: &str| {
+        users
+            .get(account)
+            .map(|u| u.login.clone())
+            .unwrap_or_else(|| account.to_string())
+    };
     let person = |account: &str| match users.get(account) {
-        Some(u) => json!({"id": u.id, "login": u.login, "status": u.status, "department": u.department,
-                          "last_login": u.last_login, "created": u.created}),
+        Some(u) => {
+            json!({"id": u.id, "login": u.login, "status": u.status, "department": u.department,
+                          "last_login": u.last_login, "created": u.created})
+        }
         None => json!({"id": account}),
     };
 
@@ -449,11 +561,17 @@ pub async fn compute(
         // Factor keys are `account/factor`: read only the admins' factors.
         let keys: Vec<String> = factor_keys
             .iter()
-            .filter(|key| key.split_once('/').is_some_and(|(account, _)| held.contains_key(account)))
+            .filter(|key| {
+                key.split_once('/')
+                    .is_some_and(|(account, _)| held.contains_key(account))
+            })
             .map(str::to_string)
             .collect();
         let mut factors: BTreeMap<String, Vec<Value>> = BTreeMap::new();
-        for r in store.snapshot_records_by_keys(id, Resource::Factors, &keys).await? {
+        for r in store
+            .snapshot_records_by_keys(id, Resource::Factors, &keys)
+            .await?
+        {
             if let Record::Factor(f) = r {
                 factors
                     .entry(f.account_id)
@@ -489,7 +607,10 @@ pub async fn compute(
             let list: Vec<Value> = supers
                 .iter()
                 .map(|(account, roles)| {
-                    let via: Vec<&Held> = roles.iter().filter(|r| r.role_type == "SUPER_ADMIN").collect();
+                    let via: Vec<&Held> = roles
+                        .iter()
+                        .filter(|r| r.role_type == "SUPER_ADMIN")
+                        .collect();
                     json!({"account": person(account), "super_admin": via})
                 })
                 .collect();
@@ -508,9 +629,9 @@ pub async fn compute(
     }
 
     // --- leavers and dormant accounts still holding access -------------------------------
-    let roles_gap = readable(Resource::RoleAssignments)
-        .err()
-        .map(|r| format!("partially evaluated (app assignments only; admin roles not checked): {r}"));
+    let roles_gap = readable(Resource::RoleAssignments).err().map(|r| {
+        format!("partially evaluated (app assignments only; admin roles not checked): {r}")
+    });
     let leaver_ok = evaluate(Kind::LeaverWithAccess, roles_gap.clone());
     let dormant_ok = evaluate(Kind::DormantWithAccess, roles_gap);
     if leaver_ok || dormant_ok {
@@ -547,7 +668,9 @@ pub async fn compute(
             if apps.is_empty() && admin.is_empty() {
                 continue;
             }
-            let Some(u) = users.get(*account) else { continue };
+            let Some(u) = users.get(*account) else {
+                continue;
+            };
             let app_list: Vec<Value> = apps
                 .iter()
                 .map(|app| json!({"app_id": app, "label": labels.get(*app)}))
@@ -558,7 +681,9 @@ pub async fn compute(
                 (a, r) => format!("{a} app assignment(s) and {r} admin role(s)"),
             };
             let detail = match kind {
-                Kind::LeaverWithAccess => format!("{} is {} but still holds {holds}", u.login, u.status),
+                Kind::LeaverWithAccess => {
+                    format!("{} is {} but still holds {holds}", u.login, u.status)
+                }
                 _ => match u.last_login {
                     Some(t) => format!(
                         "{} has not signed in since {} (over {} days) but still holds {holds}",
@@ -587,7 +712,10 @@ pub async fn compute(
         // The data inventory (updated from this very snapshot just before findings) already
         // aggregates each app's last SSO event and assignment counts from the System Log.
         let since = now - Duration::days(limits.unused_app_days);
-        let mut items: Vec<_> = inventory.into_iter().filter(|i| i.removed_run.is_none()).collect();
+        let mut items: Vec<_> = inventory
+            .into_iter()
+            .filter(|i| i.removed_run.is_none())
+            .collect();
         items.sort_by(|a, b| a.facts.app_id.cmp(&b.facts.app_id));
         for item in items {
             let f = &item.facts;
@@ -613,8 +741,14 @@ pub async fn compute(
 
     // --- admin roles granted through groups -----------------------------------------------
     if evaluate(Kind::AdminRoleViaGroup, None) {
-        for a in roles.iter().filter(|a| a.principal_kind == PrincipalKind::Group) {
-            let group = group_names.get(&a.principal_id).cloned().unwrap_or_else(|| a.principal_id.clone());
+        for a in roles
+            .iter()
+            .filter(|a| a.principal_kind == PrincipalKind::Group)
+        {
+            let group = group_names
+                .get(&a.principal_id)
+                .cloned()
+                .unwrap_or_else(|| a.principal_id.clone());
             let list: Vec<Value> = members
                 .get(&a.principal_id)
                 .into_iter()
@@ -638,26 +772,39 @@ pub async fn compute(
         }
     }
 
-    Ok(Computed { evaluations, findings })
+    Ok(Computed {
+        evaluations,
+        findings,
+    })
 }
 
 /// The keys of one resource of the current snapshot, or none when not `wanted`.
-async fn key_list(store: &Store, id: i64, resource: Resource, wanted: bool) -> Result<KeyList, FindingsError> {
+async fn key_list(
+    store: &Store,
+    id: i64,
+    resource: Resource,
+    wanted: bool,
+) -> Result<KeyList, FindingsError> {
     if !wanted {
         return Ok(KeyList::default());
     }
     Ok(store.snapshot_key_list(id, resource).await?)
 }
 
-async fn app_labels(store: &Store, id: i64, readable: bool) -> Result<HashMap<String, String>, FindingsError> {
+async fn app_labels(
+    store: &Store,
+    id: i64,
+    readable: bool,
+) -> Result<HashMap<String, String>, FindingsError> {
     if !readable {
         return Ok(HashMap::new());
     }
     let mut labels = HashMap::new();
-    store.snapshot_heads(id, Resource::Apps, |a: AppRow| {
-        labels.insert(a.id, a.label);
-    })
-    .await?;
+    store
+        .snapshot_heads(id, Resource::Apps, |a: AppRow| {
+            labels.insert(a.id, a.label);
+        })
+        .await?;
     Ok(labels)
 }
 
@@ -696,13 +843,16 @@ impl AccountRow {
             last_login: self.last_login,
             last_updated: None,
             license_status: self.license_status,
-            raw: Value::Null,
+            raw: steward_model::Raw::null(),
         }
     }
 }
 
 fn empty() -> Computed {
-    Computed { evaluations: Vec::new(), findings: Vec::new() }
+    Computed {
+        evaluations: Vec::new(),
+        findings: Vec::new(),
+    }
 }
 
 /// Compute (without storing) the identity-graph kinds of one downstream integration: its
@@ -717,18 +867,26 @@ pub async fn compute_graph(store: &Store, integration_id: i64) -> Result<Compute
 /// After an identity-provider sync at `run_id`: recompute and record the identity-graph kinds
 /// of every synced downstream integration at that run (so they are "new" or "resolved" at the
 /// sync that changed them). Nothing is read when no downstream integration exists.
-async fn graph_after_idp_sync(store: &Store, run_id: i64, now: DateTime<Utc>) -> Result<(), FindingsError> {
+async fn graph_after_idp_sync(
+    store: &Store,
+    run_id: i64,
+    now: DateTime<Utc>,
+) -> Result<(), FindingsError> {
     let synced = synced_integrations(store).await?;
     let targets: Vec<i64> = synced
         .iter()
-        .filter(|i| i.kind != IntegrationKind::Okta && kinds_for(i.kind).contains(&Kind::OrphanAccount))
+        .filter(|i| {
+            i.kind != IntegrationKind::Okta && kinds_for(i.kind).contains(&Kind::OrphanAccount)
+        })
         .map(|i| i.id)
         .collect();
     if targets.is_empty() {
         return Ok(());
     }
     for (id, computed) in graph_findings(store, &synced, &targets).await? {
-        store.apply_findings(id, run_id, now, &computed.evaluations, &computed.findings).await?;
+        store
+            .apply_findings(id, run_id, now, &computed.evaluations, &computed.findings)
+            .await?;
     }
     Ok(())
 }
@@ -736,7 +894,12 @@ async fn graph_after_idp_sync(store: &Store, run_id: i64, now: DateTime<Utc>) ->
 /// Integrations with a published snapshot, read fresh (the caller's copy of the syncing
 /// integration predates its own publish).
 async fn synced_integrations(store: &Store) -> Result<Vec<Integration>, FindingsError> {
-    Ok(store.integrations().await?.into_iter().filter(|i| i.current_run_id.is_some()).collect())
+    Ok(store
+        .integrations()
+        .await?
+        .into_iter()
+        .filter(|i| i.current_run_id.is_some())
+        .collect())
 }
 
 /// The identity-graph kinds of each of `targets`, from one graph of every readable snapshot.
@@ -762,14 +925,20 @@ async fn graph_findings(
     }
     // Without a complete identity provider every downstream account would look orphaned:
     // not evaluated, rather than a flood of false findings.
-    let idp: Vec<&Integration> = synced.iter().filter(|i| i.kind == IntegrationKind::Okta).collect();
+    let idp: Vec<&Integration> = synced
+        .iter()
+        .filter(|i| i.kind == IntegrationKind::Okta)
+        .collect();
     let idp_gap = if idp.is_empty() {
         Some(
             "no identity-provider (Okta) integration has been synced; orphans and leavers are judged against its users"
                 .to_string(),
         )
     } else {
-        let reasons: Vec<String> = idp.iter().filter_map(|i| users_gap.get(&i.id).cloned().flatten()).collect();
+        let reasons: Vec<String> = idp
+            .iter()
+            .filter_map(|i| users_gap.get(&i.id).cloned().flatten())
+            .collect();
         (!reasons.is_empty()).then(|| reasons.join("; "))
     };
     let gaps: BTreeMap<i64, Option<String>> = targets
@@ -780,7 +949,10 @@ async fn graph_findings(
                 None => Some("the integration has no published snapshot".to_string()),
             };
             let reasons: Vec<String> = own.into_iter().chain(idp_gap.clone()).collect();
-            (*id, (!reasons.is_empty()).then(|| format!("not evaluated: {}", reasons.join("; "))))
+            (
+                *id,
+                (!reasons.is_empty()).then(|| format!("not evaluated: {}", reasons.join("; "))),
+            )
         })
         .collect();
 
@@ -788,7 +960,10 @@ async fn graph_findings(
     if gaps.values().any(Option::is_none) {
         let mut accounts = Vec::new();
         let mut joined = Vec::new();
-        for i in synced.iter().filter(|i| users_gap.get(&i.id).is_some_and(Option::is_none)) {
+        for i in synced
+            .iter()
+            .filter(|i| users_gap.get(&i.id).is_some_and(Option::is_none))
+        {
             joined.push((i.name.clone(), i.kind));
             store
                 .snapshot_heads(i.id, Resource::Users, |a: AccountRow| {
@@ -797,7 +972,10 @@ async fn graph_findings(
                 .await?;
         }
         let g = Graph::of_accounts(accounts, joined);
-        for i in synced.iter().filter(|i| gaps.get(&i.id).is_some_and(Option::is_none)) {
+        for i in synced
+            .iter()
+            .filter(|i| gaps.get(&i.id).is_some_and(Option::is_none))
+        {
             found.insert(i.id, graph_kind_findings(&g, &i.name));
         }
     }
@@ -806,9 +984,19 @@ async fn graph_findings(
         .map(|(id, gap)| {
             let evaluations = Kind::GRAPH
                 .iter()
-                .map(|k| KindEvaluation { kind: k.as_str().to_string(), evaluated: gap.is_none(), reason: gap.clone() })
+                .map(|k| KindEvaluation {
+                    kind: k.as_str().to_string(),
+                    evaluated: gap.is_none(),
+                    reason: gap.clone(),
+                })
                 .collect();
-            (id, Computed { evaluations, findings: found.remove(&id).unwrap_or_default() })
+            (
+                id,
+                Computed {
+                    evaluations,
+                    findings: found.remove(&id).unwrap_or_default(),
+                },
+            )
         })
         .collect())
 }
@@ -823,8 +1011,16 @@ fn graph_kind_findings(g: &Graph, integration: &str) -> Vec<NewFinding> {
     let mut findings = Vec::new();
     let mut leaver_accounts: HashSet<String> = HashSet::new();
     for l in g.leavers() {
-        let idp_status: Vec<String> = l.idp_accounts.iter().map(|a| format!("{} in {}", a.status, a.integration)).collect();
-        for a in l.still_active.iter().filter(|a| a.integration == integration) {
+        let idp_status: Vec<String> = l
+            .idp_accounts
+            .iter()
+            .map(|a| format!("{} in {}", a.status, a.integration))
+            .collect();
+        for a in l
+            .still_active
+            .iter()
+            .filter(|a| a.integration == integration)
+        {
             leaver_accounts.insert(a.account_id.clone());
             findings.push(new(
                 Kind::LeaverAccount,
@@ -851,13 +1047,18 @@ fn graph_kind_findings(g: &Graph, integration: &str) -> Vec<NewFinding> {
         let others: Vec<&AccountRef> = person
             .into_iter()
             .flat_map(|p| p.accounts.iter())
-            .filter(|a| !(a.integration == o.account.integration && a.account_id == o.account.account_id))
+            .filter(|a| {
+                !(a.integration == o.account.integration && a.account_id == o.account.account_id)
+            })
             .collect();
         findings.push(new(
             Kind::OrphanAccount,
             o.account.account_id.clone(),
             o.account.login.clone(),
-            format!("{} is active in {integration} ({}) but {}", o.account.login, o.account.status, o.reason),
+            format!(
+                "{} is active in {integration} ({}) but {}",
+                o.account.login, o.account.status, o.reason
+            ),
             json!({"person": o.person, "account": o.account, "reason": o.reason,
                    "identifiers": person.map(|p| &p.identifiers), "other_accounts": others,
                    "join_evidence": person.map(|p| &p.evidence)}),
@@ -877,5 +1078,9 @@ pub fn count_by_kind(findings: &[Finding]) -> BTreeMap<String, u64> {
 
 /// Account ids named in `findings` of `kind` (for tests and reviews).
 pub fn subjects(findings: &[Finding], kind: Kind) -> HashSet<String> {
-    findings.iter().filter(|f| f.kind == kind.as_str()).map(|f| f.subject_key.clone()).collect()
+    findings
+        .iter()
+        .filter(|f| f.kind == kind.as_str())
+        .map(|f| f.subject_key.clone())
+        .collect()
 }

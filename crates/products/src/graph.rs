@@ -31,7 +31,10 @@ pub fn normalise(email: &str) -> String {
 
 /// Okta statuses of people who left (or are locked out of everything on purpose).
 pub fn idp_inactive(status: &str) -> bool {
-    matches!(status.to_ascii_uppercase().as_str(), "DEPROVISIONED" | "SUSPENDED")
+    matches!(
+        status.to_ascii_uppercase().as_str(),
+        "DEPROVISIONED" | "SUSPENDED"
+    )
 }
 
 /// A downstream account counts as access when its source says it is active.
@@ -84,7 +87,9 @@ pub struct Person {
 
 impl Person {
     fn idp_accounts(&self) -> impl Iterator<Item = &AccountRef> {
-        self.accounts.iter().filter(|a| a.kind == IntegrationKind::Okta)
+        self.accounts
+            .iter()
+            .filter(|a| a.kind == IntegrationKind::Okta)
     }
     /// True when an identity-provider user of this person is active.
     pub fn has_active_idp_user(&self) -> bool {
@@ -194,10 +199,21 @@ pub fn join(accounts: Vec<(String, IntegrationKind, Account)>) -> Vec<Person> {
         let idp_email = members
             .iter()
             .filter(|&&i| accounts[i].1 == IntegrationKind::Okta)
-            .find_map(|&i| accounts[i].2.email.as_deref().or(Some(accounts[i].2.login.as_str())).filter(|e| e.contains('@')))
+            .find_map(|&i| {
+                accounts[i]
+                    .2
+                    .email
+                    .as_deref()
+                    .or(Some(accounts[i].2.login.as_str()))
+                    .filter(|e| e.contains('@'))
+            })
             .map(normalise);
         let email = idp_email
-            .or_else(|| members.iter().find_map(|&i| accounts[i].2.email.as_deref().map(normalise)))
+            .or_else(|| {
+                members
+                    .iter()
+                    .find_map(|&i| accounts[i].2.email.as_deref().map(normalise))
+            })
             .or_else(|| idents.iter().next().cloned())
             .unwrap_or_else(|| accounts[members[0]].2.login.to_lowercase());
         let mut refs: Vec<AccountRef> = members
@@ -219,8 +235,19 @@ pub fn join(accounts: Vec<(String, IntegrationKind, Account)>) -> Vec<Person> {
             })
             .collect();
         refs.sort_by(|a, b| (&a.integration, &a.account_id).cmp(&(&b.integration, &b.account_id)));
-        evidence.sort_by(|a, b| (&a.integration, &a.account_id, &a.field).cmp(&(&b.integration, &b.account_id, &b.field)));
-        people.push(Person { email, identifiers: idents.into_iter().collect(), accounts: refs, evidence });
+        evidence.sort_by(|a, b| {
+            (&a.integration, &a.account_id, &a.field).cmp(&(
+                &b.integration,
+                &b.account_id,
+                &b.field,
+            ))
+        });
+        people.push(Person {
+            email,
+            identifiers: idents.into_iter().collect(),
+            accounts: refs,
+            evidence,
+        });
     }
     people.sort_by(|a, b| a.email.cmp(&b.email));
     people
@@ -247,7 +274,10 @@ pub async fn build(store: &Store, now: DateTime<Utc>) -> Result<Graph, GraphErro
             // Usage: successful logins (OneTrust login history) in the windows.
             for r in store.snapshot_records(i.id, Resource::LogEvents).await? {
                 let Record::LogEvent(e) = r else { continue };
-                if !e.event_type.ends_with(".login") || e.outcome.as_deref() != Some("SUCCESS") || e.published > now {
+                if !e.event_type.ends_with(".login")
+                    || e.outcome.as_deref() != Some("SUCCESS")
+                    || e.published > now
+                {
                     continue;
                 }
                 let Some(actor) = e.actor_id else { continue };
@@ -261,8 +291,15 @@ pub async fn build(store: &Store, now: DateTime<Utc>) -> Result<Graph, GraphErro
             }
         }
     }
-    let has_idp = integrations.iter().any(|(_, k)| *k == IntegrationKind::Okta);
-    Ok(Graph { people: join(accounts), integrations, has_idp, usage })
+    let has_idp = integrations
+        .iter()
+        .any(|(_, k)| *k == IntegrationKind::Okta);
+    Ok(Graph {
+        people: join(accounts),
+        integrations,
+        has_idp,
+        usage,
+    })
 }
 
 /// An account with no active identity-provider user behind it.
@@ -300,9 +337,19 @@ pub struct Seats {
 impl Graph {
     /// The graph of accounts already read, without login usage (seats then count nothing as
     /// used). Findings only need the joins, and skip reading every login event.
-    pub fn of_accounts(accounts: Vec<(String, IntegrationKind, Account)>, integrations: Vec<(String, IntegrationKind)>) -> Graph {
-        let has_idp = integrations.iter().any(|(_, k)| *k == IntegrationKind::Okta);
-        Graph { people: join(accounts), integrations, has_idp, usage: HashMap::new() }
+    pub fn of_accounts(
+        accounts: Vec<(String, IntegrationKind, Account)>,
+        integrations: Vec<(String, IntegrationKind)>,
+    ) -> Graph {
+        let has_idp = integrations
+            .iter()
+            .any(|(_, k)| *k == IntegrationKind::Okta);
+        Graph {
+            people: join(accounts),
+            integrations,
+            has_idp,
+            usage: HashMap::new(),
+        }
     }
 
     /// Active downstream accounts whose person has no active identity-provider user.
@@ -318,11 +365,22 @@ impl Graph {
             } else {
                 format!(
                     "the identity-provider user is {}",
-                    idp.iter().map(|a| format!("{} in {}", a.status, a.integration)).collect::<Vec<_>>().join(", ")
+                    idp.iter()
+                        .map(|a| format!("{} in {}", a.status, a.integration))
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 )
             };
-            for a in p.accounts.iter().filter(|a| a.kind != IntegrationKind::Okta && a.active) {
-                out.push(Orphan { person: p.email.clone(), account: a.clone(), reason: reason.clone() });
+            for a in p
+                .accounts
+                .iter()
+                .filter(|a| a.kind != IntegrationKind::Okta && a.active)
+            {
+                out.push(Orphan {
+                    person: p.email.clone(),
+                    account: a.clone(),
+                    reason: reason.clone(),
+                });
             }
         }
         out
@@ -337,8 +395,12 @@ impl Graph {
                 !idp.is_empty() && idp.iter().all(|a| idp_inactive(&a.status))
             })
             .filter_map(|p| {
-                let still: Vec<AccountRef> =
-                    p.accounts.iter().filter(|a| a.kind != IntegrationKind::Okta && a.active).cloned().collect();
+                let still: Vec<AccountRef> = p
+                    .accounts
+                    .iter()
+                    .filter(|a| a.kind != IntegrationKind::Okta && a.active)
+                    .cloned()
+                    .collect();
                 (!still.is_empty()).then(|| Leaver {
                     person: p.email.clone(),
                     idp_accounts: p.idp_accounts().cloned().collect(),
@@ -353,18 +415,30 @@ impl Graph {
     pub fn seats(&self) -> Vec<Seats> {
         let mut by: BTreeMap<(String, String), Seats> = BTreeMap::new();
         for p in &self.people {
-            for a in p.accounts.iter().filter(|a| a.kind != IntegrationKind::Okta && a.active) {
-                let Some(lic) = a.license_status.clone() else { continue };
-                let s = by.entry((a.integration.clone(), lic.clone())).or_insert_with(|| Seats {
-                    integration: a.integration.clone(),
-                    license_status: lic,
-                    assigned: 0,
-                    used_30d: 0,
-                    used_90d: 0,
-                    unused_90d: Vec::new(),
-                });
+            for a in p
+                .accounts
+                .iter()
+                .filter(|a| a.kind != IntegrationKind::Okta && a.active)
+            {
+                let Some(lic) = a.license_status.clone() else {
+                    continue;
+                };
+                let s = by
+                    .entry((a.integration.clone(), lic.clone()))
+                    .or_insert_with(|| Seats {
+                        integration: a.integration.clone(),
+                        license_status: lic,
+                        assigned: 0,
+                        used_30d: 0,
+                        used_90d: 0,
+                        unused_90d: Vec::new(),
+                    });
                 s.assigned += 1;
-                let (u30, u90) = self.usage.get(&(a.integration.clone(), a.account_id.clone())).copied().unwrap_or((0, 0));
+                let (u30, u90) = self
+                    .usage
+                    .get(&(a.integration.clone(), a.account_id.clone()))
+                    .copied()
+                    .unwrap_or((0, 0));
                 if u30 > 0 {
                     s.used_30d += 1;
                 }
@@ -397,7 +471,10 @@ impl Graph {
 
     /// Successful logins of an account in the last 30 and 90 days.
     pub fn usage_of(&self, integration: &str, account_id: &str) -> (u64, u64) {
-        self.usage.get(&(integration.to_string(), account_id.to_string())).copied().unwrap_or((0, 0))
+        self.usage
+            .get(&(integration.to_string(), account_id.to_string()))
+            .copied()
+            .unwrap_or((0, 0))
     }
 }
 
@@ -405,9 +482,14 @@ impl Graph {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use serde_json::Value;
 
-    fn acct(id: &str, login: &str, email: Option<&str>, second: Option<&str>, status: &str) -> Account {
+    fn acct(
+        id: &str,
+        login: &str,
+        email: Option<&str>,
+        second: Option<&str>,
+        status: &str,
+    ) -> Account {
         Account {
             id: id.into(),
             login: login.into(),
@@ -425,23 +507,49 @@ mod tests {
             last_login: None,
             last_updated: None,
             license_status: Some("Licensed".into()),
-            raw: Value::Null,
+            raw: steward_model::Raw::null(),
         }
     }
 
     #[test]
     fn joins_by_normalised_email_with_evidence() {
         let people = join(vec![
-            ("okta".into(), IntegrationKind::Okta, acct("00u1", "ada@x.io", Some("ada@x.io"), Some("ada.l@y.io"), "ACTIVE")),
-            ("ot".into(), IntegrationKind::Onetrust, acct("ot1", " ADA.L@Y.IO", Some("ADA.L@Y.IO"), None, "ACTIVE")),
-            ("ot".into(), IntegrationKind::Onetrust, acct("ot2", "bob@x.io", Some("bob@x.io"), None, "ACTIVE")),
+            (
+                "okta".into(),
+                IntegrationKind::Okta,
+                acct(
+                    "00u1",
+                    "ada@x.io",
+                    Some("ada@x.io"),
+                    Some("ada.l@y.io"),
+                    "ACTIVE",
+                ),
+            ),
+            (
+                "ot".into(),
+                IntegrationKind::Onetrust,
+                acct("ot1", " ADA.L@Y.IO", Some("ADA.L@Y.IO"), None, "ACTIVE"),
+            ),
+            (
+                "ot".into(),
+                IntegrationKind::Onetrust,
+                acct("ot2", "bob@x.io", Some("bob@x.io"), None, "ACTIVE"),
+            ),
         ]);
         assert_eq!(people.len(), 2);
         let ada = &people[0];
         assert_eq!(ada.email, "ada@x.io");
         assert_eq!(ada.accounts.len(), 2);
-        assert!(ada.evidence.iter().any(|e| e.account_id == "00u1" && e.field == "second_email"));
-        assert!(ada.evidence.iter().any(|e| e.account_id == "ot1" && e.field == "email" && e.value == "ADA.L@Y.IO"));
+        assert!(
+            ada.evidence
+                .iter()
+                .any(|e| e.account_id == "00u1" && e.field == "second_email")
+        );
+        assert!(
+            ada.evidence
+                .iter()
+                .any(|e| e.account_id == "ot1" && e.field == "email" && e.value == "ADA.L@Y.IO")
+        );
         assert!(people[1].evidence.is_empty());
     }
 
@@ -449,17 +557,45 @@ mod tests {
     fn orphans_and_leavers() {
         let g = Graph {
             people: join(vec![
-                ("okta".into(), IntegrationKind::Okta, acct("1", "a@x.io", Some("a@x.io"), None, "ACTIVE")),
-                ("okta".into(), IntegrationKind::Okta, acct("2", "b@x.io", Some("b@x.io"), None, "DEPROVISIONED")),
-                ("ot".into(), IntegrationKind::Onetrust, acct("o1", "a@x.io", Some("A@x.io"), None, "ACTIVE")),
-                ("ot".into(), IntegrationKind::Onetrust, acct("o2", "b@x.io", Some("b@x.io"), None, "ACTIVE")),
-                ("ot".into(), IntegrationKind::Onetrust, acct("o3", "c@x.io", Some("c@x.io"), None, "ACTIVE")),
-                ("ot".into(), IntegrationKind::Onetrust, acct("o4", "d@x.io", Some("d@x.io"), None, "INACTIVE")),
+                (
+                    "okta".into(),
+                    IntegrationKind::Okta,
+                    acct("1", "a@x.io", Some("a@x.io"), None, "ACTIVE"),
+                ),
+                (
+                    "okta".into(),
+                    IntegrationKind::Okta,
+                    acct("2", "b@x.io", Some("b@x.io"), None, "DEPROVISIONED"),
+                ),
+                (
+                    "ot".into(),
+                    IntegrationKind::Onetrust,
+                    acct("o1", "a@x.io", Some("A@x.io"), None, "ACTIVE"),
+                ),
+                (
+                    "ot".into(),
+                    IntegrationKind::Onetrust,
+                    acct("o2", "b@x.io", Some("b@x.io"), None, "ACTIVE"),
+                ),
+                (
+                    "ot".into(),
+                    IntegrationKind::Onetrust,
+                    acct("o3", "c@x.io", Some("c@x.io"), None, "ACTIVE"),
+                ),
+                (
+                    "ot".into(),
+                    IntegrationKind::Onetrust,
+                    acct("o4", "d@x.io", Some("d@x.io"), None, "INACTIVE"),
+                ),
             ]),
             has_idp: true,
             ..Graph::default()
         };
-        let orphans: Vec<String> = g.orphans().into_iter().map(|o| o.account.account_id).collect();
+        let orphans: Vec<String> = g
+            .orphans()
+            .into_iter()
+            .map(|o| o.account.account_id)
+            .collect();
         assert_eq!(orphans, vec!["o2", "o3"]);
         let leavers: Vec<String> = g.leavers().into_iter().map(|l| l.person).collect();
         assert_eq!(leavers, vec!["b@x.io"]);

@@ -3,7 +3,9 @@
 
 use secrecy::SecretString;
 use serde_json::json;
-use steward_connectors::{Connector, ConnectorError, DomainError, DomainOptions, IntegrationDomain};
+use steward_connectors::{
+    Connector, ConnectorError, DomainError, DomainOptions, IntegrationDomain,
+};
 use steward_model::{ConnectionReport, IntegrationKind};
 use steward_store::{Integration, NewIntegration, Store, StoreError};
 
@@ -22,9 +24,13 @@ pub enum IntegrationError {
     NotFound { name: String },
     #[error("--name: {reason}")]
     BadName { reason: String },
-    #[error("--token: the token is empty; paste the API token (Okta) or API key (OneTrust) shown when you created it")]
+    #[error(
+        "--token: the token is empty; paste the API token (Okta) or API key (OneTrust) shown when you created it"
+    )]
     EmptyToken,
-    #[error("--client-id: the client id is empty; copy it from OneTrust's Global Settings → Access Management → Client Credentials")]
+    #[error(
+        "--client-id: the client id is empty; copy it from OneTrust's Global Settings → Access Management → Client Credentials"
+    )]
     EmptyClientId,
 }
 
@@ -39,14 +45,21 @@ pub struct AddIntegration {
 
 /// Names are used on the command line and in URLs: keep them simple.
 pub fn validate_name(name: &str) -> Result<(), IntegrationError> {
-    let bad = |reason: &str| Err(IntegrationError::BadName { reason: reason.to_string() });
+    let bad = |reason: &str| {
+        Err(IntegrationError::BadName {
+            reason: reason.to_string(),
+        })
+    };
     if name.is_empty() {
         return bad("the name is empty; use something like \"okta-prod\"");
     }
     if name.len() > 64 {
         return bad("the name is longer than 64 characters");
     }
-    if !name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')) {
+    if !name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    {
         return bad("use only letters, digits, '-', '_' and '.' (e.g. \"okta-prod\")");
     }
     Ok(())
@@ -83,13 +96,16 @@ pub async fn add_with_settings(
     });
     if request.kind == IntegrationKind::Onetrust {
         // Which kind of credential is sealed (never the secret itself).
-        settings["auth"] = match steward_connectors::onetrust::client::Auth::from_secret(token.clone()) {
-            steward_connectors::onetrust::client::Auth::ApiKey(_) => json!("api_key"),
-            steward_connectors::onetrust::client::Auth::ClientCredentials { client_id, .. } => {
-                settings["client_id"] = json!(client_id);
-                json!("client_credentials")
-            }
-        };
+        settings["auth"] =
+            match steward_connectors::onetrust::client::Auth::from_secret(token.clone()) {
+                steward_connectors::onetrust::client::Auth::ApiKey(_) => json!("api_key"),
+                steward_connectors::onetrust::client::Auth::ClientCredentials {
+                    client_id, ..
+                } => {
+                    settings["client_id"] = json!(client_id);
+                    json!("client_credentials")
+                }
+            };
     }
     if let (Some(obj), serde_json::Value::Object(more)) = (settings.as_object_mut(), extra) {
         obj.extend(more);
@@ -124,7 +140,12 @@ pub fn onetrust_client_credentials(
     if client_secret.expose_secret().trim().is_empty() {
         return Err(IntegrationError::EmptyToken);
     }
-    Ok(steward_connectors::onetrust::client::Auth::seal_client_credentials(client_id.trim(), client_secret))
+    Ok(
+        steward_connectors::onetrust::client::Auth::seal_client_credentials(
+            client_id.trim(),
+            client_secret,
+        ),
+    )
 }
 
 /// Run the connection test of an integration before it is saved (the UI's "Test connection"
@@ -145,7 +166,13 @@ pub async fn test_candidate(
 
 /// The domain options an integration was saved with.
 pub fn domain_options(integration: &Integration) -> DomainOptions {
-    let flag = |k: &str| integration.settings.get(k).and_then(|v| v.as_bool()).unwrap_or(false);
+    let flag = |k: &str| {
+        integration
+            .settings
+            .get(k)
+            .and_then(|v| v.as_bool())
+            .unwrap_or(false)
+    };
     DomainOptions {
         custom_domain: flag("custom_domain"),
         allow_insecure_loopback: flag("allow_insecure_loopback"),
@@ -157,7 +184,9 @@ pub async fn by_name(store: &Store, name: &str) -> Result<Integration, Integrati
     store
         .integration_by_name(name)
         .await?
-        .ok_or_else(|| IntegrationError::NotFound { name: name.to_string() })
+        .ok_or_else(|| IntegrationError::NotFound {
+            name: name.to_string(),
+        })
 }
 
 /// Build the connector for a stored integration (unseals its token).
@@ -166,9 +195,17 @@ pub async fn connector(
     integration: &Integration,
 ) -> Result<Box<dyn Connector>, IntegrationError> {
     // Re-validate the stored domain: the token is only ever sent to this origin.
-    let domain = parse_domain(integration.kind, &integration.base_url, domain_options(integration))?;
+    let domain = parse_domain(
+        integration.kind,
+        &integration.base_url,
+        domain_options(integration),
+    )?;
     let token = store.credential(integration.id).await?;
-    Ok(steward_connectors::connector_for(integration.kind, domain, token)?)
+    Ok(steward_connectors::connector_for(
+        integration.kind,
+        domain,
+        token,
+    )?)
 }
 
 /// Run the connection test and remember its result.
@@ -179,6 +216,8 @@ pub async fn test(
 ) -> Result<ConnectionReport, IntegrationError> {
     let connector = connector(store, integration).await?;
     let report = connector.test_connection().await;
-    store.record_connection_test(integration.id, &report, clock.now()).await?;
+    store
+        .record_connection_test(integration.id, &report, clock.now())
+        .await?;
     Ok(report)
 }

@@ -92,14 +92,22 @@ pub async fn after_sync(
     clock: &dyn Clock,
 ) -> Result<(), InventoryError> {
     let status = store.resource_status(integration.id).await?;
-    let readable: HashSet<Resource> =
-        status.iter().filter(|s| s.readable).map(|s| s.resource).collect();
+    let readable: HashSet<Resource> = status
+        .iter()
+        .filter(|s| s.readable)
+        .map(|s| s.resource)
+        .collect();
     if !readable.contains(&Resource::Apps) {
-        tracing::warn!(run_id, "Apps were not readable in this sync; the inventory is left as it was.");
+        tracing::warn!(
+            run_id,
+            "Apps were not readable in this sync; the inventory is left as it was."
+        );
         return Ok(());
     }
     let facts = collect_facts(store, integration.id, &readable).await?;
-    let summary = store.apply_inventory_sync(integration.id, run_id, &facts, clock.now()).await?;
+    let summary = store
+        .apply_inventory_sync(integration.id, run_id, &facts, clock.now())
+        .await?;
     tracing::info!(
         run_id,
         added = summary.added,
@@ -163,12 +171,16 @@ async fn collect_facts(
                     continue;
                 }
                 let who = match r.principal_kind {
-                    steward_model::PrincipalKind::Account => {
-                        login.get(&r.principal_id).cloned().unwrap_or(r.principal_id)
-                    }
+                    steward_model::PrincipalKind::Account => login
+                        .get(&r.principal_id)
+                        .cloned()
+                        .unwrap_or(r.principal_id),
                     steward_model::PrincipalKind::Group => format!(
                         "group:{}",
-                        group_name.get(&r.principal_id).cloned().unwrap_or(r.principal_id)
+                        group_name
+                            .get(&r.principal_id)
+                            .cloned()
+                            .unwrap_or(r.principal_id)
                     ),
                 };
                 set.insert(format!("{who} ({})", r.role_type));
@@ -194,13 +206,17 @@ async fn collect_facts(
             _ => None,
         })
         .collect();
-    let mut agg: HashMap<String, Agg> =
-        apps.iter().map(|a| (a.id.clone(), Agg::default())).collect();
+    let mut agg: HashMap<String, Agg> = apps
+        .iter()
+        .map(|a| (a.id.clone(), Agg::default()))
+        .collect();
     // The two large resources are aggregated as they are read, never held whole.
     if readable.contains(&Resource::AppUsers) {
         store
             .snapshot_for_each(integration_id, Resource::AppUsers, |au: AppUserRow| {
-                let Some(a) = agg.get_mut(&au.app_id) else { return };
+                let Some(a) = agg.get_mut(&au.app_id) else {
+                    return;
+                };
                 a.users += 1;
                 if let Some(d) = department.get(&au.account_id)
                     && !a.departments.contains(d)
@@ -210,7 +226,8 @@ async fn collect_facts(
             })
             .await?;
     }
-    for ag in projected::<AppGroupRow>(store, integration_id, readable, Resource::AppGroups).await? {
+    for ag in projected::<AppGroupRow>(store, integration_id, readable, Resource::AppGroups).await?
+    {
         if let Some(a) = agg.get_mut(&ag.app_id) {
             a.groups += 1;
         }
@@ -335,7 +352,8 @@ pub async fn triage(
     let purpose = match request.purpose.as_deref().map(str::trim) {
         Some("") => {
             return Err(InventoryError::Invalid(
-                "--purpose is empty; describe what the app is used for, or leave the flag out".into(),
+                "--purpose is empty; describe what the app is used for, or leave the flag out"
+                    .into(),
             ));
         }
         p => p.map(str::to_string),
@@ -352,7 +370,11 @@ pub async fn triage(
             categories.push(c.to_string());
         }
     }
-    let reason = request.reason.as_deref().map(str::trim).filter(|r| !r.is_empty());
+    let reason = request
+        .reason
+        .as_deref()
+        .map(str::trim)
+        .filter(|r| !r.is_empty());
     if !ignore.is_empty() && reason.is_none() {
         return Err(InventoryError::Invalid(
             "ignoring needs --reason TEXT (why this app holds no personal data, or is out of scope)".into(),
@@ -365,12 +387,15 @@ pub async fn triage(
     }
     if accept.is_empty() && (owner.is_some() || purpose.is_some() || !categories.is_empty()) {
         return Err(InventoryError::Invalid(
-            "--owner, --purpose and --data-category describe accepted items; accept some ids too".into(),
+            "--owner, --purpose and --data-category describe accepted items; accept some ids too"
+                .into(),
         ));
     }
     for &id in accept.iter().chain(ignore.iter()) {
         if store.inventory_item(id).await?.is_none() {
-            return Err(InventoryError::UnknownItem { id: format!("INV-{id}") });
+            return Err(InventoryError::UnknownItem {
+                id: format!("INV-{id}"),
+            });
         }
     }
     // Both decisions in sequence; each is one transaction and every id was checked above,
@@ -384,13 +409,19 @@ pub async fn triage(
         let decision = Decision::Accept {
             owner,
             purpose,
-            data_categories: if categories.is_empty() { None } else { Some(categories) },
+            data_categories: if categories.is_empty() {
+                None
+            } else {
+                Some(categories)
+            },
         };
         store.decide_inventory(&accept, &decision, now).await?
     };
     let ignored = match reason {
         Some(reason) if !ignore.is_empty() => {
-            let decision = Decision::Ignore { reason: reason.to_string() };
+            let decision = Decision::Ignore {
+                reason: reason.to_string(),
+            };
             store.decide_inventory(&ignore, &decision, now).await?
         }
         _ => Vec::new(),
@@ -399,14 +430,28 @@ pub async fn triage(
 }
 
 /// Items matching the filter.
-pub async fn list(store: &Store, filter: &InventoryFilter) -> Result<Vec<InventoryItem>, InventoryError> {
+pub async fn list(
+    store: &Store,
+    filter: &InventoryFilter,
+) -> Result<Vec<InventoryItem>, InventoryError> {
     Ok(store.inventory_items(filter).await?)
 }
 
 /// Ids of every staged item (for `--all-staged`).
-pub async fn staged_ids(store: &Store, integration_id: Option<i64>) -> Result<Vec<i64>, InventoryError> {
-    let filter = InventoryFilter { integration_id, triage: Some(Triage::Staged) };
-    Ok(store.inventory_items(&filter).await?.into_iter().map(|i| i.id).collect())
+pub async fn staged_ids(
+    store: &Store,
+    integration_id: Option<i64>,
+) -> Result<Vec<i64>, InventoryError> {
+    let filter = InventoryFilter {
+        integration_id,
+        triage: Some(Triage::Staged),
+    };
+    Ok(store
+        .inventory_items(&filter)
+        .await?
+        .into_iter()
+        .map(|i| i.id)
+        .collect())
 }
 
 /// One item by the id a user typed.
@@ -415,7 +460,9 @@ pub async fn show(store: &Store, id: &str) -> Result<InventoryItem, InventoryErr
     store
         .inventory_item(n)
         .await?
-        .ok_or_else(|| InventoryError::UnknownItem { id: format!("INV-{n}") })
+        .ok_or_else(|| InventoryError::UnknownItem {
+            id: format!("INV-{n}"),
+        })
 }
 
 /// What the latest sync changed in the inventory of one integration.

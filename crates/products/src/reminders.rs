@@ -18,8 +18,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use steward_store::{Campaign, Store};
 use steward_connectors::without_url;
+use steward_store::{Campaign, Store};
 
 use crate::Clock;
 use crate::reviews::UNASSIGNED;
@@ -98,8 +98,17 @@ pub struct ReminderMessage {
 }
 
 impl ReminderMessage {
-    pub fn new(campaign: &Campaign, reviewer: &str, kind: ReminderKind, pending: u64) -> ReminderMessage {
-        let cases = if pending == 1 { "1 case awaits".to_string() } else { format!("{pending} cases await") };
+    pub fn new(
+        campaign: &Campaign,
+        reviewer: &str,
+        kind: ReminderKind,
+        pending: u64,
+    ) -> ReminderMessage {
+        let cases = if pending == 1 {
+            "1 case awaits".to_string()
+        } else {
+            format!("{pending} cases await")
+        };
         let date = campaign.due_at.format("%Y-%m-%d");
         let when = match kind {
             ReminderKind::DueSoon => format!("due {date}"),
@@ -107,13 +116,19 @@ impl ReminderMessage {
             ReminderKind::Overdue => format!("overdue since {date}"),
         };
         ReminderMessage {
-            campaign: CampaignRef { id: campaign.id, name: campaign.name.clone() },
+            campaign: CampaignRef {
+                id: campaign.id,
+                name: campaign.name.clone(),
+            },
             reviewer: reviewer.to_string(),
             kind,
             pending,
             due: campaign.due_at,
             link: format!("/reviews/queue?reviewer={}", query_escape(reviewer)),
-            text: format!("Access review \"{}\": {cases} your decision, {when}.", campaign.name),
+            text: format!(
+                "Access review \"{}\": {cases} your decision, {when}.",
+                campaign.name
+            ),
         }
     }
 }
@@ -165,13 +180,24 @@ impl WebhookSink {
     pub fn new(url: &str) -> Result<WebhookSink, ReminderError> {
         let bad = |reason: &str| ReminderError::BadWebhook(reason.to_string());
         let url = reqwest::Url::parse(url.trim()).map_err(|e| bad(&format!("not a URL ({e})")))?;
-        let host = url.host_str().ok_or_else(|| bad("the URL has no host"))?.to_string();
+        let host = url
+            .host_str()
+            .ok_or_else(|| bad("the URL has no host"))?
+            .to_string();
         let loopback = matches!(host.as_str(), "localhost" | "127.0.0.1" | "[::1]" | "::1");
         match url.scheme() {
             "https" => {}
             "http" if loopback => {}
-            "http" => return Err(bad("plain http is only allowed to a loopback host; use https")),
-            other => return Err(bad(&format!("scheme {other:?} is not supported; use https"))),
+            "http" => {
+                return Err(bad(
+                    "plain http is only allowed to a loopback host; use https",
+                ));
+            }
+            other => {
+                return Err(bad(&format!(
+                    "scheme {other:?} is not supported; use https"
+                )));
+            }
         }
         let origin = match url.port_or_known_default() {
             Some(port) => format!("{}://{host}:{port}", url.scheme()),
@@ -199,16 +225,25 @@ impl WebhookSink {
 
 impl ReminderSink for WebhookSink {
     async fn deliver(&self, message: &ReminderMessage) -> Result<Option<String>, String> {
-        let answer = self.http.post(self.url.clone()).json(message).send().await.map_err(|e| without_url(&e))?;
+        let answer = self
+            .http
+            .post(self.url.clone())
+            .json(message)
+            .send()
+            .await
+            .map_err(|e| without_url(&e))?;
         let status = answer.status();
         if status.is_success() {
             Ok(Some(format!("webhook {}", self.origin)))
         } else {
-            Err(format!("webhook {} answered HTTP {}", self.origin, status.as_u16()))
+            Err(format!(
+                "webhook {} answered HTTP {}",
+                self.origin,
+                status.as_u16()
+            ))
         }
     }
 }
-
 
 /// The sink the configuration asks for: a webhook when [`WEBHOOK_ENV`] is set, else record only.
 #[derive(Debug, Clone)]
@@ -284,22 +319,34 @@ pub async fn send_due(
                 c
             }
         };
-        let Some(campaign) = campaign.filter(|c| c.status == "open") else { continue };
-        let Some(kind) = ReminderKind::due(campaign.due_at, now) else { continue };
+        let Some(campaign) = campaign.filter(|c| c.status == "open") else {
+            continue;
+        };
+        let Some(kind) = ReminderKind::due(campaign.due_at, now) else {
+            continue;
+        };
         if sent.contains(&(campaign.id, p.reviewer.clone(), kind.as_str().to_string())) {
             continue;
         }
-        let Some(claimed) = store.claim_review_reminder(campaign.id, &p.reviewer, kind.as_str(), p.pending, now).await?
+        let Some(claimed) = store
+            .claim_review_reminder(campaign.id, &p.reviewer, kind.as_str(), p.pending, now)
+            .await?
         else {
             continue;
         };
         let message = ReminderMessage::new(&campaign, &p.reviewer, kind, p.pending);
         let reminder = match sink.deliver(&message).await {
             Ok(None) => claimed,
-            Ok(Some(to)) => store.finish_review_reminder(claimed.id, Some(&to), None).await?,
+            Ok(Some(to)) => {
+                store
+                    .finish_review_reminder(claimed.id, Some(&to), None)
+                    .await?
+            }
             Err(error) => {
                 tracing::warn!(campaign_id = campaign.id, kind = kind.as_str(), error = %error, "Could not deliver an access-review reminder.");
-                store.finish_review_reminder(claimed.id, None, Some(&error)).await?
+                store
+                    .finish_review_reminder(claimed.id, None, Some(&error))
+                    .await?
             }
         };
         out.push(reminder);
@@ -317,18 +364,32 @@ mod tests {
     use super::*;
 
     fn at(s: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(s).map(|t| t.with_timezone(&Utc)).unwrap_or_default()
+        DateTime::parse_from_rfc3339(s)
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap_or_default()
     }
 
     #[test]
     fn the_most_urgent_kind_is_due() {
         let due = at("2026-12-01T23:59:59Z");
         assert_eq!(ReminderKind::due(due, at("2026-11-24T23:59:58Z")), None);
-        assert_eq!(ReminderKind::due(due, at("2026-11-24T23:59:59Z")), Some(ReminderKind::DueSoon));
-        assert_eq!(ReminderKind::due(due, at("2026-11-30T23:59:58Z")), Some(ReminderKind::DueSoon));
-        assert_eq!(ReminderKind::due(due, at("2026-11-30T23:59:59Z")), Some(ReminderKind::DueTomorrow));
+        assert_eq!(
+            ReminderKind::due(due, at("2026-11-24T23:59:59Z")),
+            Some(ReminderKind::DueSoon)
+        );
+        assert_eq!(
+            ReminderKind::due(due, at("2026-11-30T23:59:58Z")),
+            Some(ReminderKind::DueSoon)
+        );
+        assert_eq!(
+            ReminderKind::due(due, at("2026-11-30T23:59:59Z")),
+            Some(ReminderKind::DueTomorrow)
+        );
         assert_eq!(ReminderKind::due(due, due), Some(ReminderKind::DueTomorrow));
-        assert_eq!(ReminderKind::due(due, at("2026-12-02T00:00:00Z")), Some(ReminderKind::Overdue));
+        assert_eq!(
+            ReminderKind::due(due, at("2026-12-02T00:00:00Z")),
+            Some(ReminderKind::Overdue)
+        );
     }
 
     #[test]
@@ -339,10 +400,28 @@ mod tests {
     #[test]
     fn webhooks_need_https_unless_loopback() {
         assert!(WebhookSink::new("https://hooks.example/T/secret").is_ok());
-        assert_eq!(WebhookSink::new("http://127.0.0.1:9/x").map(|w| w.origin().to_string()).ok().as_deref(), Some("http://127.0.0.1:9"));
-        let refused = WebhookSink::new("http://hooks.example/T/secret").err().map(|e| e.to_string()).unwrap_or_default();
-        assert_eq!(refused, "STEWARD_REMINDER_WEBHOOK is not usable: plain http is only allowed to a loopback host; use https");
-        assert!(matches!(ConfiguredSink::from_url(Some("  ")), ConfiguredSink::RecordOnly));
-        assert!(matches!(ConfiguredSink::from_url(Some("ftp://x")), ConfiguredSink::Invalid(_)));
+        assert_eq!(
+            WebhookSink::new("http://127.0.0.1:9/x")
+                .map(|w| w.origin().to_string())
+                .ok()
+                .as_deref(),
+            Some("http://127.0.0.1:9")
+        );
+        let refused = WebhookSink::new("http://hooks.example/T/secret")
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert_eq!(
+            refused,
+            "STEWARD_REMINDER_WEBHOOK is not usable: plain http is only allowed to a loopback host; use https"
+        );
+        assert!(matches!(
+            ConfiguredSink::from_url(Some("  ")),
+            ConfiguredSink::RecordOnly
+        ));
+        assert!(matches!(
+            ConfiguredSink::from_url(Some("ftp://x")),
+            ConfiguredSink::Invalid(_)
+        ));
     }
 }

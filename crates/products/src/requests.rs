@@ -18,7 +18,10 @@ use serde_json::{Value, json};
 use steward_connectors::actions::{EraseOutcome, PersonActions, PersonData};
 use steward_connectors::{Connector, ConnectorError};
 use steward_model::Account;
-use steward_store::{EmailHash, Erased, Erasure, Integration, NewPrivacyRequest, NewReceipt, RequestKind, Store, StoreError};
+use steward_store::{
+    EmailHash, Erased, Erasure, Integration, NewPrivacyRequest, NewReceipt, RequestKind, Store,
+    StoreError,
+};
 
 use crate::Clock;
 use crate::integrations::{self, IntegrationError};
@@ -33,8 +36,13 @@ pub enum RequestError {
     #[error("no integrations are configured; add one with `steward integration add okta` first")]
     NoIntegrations,
     #[error("integration {integration}: {source}")]
-    Connector { integration: String, source: ConnectorError },
-    #[error("integration {integration}: this kind of integration cannot answer privacy requests yet")]
+    Connector {
+        integration: String,
+        source: ConnectorError,
+    },
+    #[error(
+        "integration {integration}: this kind of integration cannot answer privacy requests yet"
+    )]
     Unsupported { integration: String },
     #[error(transparent)]
     Integration(#[from] IntegrationError),
@@ -45,22 +53,37 @@ pub enum RequestError {
 impl RequestError {
     /// True when the caller's input was wrong (the CLI exits 2).
     pub fn is_usage(&self) -> bool {
-        matches!(self, RequestError::BadEmail { .. } | RequestError::NoIntegrations)
+        matches!(
+            self,
+            RequestError::BadEmail { .. } | RequestError::NoIntegrations
+        )
     }
 }
 
 /// Check an email address well enough to search by it; returns it trimmed.
 pub fn validate_email(input: &str) -> Result<String, RequestError> {
-    let bad = |reason: &str| Err(RequestError::BadEmail { reason: reason.to_string() });
+    let bad = |reason: &str| {
+        Err(RequestError::BadEmail {
+            reason: reason.to_string(),
+        })
+    };
     let e = input.trim();
     if e.is_empty() {
-        return bad("the email is empty; pass the person's address, e.g. --email jane.doe@example.com");
+        return bad(
+            "the email is empty; pass the person's address, e.g. --email jane.doe@example.com",
+        );
     }
     if e.len() > 254 {
         return bad("the email is longer than 254 characters");
     }
-    if e.chars().any(|c| c.is_whitespace() || c.is_control() || matches!(c, '"' | '\\' | '<' | '>' | ',' | ';' | '(' | ')')) {
-        return bad("the email contains spaces, quotes or other characters an address cannot have; pass a single plain address");
+    if e.chars().any(|c| {
+        c.is_whitespace()
+            || c.is_control()
+            || matches!(c, '"' | '\\' | '<' | '>' | ',' | ';' | '(' | ')')
+    }) {
+        return bad(
+            "the email contains spaces, quotes or other characters an address cannot have; pass a single plain address",
+        );
     }
     let Some((local, domain)) = e.split_once('@') else {
         return bad("not an email address (no '@'); pass e.g. --email jane.doe@example.com");
@@ -68,7 +91,11 @@ pub fn validate_email(input: &str) -> Result<String, RequestError> {
     if local.is_empty() || domain.is_empty() || domain.contains('@') {
         return bad("not an email address (expected exactly one '@' with text on both sides)");
     }
-    if !domain.contains('.') || domain.starts_with('.') || domain.ends_with('.') || domain.contains("..") {
+    if !domain.contains('.')
+        || domain.starts_with('.')
+        || domain.ends_with('.')
+        || domain.contains("..")
+    {
         return bad("the domain part is not a domain name (e.g. example.com)");
     }
     Ok(e.to_string())
@@ -141,11 +168,20 @@ pub struct ErasurePlan {
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum IntegrationDeletion {
     /// Deleted in the source and erased locally.
-    Deleted { account_id: String, verified: bool, plan: ErasurePlan, erased: Erased },
+    Deleted {
+        account_id: String,
+        verified: bool,
+        plan: ErasurePlan,
+        erased: Erased,
+    },
     /// `--dry-run`: what would happen.
     WouldDelete { plan: ErasurePlan },
     /// The token's role may not delete: the role needed, and the plan to follow by hand.
-    Refused { role_needed: String, reason: String, plan: ErasurePlan },
+    Refused {
+        role_needed: String,
+        reason: String,
+        plan: ErasurePlan,
+    },
     /// No account matches in this integration.
     NoMatch,
 }
@@ -170,7 +206,10 @@ pub struct DeletionReport {
 impl DeletionReport {
     /// True when the request was carried out or had nothing to do.
     pub fn succeeded(&self) -> bool {
-        matches!(self.outcome.as_str(), "deleted" | "already_deleted" | "no_match" | "dry_run")
+        matches!(
+            self.outcome.as_str(),
+            "deleted" | "already_deleted" | "no_match" | "dry_run"
+        )
     }
 }
 
@@ -187,7 +226,10 @@ async fn sources(store: &Store) -> Result<Vec<Source>, RequestError> {
     let mut out = Vec::new();
     for integration in all {
         let connector = integrations::connector(store, &integration).await?;
-        out.push(Source { integration, connector });
+        out.push(Source {
+            integration,
+            connector,
+        });
     }
     Ok(out)
 }
@@ -196,8 +238,13 @@ fn actions<'a>(s: &'a Source) -> Result<Box<dyn PersonActions + 'a>, RequestErro
     let name = || s.integration.name.clone();
     s.connector
         .person_actions()
-        .map_err(|source| RequestError::Connector { integration: name(), source })?
-        .ok_or_else(|| RequestError::Unsupported { integration: name() })
+        .map_err(|source| RequestError::Connector {
+            integration: name(),
+            source,
+        })?
+        .ok_or_else(|| RequestError::Unsupported {
+            integration: name(),
+        })
 }
 
 async fn open(
@@ -219,16 +266,35 @@ async fn open(
 }
 
 /// Record the failure in the audit trail, then hand the error back.
-async fn fail<T>(store: &Store, request_id: i64, clock: &dyn Clock, e: RequestError) -> Result<T, RequestError> {
+async fn fail<T>(
+    store: &Store,
+    request_id: i64,
+    clock: &dyn Clock,
+    e: RequestError,
+) -> Result<T, RequestError> {
     // Connector errors name the endpoint path only (never the query, where the email is).
-    let _ = store.append_privacy_event(request_id, clock.now(), "failed", &json!({"error": e.to_string()})).await;
+    let _ = store
+        .append_privacy_event(
+            request_id,
+            clock.now(),
+            "failed",
+            &json!({"error": e.to_string()}),
+        )
+        .await;
     Err(e)
 }
 
 /// Answer an access request live from every integration.
-pub async fn access(store: &Store, clock: &dyn Clock, input: &RequestInput) -> Result<AccessReport, RequestError> {
+pub async fn access(
+    store: &Store,
+    clock: &dyn Clock,
+    input: &RequestInput,
+) -> Result<AccessReport, RequestError> {
     let email = validate_email(&input.email)?;
-    let input = RequestInput { email, ..input.clone() };
+    let input = RequestInput {
+        email,
+        ..input.clone()
+    };
     let sources = sources(store).await?;
     let requested_at = clock.now();
     let request_id = open(store, RequestKind::Access, &input, false, requested_at).await?;
@@ -251,7 +317,11 @@ pub async fn access(store: &Store, clock: &dyn Clock, input: &RequestInput) -> R
             })
         })
         .collect();
-    let outcome = if answers.iter().any(|a| !a.accounts.is_empty()) { "exported" } else { "no_match" };
+    let outcome = if answers.iter().any(|a| !a.accounts.is_empty()) {
+        "exported"
+    } else {
+        "no_match"
+    };
     let receipt_id = store
         .add_privacy_receipt(&NewReceipt {
             request_id,
@@ -264,14 +334,34 @@ pub async fn access(store: &Store, clock: &dyn Clock, input: &RequestInput) -> R
         })
         .await?;
     store
-        .append_privacy_event(request_id, completed_at, "completed", &json!({"outcome": outcome, "receipt_id": receipt_id, "integrations": summary}))
+        .append_privacy_event(
+            request_id,
+            completed_at,
+            "completed",
+            &json!({"outcome": outcome, "receipt_id": receipt_id, "integrations": summary}),
+        )
         .await?;
-    Ok(AccessReport { request_id, receipt_id, email: input.email, requested_at, completed_at, log_since: since, integrations: answers })
+    Ok(AccessReport {
+        request_id,
+        receipt_id,
+        email: input.email,
+        requested_at,
+        completed_at,
+        log_since: since,
+        integrations: answers,
+    })
 }
 
-async fn access_one(s: &Source, email: &str, since: DateTime<Utc>) -> Result<IntegrationAccess, RequestError> {
+async fn access_one(
+    s: &Source,
+    email: &str,
+    since: DateTime<Utc>,
+) -> Result<IntegrationAccess, RequestError> {
     let name = s.integration.name.clone();
-    let wrap = |source| RequestError::Connector { integration: name.clone(), source };
+    let wrap = |source| RequestError::Connector {
+        integration: name.clone(),
+        source,
+    };
     let actions = actions(s)?;
     let found = actions.find_by_email(email).await.map_err(wrap)?;
     let mut accounts = Vec::new();
@@ -286,12 +376,20 @@ async fn access_one(s: &Source, email: &str, since: DateTime<Utc>) -> Result<Int
     })
 }
 
-fn plan_of(data: &PersonData, erased_in_source: bool, kind: steward_model::IntegrationKind) -> ErasurePlan {
+fn plan_of(
+    data: &PersonData,
+    erased_in_source: bool,
+    kind: steward_model::IntegrationKind,
+) -> ErasurePlan {
     let apps: Vec<PlanApp> = data
         .apps
         .items()
         .iter()
-        .map(|a| PlanApp { app_id: a.app_id.clone(), name: a.name.clone(), label: a.label.clone() })
+        .map(|a| PlanApp {
+            app_id: a.app_id.clone(),
+            name: a.name.clone(),
+            label: a.label.clone(),
+        })
         .collect();
     let mut steps = Vec::new();
     if kind == steward_model::IntegrationKind::Onetrust {
@@ -302,12 +400,18 @@ fn plan_of(data: &PersonData, erased_in_source: bool, kind: steward_model::Integ
         steps.push(steward_connectors::onetrust::actions::KEEPS_RECORD.to_string());
     } else if !erased_in_source {
         if data.account.status != "DEPROVISIONED" {
-            steps.push(format!("deactivate Okta user {} (POST /api/v1/users/{{id}}/lifecycle/deactivate)", data.account.id));
+            steps.push(format!(
+                "deactivate Okta user {} (POST /api/v1/users/{{id}}/lifecycle/deactivate)",
+                data.account.id
+            ));
         }
         steps.push(format!("delete Okta user {} (DELETE /api/v1/users/{{id}}), then check GET returns 404 E0000007", data.account.id));
     }
     for a in &apps {
-        steps.push(format!("notify the owner of app \"{}\" ({}) to erase the person's account there", a.label, a.app_id));
+        steps.push(format!(
+            "notify the owner of app \"{}\" ({}) to erase the person's account there",
+            a.label, a.app_id
+        ));
     }
     steps.push("erase the person from Steward's snapshots".to_string());
     ErasurePlan {
@@ -392,11 +496,24 @@ pub async fn delete(
     dry_run: bool,
 ) -> Result<DeletionReport, RequestError> {
     let email = validate_email(&input.email)?;
-    let input = RequestInput { email, ..input.clone() };
+    let input = RequestInput {
+        email,
+        ..input.clone()
+    };
     let sources = sources(store).await?;
     let requested_at = clock.now();
     let request_id = open(store, RequestKind::Deletion, &input, dry_run, requested_at).await?;
-    match delete_inner(store, clock, &input, dry_run, &sources, request_id, requested_at).await {
+    match delete_inner(
+        store,
+        clock,
+        &input,
+        dry_run,
+        &sources,
+        request_id,
+        requested_at,
+    )
+    .await
+    {
         Ok(r) => Ok(r),
         Err(e) => fail(store, request_id, clock, e).await,
     }
@@ -416,10 +533,13 @@ async fn delete_inner(
     let mut handles = Vec::new();
     for s in sources {
         let a = actions(s)?;
-        let found = a
-            .find_by_email(&input.email)
-            .await
-            .map_err(|source| RequestError::Connector { integration: s.integration.name.clone(), source })?;
+        let found =
+            a.find_by_email(&input.email)
+                .await
+                .map_err(|source| RequestError::Connector {
+                    integration: s.integration.name.clone(),
+                    source,
+                })?;
         handles.push((s, a, found));
     }
     let candidates: Vec<Candidate> = handles
@@ -451,7 +571,10 @@ async fn delete_inner(
         report.outcome = "ambiguous".into();
         report.candidates = candidates;
     } else if handles.iter().all(|(_, _, f)| f.is_empty()) {
-        report.integrations = handles.iter().map(|(s, _, _)| (s.integration.name.clone(), IntegrationDeletion::NoMatch)).collect();
+        report.integrations = handles
+            .iter()
+            .map(|(s, _, _)| (s.integration.name.clone(), IntegrationDeletion::NoMatch))
+            .collect();
         match store.deletion_receipt_for(&input.email).await? {
             Some(r) => {
                 report.outcome = "already_deleted".into();
@@ -464,35 +587,67 @@ async fn delete_inner(
         let mut refused = false;
         for (s, a, found) in &handles {
             let name = s.integration.name.clone();
-            let wrap = |source| RequestError::Connector { integration: name.clone(), source };
+            let wrap = |source| RequestError::Connector {
+                integration: name.clone(),
+                source,
+            };
             let Some(account) = found.first() else {
-                report.integrations.push((name.clone(), IntegrationDeletion::NoMatch));
+                report
+                    .integrations
+                    .push((name.clone(), IntegrationDeletion::NoMatch));
                 continue;
             };
             // The live lookup gives the erasure plan its recipients (apps), before
             // deactivation unassigns them.
             let data = a.person_data(account, since).await.map_err(wrap)?;
             if dry_run {
-                report.integrations.push((name.clone(), IntegrationDeletion::WouldDelete { plan: plan_of(&data, false, s.integration.kind) }));
+                report.integrations.push((
+                    name.clone(),
+                    IntegrationDeletion::WouldDelete {
+                        plan: plan_of(&data, false, s.integration.kind),
+                    },
+                ));
                 continue;
             }
             match a.erase(account).await.map_err(wrap)? {
-                EraseOutcome::Refused { role_needed, reason } => {
+                EraseOutcome::Refused {
+                    role_needed,
+                    reason,
+                } => {
                     refused = true;
-                    report.integrations.push((name.clone(), IntegrationDeletion::Refused { role_needed, reason, plan: plan_of(&data, false, s.integration.kind) }));
-                }
-                EraseOutcome::Deleted { verified, .. } => {
-                    let erased = erase_locally(store, clock, s, account, &input.email, request_id).await?;
                     report.integrations.push((
                         name.clone(),
-                        IntegrationDeletion::Deleted { account_id: account.id.clone(), verified, plan: plan_of(&data, true, s.integration.kind), erased },
+                        IntegrationDeletion::Refused {
+                            role_needed,
+                            reason,
+                            plan: plan_of(&data, false, s.integration.kind),
+                        },
+                    ));
+                }
+                EraseOutcome::Deleted { verified, .. } => {
+                    let erased =
+                        erase_locally(store, clock, s, account, &input.email, request_id).await?;
+                    report.integrations.push((
+                        name.clone(),
+                        IntegrationDeletion::Deleted {
+                            account_id: account.id.clone(),
+                            verified,
+                            plan: plan_of(&data, true, s.integration.kind),
+                            erased,
+                        },
                     ));
                 }
                 EraseOutcome::AlreadyGone => {
-                    let erased = erase_locally(store, clock, s, account, &input.email, request_id).await?;
+                    let erased =
+                        erase_locally(store, clock, s, account, &input.email, request_id).await?;
                     report.integrations.push((
                         name.clone(),
-                        IntegrationDeletion::Deleted { account_id: account.id.clone(), verified: true, plan: plan_of(&data, true, s.integration.kind), erased },
+                        IntegrationDeletion::Deleted {
+                            account_id: account.id.clone(),
+                            verified: true,
+                            plan: plan_of(&data, true, s.integration.kind),
+                            erased,
+                        },
                     ));
                 }
             }
@@ -531,7 +686,18 @@ async fn delete_inner(
             completed_at: report.completed_at,
         })
         .await?;
-    let status = if report.succeeded() { "completed" } else { "refused" };
-    store.append_privacy_event(request_id, report.completed_at, status, &deletion_audit(&report)).await?;
+    let status = if report.succeeded() {
+        "completed"
+    } else {
+        "refused"
+    };
+    store
+        .append_privacy_event(
+            request_id,
+            report.completed_at,
+            status,
+            &deletion_audit(&report),
+        )
+        .await?;
     Ok(report)
 }

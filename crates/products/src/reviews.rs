@@ -17,8 +17,8 @@ use steward_connectors::Connector;
 use steward_connectors::actions::RemovalOutcome;
 use steward_model::{PrincipalKind, Record, Resource};
 use steward_store::{
-    Campaign, Case, CaseContext, DecideRefusal, KeyList, NewCase, NewEvidence, NewReviewDefinition, NewReviewPerson,
-    ReviewDefinition, Store,
+    Campaign, Case, CaseContext, DecideRefusal, KeyList, NewCase, NewEvidence, NewReviewDefinition,
+    NewReviewPerson, ReviewDefinition, Store,
 };
 
 use crate::Clock;
@@ -29,7 +29,9 @@ pub enum ReviewError {
     Store(#[from] steward_store::StoreError),
     #[error("--scope {0:?} is not valid; use apps:ID[,ID…], groups:ID[,ID…], admins or all")]
     BadScope(String),
-    #[error("--reviewer {0:?} is not valid; use owner, manager or one or more emails (comma-separated)")]
+    #[error(
+        "--reviewer {0:?} is not valid; use owner, manager or one or more emails (comma-separated)"
+    )]
     BadReviewer(String),
     #[error("--due {0:?} is not a date; use YYYY-MM-DD, in the future")]
     BadDue(String),
@@ -45,10 +47,21 @@ pub enum ReviewError {
     NoCampaign(i64),
     #[error("case {0} not found; see your queue with `steward review queue --reviewer EMAIL`")]
     NoCase(i64),
-    #[error("case {case} was already decided ({decision}) by {by} at {at}; it has left every queue")]
-    AlreadyDecided { case: i64, by: String, at: DateTime<Utc>, decision: String },
+    #[error(
+        "case {case} was already decided ({decision}) by {by} at {at}; it has left every queue"
+    )]
+    AlreadyDecided {
+        case: i64,
+        by: String,
+        at: DateTime<Utc>,
+        decision: String,
+    },
     #[error("case {case} is not in {reviewer}'s queue; its reviewers are: {reviewers}")]
-    NotReviewer { case: i64, reviewer: String, reviewers: String },
+    NotReviewer {
+        case: i64,
+        reviewer: String,
+        reviewers: String,
+    },
     #[error("case {0} belongs to a closed campaign")]
     Closed(i64),
     #[error("decision {0:?} is not valid; use keep or revoke")]
@@ -72,7 +85,12 @@ impl Scope {
     pub fn parse(s: &str) -> Result<Scope, ReviewError> {
         let bad = || ReviewError::BadScope(s.to_string());
         let list = |rest: &str| -> Result<Vec<String>, ReviewError> {
-            let ids: Vec<String> = rest.split(',').map(str::trim).filter(|x| !x.is_empty()).map(str::to_string).collect();
+            let ids: Vec<String> = rest
+                .split(',')
+                .map(str::trim)
+                .filter(|x| !x.is_empty())
+                .map(str::to_string)
+                .collect();
             if ids.is_empty() { Err(bad()) } else { Ok(ids) }
         };
         match s.trim() {
@@ -114,8 +132,16 @@ impl Reviewer {
             "owner" => Ok(Reviewer::Owner),
             "manager" => Ok(Reviewer::Manager),
             t => {
-                let emails: Vec<String> = t.split(',').map(|e| e.trim().to_ascii_lowercase()).filter(|e| !e.is_empty()).collect();
-                if emails.is_empty() || emails.iter().any(|e| !e.contains('@') || e.contains(char::is_whitespace)) {
+                let emails: Vec<String> = t
+                    .split(',')
+                    .map(|e| e.trim().to_ascii_lowercase())
+                    .filter(|e| !e.is_empty())
+                    .collect();
+                if emails.is_empty()
+                    || emails
+                        .iter()
+                        .any(|e| !e.contains('@') || e.contains(char::is_whitespace))
+                {
                     return Err(ReviewError::BadReviewer(s.to_string()));
                 }
                 Ok(Reviewer::Emails(emails))
@@ -153,8 +179,12 @@ pub struct CampaignView {
 }
 
 fn parse_due(s: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, ReviewError> {
-    let d = NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|_| ReviewError::BadDue(s.to_string()))?;
-    let at = d.and_hms_opt(23, 59, 59).map(|t| t.and_utc()).ok_or_else(|| ReviewError::BadDue(s.to_string()))?;
+    let d = NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+        .map_err(|_| ReviewError::BadDue(s.to_string()))?;
+    let at = d
+        .and_hms_opt(23, 59, 59)
+        .map(|t| t.and_utc())
+        .ok_or_else(|| ReviewError::BadDue(s.to_string()))?;
     if at <= now {
         return Err(ReviewError::BadDue(s.to_string()));
     }
@@ -162,7 +192,11 @@ fn parse_due(s: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, ReviewError> 
 }
 
 /// Validate, store the definition and start its first campaign.
-pub async fn create(store: &Store, req: &CreateReview, clock: &dyn Clock) -> Result<CampaignView, ReviewError> {
+pub async fn create(
+    store: &Store,
+    req: &CreateReview,
+    clock: &dyn Clock,
+) -> Result<CampaignView, ReviewError> {
     let now = clock.now();
     if req.name.trim().is_empty() {
         return Err(ReviewError::EmptyName);
@@ -180,7 +214,9 @@ pub async fn create(store: &Store, req: &CreateReview, clock: &dyn Clock) -> Res
         .await?
         .ok_or_else(|| ReviewError::NoIntegration(req.integration.clone()))?;
     let due_days = (due - now).num_days().max(1);
-    let next = recur.as_ref().and_then(|_| now.checked_add_months(Months::new(3)));
+    let next = recur
+        .as_ref()
+        .and_then(|_| now.checked_add_months(Months::new(3)));
     let definition = store
         .create_review_definition(
             &NewReviewDefinition {
@@ -211,14 +247,24 @@ pub async fn start(
         .integration(definition.integration_id)
         .await?
         .ok_or_else(|| ReviewError::NoIntegration(definition.integration_id.to_string()))?;
-    let run_id = integration.current_run_id.ok_or_else(|| ReviewError::NoSnapshot(integration.name.clone()))?;
+    let run_id = integration
+        .current_run_id
+        .ok_or_else(|| ReviewError::NoSnapshot(integration.name.clone()))?;
     let scope = Scope::parse(&definition.scope)?;
     let reviewer = Reviewer::parse(&definition.reviewer)?;
     let sources = load(store, integration.id, &scope).await?;
     let index = Index::new(&sources, &scope, &reviewer);
     let cases = index.cases(&sources, &scope);
     Ok(store
-        .create_campaign_from(definition, run_id, now, due, cases, |accounts, ids| index.context(&sources, accounts, ids), "steward")
+        .create_campaign_from(
+            definition,
+            run_id,
+            now,
+            due,
+            cases,
+            |accounts, ids| index.context(&sources, accounts, ids),
+            "steward",
+        )
         .await?)
 }
 
@@ -229,7 +275,9 @@ pub async fn start_due(store: &Store, clock: &dyn Clock) -> Result<Vec<Campaign>
     let mut started = Vec::new();
     for d in store.due_review_definitions(now).await? {
         let Some(at) = d.next_start_at else { continue };
-        let next = at.checked_add_months(Months::new(3)).unwrap_or(at + Duration::days(91));
+        let next = at
+            .checked_add_months(Months::new(3))
+            .unwrap_or(at + Duration::days(91));
         if !store.advance_review_definition(d.id, at, next).await? {
             continue;
         }
@@ -292,7 +340,12 @@ struct Sources {
     owners: HashMap<String, String>,
 }
 
-async fn key_list(store: &Store, id: i64, resource: Resource, wanted: bool) -> Result<KeyList, ReviewError> {
+async fn key_list(
+    store: &Store,
+    id: i64,
+    resource: Resource,
+    wanted: bool,
+) -> Result<KeyList, ReviewError> {
     if !wanted {
         return Ok(KeyList::default());
     }
@@ -302,11 +355,23 @@ async fn key_list(store: &Store, id: i64, resource: Resource, wanted: bool) -> R
 /// Read the sources; the reads are independent and each runs on its own pooled connection,
 /// at once, since most of the time goes to the database driver.
 async fn load(store: &Store, id: i64, scope: &Scope) -> Result<Sources, ReviewError> {
-    let status: BTreeMap<Resource, bool> =
-        store.resource_status(id).await?.into_iter().map(|s| (s.resource, s.readable)).collect();
+    let status: BTreeMap<Resource, bool> = store
+        .resource_status(id)
+        .await?
+        .into_iter()
+        .map(|s| (s.resource, s.readable))
+        .collect();
     let ok = |r: Resource| status.get(&r).copied().unwrap_or(false);
     let apps_in_scope = matches!(scope, Scope::All | Scope::Apps(_));
-    let (users, app_labels, group_names, factor_keys, membership_keys, app_group_keys, app_user_keys) = futures::try_join!(
+    let (
+        users,
+        app_labels,
+        group_names,
+        factor_keys,
+        membership_keys,
+        app_group_keys,
+        app_user_keys,
+    ) = futures::try_join!(
         async {
             let mut users: HashMap<String, UserRow> = HashMap::new();
             store
@@ -359,7 +424,10 @@ async fn load(store: &Store, id: i64, scope: &Scope) -> Result<Sources, ReviewEr
         async {
             let mut roles: Vec<steward_model::RoleAssignment> = Vec::new();
             if matches!(scope, Scope::Admins | Scope::All) && ok(Resource::RoleAssignments) {
-                for r in store.snapshot_records(id, Resource::RoleAssignments).await? {
+                for r in store
+                    .snapshot_records(id, Resource::RoleAssignments)
+                    .await?
+                {
                     if let Record::RoleAssignment(a) = r {
                         roles.push(a);
                     }
@@ -369,7 +437,10 @@ async fn load(store: &Store, id: i64, scope: &Scope) -> Result<Sources, ReviewEr
         },
         async {
             let owners: HashMap<String, String> = store
-                .inventory_items(&steward_store::InventoryFilter { integration_id: Some(id), triage: None })
+                .inventory_items(&steward_store::InventoryFilter {
+                    integration_id: Some(id),
+                    triage: None,
+                })
                 .await?
                 .into_iter()
                 .filter_map(|i| i.owner.map(|o| (i.facts.app_id, o.to_ascii_lowercase())))
@@ -419,9 +490,15 @@ enum ReviewerTexts<'a> {
     /// The same emails on every case.
     Fixed(String),
     /// The app's owner (app cases); `unassigned` for the rest.
-    ByApp { by_app: FastMap<&'a str, String>, unassigned: String },
+    ByApp {
+        by_app: FastMap<&'a str, String>,
+        unassigned: String,
+    },
     /// The person's manager.
-    ByAccount { by_account: FastMap<&'a str, String>, unassigned: String },
+    ByAccount {
+        by_account: FastMap<&'a str, String>,
+        unassigned: String,
+    },
 }
 
 impl<'a> ReviewerTexts<'a> {
@@ -432,7 +509,11 @@ impl<'a> ReviewerTexts<'a> {
             Reviewer::Owner => ReviewerTexts::ByApp {
                 by_app: apps
                     .iter()
-                    .filter_map(|a| s.owners.get(*a).map(|o| (*a, steward_store::reviewers_text(std::slice::from_ref(o)))))
+                    .filter_map(|a| {
+                        s.owners
+                            .get(*a)
+                            .map(|o| (*a, steward_store::reviewers_text(std::slice::from_ref(o))))
+                    })
                     .collect(),
                 unassigned,
             },
@@ -444,7 +525,10 @@ impl<'a> ReviewerTexts<'a> {
                         // The manager field may hold a login or a user id.
                         let m = u.manager.as_deref()?;
                         let m = s.users.get(m).map(|u| u.login.as_str()).unwrap_or(m);
-                        Some((id.as_str(), steward_store::reviewers_text(&[m.to_ascii_lowercase()])))
+                        Some((
+                            id.as_str(),
+                            steward_store::reviewers_text(&[m.to_ascii_lowercase()]),
+                        ))
                     })
                     .collect(),
                 unassigned,
@@ -455,16 +539,24 @@ impl<'a> ReviewerTexts<'a> {
     fn of(&self, account: &str, app: Option<&str>) -> &str {
         match self {
             ReviewerTexts::Fixed(t) => t,
-            ReviewerTexts::ByApp { by_app, unassigned } => app.and_then(|a| by_app.get(a)).unwrap_or(unassigned),
-            ReviewerTexts::ByAccount { by_account, unassigned } => by_account.get(account).unwrap_or(unassigned),
+            ReviewerTexts::ByApp { by_app, unassigned } => {
+                app.and_then(|a| by_app.get(a)).unwrap_or(unassigned)
+            }
+            ReviewerTexts::ByAccount {
+                by_account,
+                unassigned,
+            } => by_account.get(account).unwrap_or(unassigned),
         }
     }
 }
 
 impl<'a> Index<'a> {
     fn new(s: &'a Sources, scope: &Scope, reviewer: &Reviewer) -> Index<'a> {
-        let with_factor: FastSet<&str> =
-            s.factor_keys.iter().filter_map(|k| k.split_once('/').map(|(a, _)| a)).collect();
+        let with_factor: FastSet<&str> = s
+            .factor_keys
+            .iter()
+            .filter_map(|k| k.split_once('/').map(|(a, _)| a))
+            .collect();
         let mut groups_of: FastMap<&str, Vec<&str>> = FastMap::default();
         for k in s.membership_keys.iter() {
             if let Some((g, a)) = k.split_once('/') {
@@ -485,14 +577,18 @@ impl<'a> Index<'a> {
             .app_user_keys
             .iter()
             .filter_map(|k| k.split_once('/'))
-            .filter(|(app, _)| matches!(scope, Scope::All) || want_apps.as_ref().is_some_and(|w| w.contains(app)))
+            .filter(|(app, _)| {
+                matches!(scope, Scope::All) || want_apps.as_ref().is_some_and(|w| w.contains(app))
+            })
             .collect();
         let apps: FastSet<&str> = app_edges.iter().map(|(a, _)| *a).collect();
         // Last SSO use per (app, account): the event's first target that is an app with
         // in-scope assignments is the app; its other targets are the people.
         let mut last_sso: FastMap<&str, FastMap<&str, DateTime<Utc>>> = FastMap::default();
         for (published, targets) in &s.sso_events {
-            let Some(app) = targets.iter().find(|t| apps.contains(t.as_str())) else { continue };
+            let Some(app) = targets.iter().find(|t| apps.contains(t.as_str())) else {
+                continue;
+            };
             let per_app = last_sso.entry(app.as_str()).or_default();
             for t in targets.iter().filter(|t| *t != app) {
                 let slot = per_app.entry(t.as_str()).or_insert(*published);
@@ -502,14 +598,31 @@ impl<'a> Index<'a> {
             }
         }
         let reviewers = ReviewerTexts::new(s, reviewer, &apps);
-        let role_labels = s.roles.iter().map(|r| (r.id.as_str(), format!("{} ({})", r.role_type, r.label))).collect();
-        Index { with_factor, groups_of, app_groups, app_edges, last_sso, reviewers, role_labels }
+        let role_labels = s
+            .roles
+            .iter()
+            .map(|r| (r.id.as_str(), format!("{} ({})", r.role_type, r.label)))
+            .collect();
+        Index {
+            with_factor,
+            groups_of,
+            app_groups,
+            app_edges,
+            last_sso,
+            reviewers,
+            role_labels,
+        }
     }
 
     /// What a reviewer sees next to every case, for the accounts and ids the campaign's
     /// cases mention: who each person is (login, department, MFA status now) and what each
     /// app, group or admin role is called.
-    fn context<'b>(&'b self, s: &'b Sources, accounts: &[&'b str], ids: &[&'b str]) -> CaseContext<'b> {
+    fn context<'b>(
+        &'b self,
+        s: &'b Sources,
+        accounts: &[&'b str],
+        ids: &[&'b str],
+    ) -> CaseContext<'b> {
         let people = accounts
             .iter()
             .map(|&a| {
@@ -545,14 +658,20 @@ impl<'a> Index<'a> {
 
     /// The campaign's cases, made lazily so they are stored as they are made: app
     /// assignments, then group memberships, then admin roles.
-    fn cases(&'a self, s: &'a Sources, scope: &'a Scope) -> impl Iterator<Item = NewCase<'a>> + Send + 'a {
+    fn cases(
+        &'a self,
+        s: &'a Sources,
+        scope: &'a Scope,
+    ) -> impl Iterator<Item = NewCase<'a>> + Send + 'a {
         let app_cases = self.app_edges.iter().map(move |&(app, account)| NewCase {
             edge: "app",
             account_id: account,
             target_id: app,
             // Granted through a group when the person is in a group assigned to the app.
             via_group_id: match (self.app_groups.get(app), self.groups_of.get(account)) {
-                (Some(assigned), Some(mine)) => mine.iter().find(|g| assigned.contains(*g)).copied(),
+                (Some(assigned), Some(mine)) => {
+                    mine.iter().find(|g| assigned.contains(*g)).copied()
+                }
                 _ => None,
             },
             last_used_at: self.last_sso.get(app).and_then(|m| m.get(account)).copied(),
@@ -567,7 +686,9 @@ impl<'a> Index<'a> {
             .membership_keys
             .iter()
             .filter_map(|k| k.split_once('/'))
-            .filter(move |(g, _)| matches!(scope, Scope::All) || want_groups.as_ref().is_some_and(|w| w.contains(g)))
+            .filter(move |(g, _)| {
+                matches!(scope, Scope::All) || want_groups.as_ref().is_some_and(|w| w.contains(g))
+            })
             .filter(move |(g, _)| s.group_names.get(*g).is_none_or(|n| n != "Everyone"))
             .map(move |(group, account)| NewCase {
                 edge: "group",
@@ -596,7 +717,10 @@ impl<'a> Index<'a> {
                         .map(|(a, _)| *a)
                         .collect();
                     members.sort_unstable();
-                    members.into_iter().map(|account| case(account, Some(r.principal_id.as_str()))).collect()
+                    members
+                        .into_iter()
+                        .map(|account| case(account, Some(r.principal_id.as_str())))
+                        .collect()
                 }
             }
         });
@@ -605,7 +729,11 @@ impl<'a> Index<'a> {
 }
 
 /// `now` judges `overdue`: the caller's clock, never the machine's wall clock.
-async fn view(store: &Store, campaign: Campaign, now: DateTime<Utc>) -> Result<CampaignView, ReviewError> {
+async fn view(
+    store: &Store,
+    campaign: Campaign,
+    now: DateTime<Utc>,
+) -> Result<CampaignView, ReviewError> {
     let def = store.review_definition(campaign.definition_id).await?;
     let (cases, kept, revoked) = store.campaign_counts(campaign.id).await?;
     Ok(CampaignView {
@@ -630,14 +758,23 @@ pub async fn list(store: &Store, clock: &dyn Clock) -> Result<Vec<CampaignView>,
     Ok(out)
 }
 
-pub async fn show(store: &Store, id: i64, clock: &dyn Clock) -> Result<(CampaignView, Vec<Case>), ReviewError> {
-    let c = store.campaign(id).await?.ok_or(ReviewError::NoCampaign(id))?;
+pub async fn show(
+    store: &Store,
+    id: i64,
+    clock: &dyn Clock,
+) -> Result<(CampaignView, Vec<Case>), ReviewError> {
+    let c = store
+        .campaign(id)
+        .await?
+        .ok_or(ReviewError::NoCampaign(id))?;
     let cases = store.campaign_cases(id).await?;
     Ok((view(store, c, clock.now()).await?, cases))
 }
 
 pub async fn queue(store: &Store, reviewer: &str) -> Result<Vec<Case>, ReviewError> {
-    Ok(store.review_queue(&reviewer.trim().to_ascii_lowercase()).await?)
+    Ok(store
+        .review_queue(&reviewer.trim().to_ascii_lowercase())
+        .await?)
 }
 
 /// Decide a case as `reviewer`: `keep` or `revoke`, with an optional comment.
@@ -655,15 +792,25 @@ pub async fn decide(
         other => return Err(ReviewError::BadDecision(other.to_string())),
     };
     let reviewer = reviewer.trim().to_ascii_lowercase();
-    match store.decide_case(case_id, &reviewer, decision, comment, clock.now()).await? {
+    match store
+        .decide_case(case_id, &reviewer, decision, comment, clock.now())
+        .await?
+    {
         Ok(c) => Ok(c),
         Err(DecideRefusal::NotFound) => Err(ReviewError::NoCase(case_id)),
         Err(DecideRefusal::AlreadyDecided { by, at, decision }) => {
-            Err(ReviewError::AlreadyDecided { case: case_id, by, at, decision })
+            Err(ReviewError::AlreadyDecided {
+                case: case_id,
+                by,
+                at,
+                decision,
+            })
         }
-        Err(DecideRefusal::NotReviewer { reviewers }) => {
-            Err(ReviewError::NotReviewer { case: case_id, reviewer, reviewers: reviewers.join(", ") })
-        }
+        Err(DecideRefusal::NotReviewer { reviewers }) => Err(ReviewError::NotReviewer {
+            case: case_id,
+            reviewer,
+            reviewers: reviewers.join(", "),
+        }),
         Err(DecideRefusal::Closed) => Err(ReviewError::Closed(case_id)),
     }
 }
@@ -716,16 +863,32 @@ fn case_json(c: &Case) -> Value {
 
 fn csv_field(s: &str) -> String {
     // Cells starting with a formula character are neutralised for spreadsheets.
-    let s = if s.starts_with(['=', '+', '-', '@']) { format!("'{s}") } else { s.to_string() };
-    if s.contains([',', '"', '\n']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s }
+    let s = if s.starts_with(['=', '+', '-', '@']) {
+        format!("'{s}")
+    } else {
+        s.to_string()
+    };
+    if s.contains([',', '"', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s
+    }
 }
 
 fn html_escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 /// The campaign report, rendered; also appended to the evidence register (once per call).
-pub async fn report(store: &Store, id: i64, format: ReportFormat, clock: &dyn Clock) -> Result<(String, String), ReviewError> {
+pub async fn report(
+    store: &Store,
+    id: i64,
+    format: ReportFormat,
+    clock: &dyn Clock,
+) -> Result<(String, String), ReviewError> {
     let (v, cases) = show(store, id, clock).await?;
     let integration = store.integration(v.campaign.integration_id).await?;
     let summary = json!({
@@ -744,7 +907,11 @@ pub async fn report(store: &Store, id: i64, format: ReportFormat, clock: &dyn Cl
         run_id: v.campaign.run_id,
         collected_at: now,
         controls: review_controls(),
-        status: if v.not_decided == 0 { "evidenced".into() } else { "partially_evidenced".into() },
+        status: if v.not_decided == 0 {
+            "evidenced".into()
+        } else {
+            "partially_evidenced".into()
+        },
         reason: (v.not_decided > 0).then(|| format!("{} case(s) not decided", v.not_decided)),
         summary: summary.clone(),
         sources: json!({"cases": rows, "audit": audit}),
@@ -754,7 +921,16 @@ pub async fn report(store: &Store, id: i64, format: ReportFormat, clock: &dyn Cl
     if let Some(eid) = &evidence_id {
         store.set_campaign_evidence(id, eid).await?;
     }
-    store.audit_review(id, None, "steward", "reported", &json!({"evidence_id": evidence_id}), now).await?;
+    store
+        .audit_review(
+            id,
+            None,
+            "steward",
+            "reported",
+            &json!({"evidence_id": evidence_id}),
+            now,
+        )
+        .await?;
     let body = match format {
         ReportFormat::Json => {
             serde_json::to_string_pretty(&json!({"summary": summary, "evidence_id": evidence_id, "controls": review_controls(), "cases": rows}))
@@ -846,23 +1022,46 @@ pub async fn remediate(
 ) -> Result<Vec<Remediation>, ReviewError> {
     let (v, cases) = show(store, id, clock).await?;
     let actions = match (v.campaign.remediation, connector) {
-        (true, Some(c)) => c.remediation_actions().map_err(|e| ReviewError::Connector(e.to_string()))?,
+        (true, Some(c)) => c
+            .remediation_actions()
+            .map_err(|e| ReviewError::Connector(e.to_string()))?,
         _ => None,
     };
     let mut out = Vec::new();
-    let done: BTreeSet<i64> = cases.iter().filter(|c| c.remediated_at.is_some()).map(|c| c.id).collect();
-    for c in cases.iter().filter(|c| c.decision.as_deref() == Some("revoke") && !done.contains(&c.id)) {
+    let done: BTreeSet<i64> = cases
+        .iter()
+        .filter(|c| c.remediated_at.is_some())
+        .map(|c| c.id)
+        .collect();
+    for c in cases
+        .iter()
+        .filter(|c| c.decision.as_deref() == Some("revoke") && !done.contains(&c.id))
+    {
         let change = match (c.edge.as_str(), &c.via_group_id) {
-            ("app", None) => json!({"action": "remove_app_assignment", "app_id": c.target_id, "account_id": c.account_id}),
-            ("group", _) => json!({"action": "remove_group_membership", "group_id": c.target_id, "account_id": c.account_id}),
-            (_, Some(g)) => json!({"action": "remove_group_membership", "group_id": g, "group_name": c.via_group_name,
-                                   "account_id": c.account_id, "because": format!("{} is granted through this group", c.target_label)}),
-            _ => json!({"action": "revoke_admin_role", "role_assignment_id": c.target_id, "account_id": c.account_id}),
+            ("app", None) => {
+                json!({"action": "remove_app_assignment", "app_id": c.target_id, "account_id": c.account_id})
+            }
+            ("group", _) => {
+                json!({"action": "remove_group_membership", "group_id": c.target_id, "account_id": c.account_id})
+            }
+            (_, Some(g)) => {
+                json!({"action": "remove_group_membership", "group_id": g, "group_name": c.via_group_name,
+                                   "account_id": c.account_id, "because": format!("{} is granted through this group", c.target_label)})
+            }
+            _ => {
+                json!({"action": "revoke_admin_role", "role_assignment_id": c.target_id, "account_id": c.account_id})
+            }
         };
         let proposal_only = c.via_group_id.is_some() || c.edge == "role";
         let (status, detail) = match (&actions, proposal_only) {
-            (_, true) => ("proposed", json!({"proposed_change": change, "reason": "access granted through a group or an admin role: review the group (or role) instead of removing it here"})),
-            (None, _) => ("manual", json!({"change": change, "reason": if v.campaign.remediation { "no connector that can write" } else { "report-only campaign" }})),
+            (_, true) => (
+                "proposed",
+                json!({"proposed_change": change, "reason": "access granted through a group or an admin role: review the group (or role) instead of removing it here"}),
+            ),
+            (None, _) => (
+                "manual",
+                json!({"change": change, "reason": if v.campaign.remediation { "no connector that can write" } else { "report-only campaign" }}),
+            ),
             (Some(a), false) => {
                 let result = if c.edge == "app" {
                     a.remove_app_assignment(&c.target_id, &c.account_id).await
@@ -870,11 +1069,20 @@ pub async fn remediate(
                     a.remove_group_membership(&c.target_id, &c.account_id).await
                 };
                 match result {
-                    Ok(RemovalOutcome::Removed { verified }) => ("removed", json!({"change": change, "verified": verified})),
-                    Ok(RemovalOutcome::AlreadyAbsent) => ("already_absent", json!({"change": change, "verified": true})),
-                    Ok(RemovalOutcome::Refused { role_needed, reason }) => {
-                        ("manual", json!({"change": change, "reason": reason, "role_needed": role_needed}))
+                    Ok(RemovalOutcome::Removed { verified }) => {
+                        ("removed", json!({"change": change, "verified": verified}))
                     }
+                    Ok(RemovalOutcome::AlreadyAbsent) => (
+                        "already_absent",
+                        json!({"change": change, "verified": true}),
+                    ),
+                    Ok(RemovalOutcome::Refused {
+                        role_needed,
+                        reason,
+                    }) => (
+                        "manual",
+                        json!({"change": change, "reason": reason, "role_needed": role_needed}),
+                    ),
                     Err(e) => ("failed", json!({"change": change, "error": e.to_string()})),
                 }
             }
@@ -882,11 +1090,28 @@ pub async fn remediate(
         let record = json!({"status": status, "detail": detail});
         // Failures are retried next time; everything else is final and recorded on the case.
         if status == "failed" {
-            store.audit_review(id, Some(c.id), "steward", "remediation_failed", &record, clock.now()).await?;
+            store
+                .audit_review(
+                    id,
+                    Some(c.id),
+                    "steward",
+                    "remediation_failed",
+                    &record,
+                    clock.now(),
+                )
+                .await?;
         } else {
-            store.record_remediation(c, "steward", &record, clock.now()).await?;
+            store
+                .record_remediation(c, "steward", &record, clock.now())
+                .await?;
         }
-        out.push(Remediation { case: c.id, account: c.account_login.clone(), target: c.target_label.clone(), status: status.into(), detail });
+        out.push(Remediation {
+            case: c.id,
+            account: c.account_login.clone(),
+            target: c.target_label.clone(),
+            status: status.into(),
+            detail,
+        });
     }
     Ok(out)
 }

@@ -54,7 +54,10 @@ impl WorkerSettings {
     /// at least one second (heartbeats come every second).
     pub fn effective_sync(&self) -> SyncSettings {
         let cap = (self.lease / 2).max(Duration::from_secs(1));
-        SyncSettings { stale_after: self.sync.stale_after.min(cap), ..self.sync }
+        SyncSettings {
+            stale_after: self.sync.stale_after.min(cap),
+            ..self.sync
+        }
     }
 }
 
@@ -63,7 +66,11 @@ pub fn default_worker_id() -> String {
     let host = std::env::var("HOSTNAME")
         .ok()
         .filter(|h| !h.is_empty())
-        .or_else(|| std::fs::read_to_string("/etc/hostname").ok().map(|h| h.trim().to_string()))
+        .or_else(|| {
+            std::fs::read_to_string("/etc/hostname")
+                .ok()
+                .map(|h| h.trim().to_string())
+        })
         .filter(|h| !h.is_empty())
         .unwrap_or_else(|| "localhost".to_string());
     let nanos = std::time::SystemTime::now()
@@ -105,10 +112,18 @@ impl JobRunner for SyncRunner {
         clock: &dyn Clock,
         settings: SyncSettings,
     ) -> JobReport {
-        let failed = |error: String| JobReport { run_id: None, error: Some(error) };
+        let failed = |error: String| JobReport {
+            run_id: None,
+            error: Some(error),
+        };
         let integration = match store.integration(job.integration_id).await {
             Ok(Some(i)) => i,
-            Ok(None) => return failed(format!("integration {} no longer exists", job.integration_id)),
+            Ok(None) => {
+                return failed(format!(
+                    "integration {} no longer exists",
+                    job.integration_id
+                ));
+            }
             Err(e) => return failed(e.to_string()),
         };
         let connector = match crate::integrations::connector(store, &integration).await {
@@ -120,22 +135,34 @@ impl JobRunner for SyncRunner {
         let patience = settings.stale_after + Duration::from_secs(3);
         let started = tokio::time::Instant::now();
         loop {
-            let outcome =
-                sync::run(store, &integration, connector.as_ref(), clock, &NoProgress, settings).await;
+            let outcome = sync::run(
+                store,
+                &integration,
+                connector.as_ref(),
+                clock,
+                &NoProgress,
+                settings,
+            )
+            .await;
             return match outcome {
-                Ok(outcome) => JobReport { run_id: Some(outcome.run_id), error: None },
+                Ok(outcome) => JobReport {
+                    run_id: Some(outcome.run_id),
+                    error: None,
+                },
                 Err(SyncError::Store(StoreError::RunInProgress { .. }))
                     if started.elapsed() < patience =>
                 {
                     tokio::time::sleep(Duration::from_millis(500)).await;
                     continue;
                 }
-                Err(SyncError::Failed { run_id, reason }) => {
-                    JobReport { run_id: Some(run_id), error: Some(reason) }
-                }
-                Err(e @ SyncError::AfterPublish { run_id, .. }) => {
-                    JobReport { run_id: Some(run_id), error: Some(e.to_string()) }
-                }
+                Err(SyncError::Failed { run_id, reason }) => JobReport {
+                    run_id: Some(run_id),
+                    error: Some(reason),
+                },
+                Err(e @ SyncError::AfterPublish { run_id, .. }) => JobReport {
+                    run_id: Some(run_id),
+                    error: Some(e.to_string()),
+                },
                 Err(e) => failed(e.to_string()),
             };
         }
@@ -166,9 +193,21 @@ pub async fn run_worker_with<R: JobRunner>(
 ) {
     let mut shutdown = std::pin::pin!(shutdown);
     let worker = settings.worker_id.as_str();
-    tracing::info!(worker, lease_secs = settings.lease.as_secs_f64(), "Sync worker started.");
+    tracing::info!(
+        worker,
+        lease_secs = settings.lease.as_secs_f64(),
+        "Sync worker started."
+    );
     loop {
-        match turn(&store, clock.as_ref(), &settings, &runner, shutdown.as_mut()).await {
+        match turn(
+            &store,
+            clock.as_ref(),
+            &settings,
+            &runner,
+            shutdown.as_mut(),
+        )
+        .await
+        {
             Turn::Worked => continue,
             Turn::Idle => {}
             Turn::Shutdown => break,
@@ -201,17 +240,27 @@ async fn turn<R: JobRunner>(
     }
     // Recurring access reviews start their next campaign here too (claimed once across workers).
     match crate::reviews::start_due(store, clock).await {
-        Ok(started) if !started.is_empty() => tracing::info!(campaigns = started.len(), "Recurring access reviews started."),
+        Ok(started) if !started.is_empty() => tracing::info!(
+            campaigns = started.len(),
+            "Recurring access reviews started."
+        ),
         Ok(_) => {}
         Err(e) => tracing::warn!(error = %e, "Could not start due access reviews."),
     }
     // Reviewers are reminded of deadlines here (each reminder claimed once across workers).
-    match crate::reminders::send_due(store, clock, crate::reminders::ConfiguredSink::process()).await {
-        Ok(sent) if !sent.is_empty() => tracing::info!(reminders = sent.len(), "Access-review reminders sent."),
+    match crate::reminders::send_due(store, clock, crate::reminders::ConfiguredSink::process())
+        .await
+    {
+        Ok(sent) if !sent.is_empty() => {
+            tracing::info!(reminders = sent.len(), "Access-review reminders sent.")
+        }
         Ok(_) => {}
         Err(e) => tracing::warn!(error = %e, "Could not send access-review reminders."),
     }
-    let job = match store.claim_due_job(worker, clock.now(), settings.lease).await {
+    let job = match store
+        .claim_due_job(worker, clock.now(), settings.lease)
+        .await
+    {
         Ok(Some(job)) => job,
         Ok(None) => return Turn::Idle,
         Err(e) => {
@@ -252,12 +301,17 @@ async fn keep_lease(store: &Store, job: &SyncJob, clock: &dyn Clock, settings: &
     let every = (settings.lease / 3).max(Duration::from_millis(50));
     loop {
         tokio::time::sleep(every).await;
-        match store.renew_lease(job.id, &settings.worker_id, clock.now(), settings.lease).await {
+        match store
+            .renew_lease(job.id, &settings.worker_id, clock.now(), settings.lease)
+            .await
+        {
             Ok(()) => {}
             Err(StoreError::LeaseLost { .. }) => return,
             // Keep trying: if the database stays away past the lease, the next renewal after
             // it is back reports the loss.
-            Err(e) => tracing::warn!(job_id = job.id, error = %e, "Could not renew a sync job's lease."),
+            Err(e) => {
+                tracing::warn!(job_id = job.id, error = %e, "Could not renew a sync job's lease.")
+            }
         }
     }
 }

@@ -28,7 +28,10 @@ pub struct SyncSettings {
 
 impl Default for SyncSettings {
     fn default() -> Self {
-        SyncSettings { max_in_flight: 10, stale_after: Duration::from_secs(60) }
+        SyncSettings {
+            max_in_flight: 10,
+            stale_after: Duration::from_secs(60),
+        }
     }
 }
 const HEARTBEAT_EVERY: Duration = Duration::from_secs(1);
@@ -80,8 +83,14 @@ pub enum SyncError {
     Failed { run_id: i64, reason: String },
     /// The run was published, but a product that reads every new snapshot (inventory,
     /// evidence) failed to update from it.
-    #[error("sync run {run_id} was published, but {product} could not be updated from it: {reason}")]
-    AfterPublish { run_id: i64, product: &'static str, reason: String },
+    #[error(
+        "sync run {run_id} was published, but {product} could not be updated from it: {reason}"
+    )]
+    AfterPublish {
+        run_id: i64,
+        product: &'static str,
+        reason: String,
+    },
 }
 
 /// Sync one integration through `connector` into `store`.
@@ -95,7 +104,9 @@ pub async fn run(
     settings: SyncSettings,
 ) -> Result<SyncOutcome, SyncError> {
     let started = Instant::now();
-    let run_id = store.begin_run(integration.id, clock.now(), settings.stale_after).await?;
+    let run_id = store
+        .begin_run(integration.id, clock.now(), settings.stale_after)
+        .await?;
     tracing::Span::current().record("run_id", run_id);
     tracing::info!(integration = %integration.name, "Sync run started.");
 
@@ -103,8 +114,11 @@ pub async fn run(
     options.cursors = store.cursors(integration.id).await?;
     options.max_in_flight = settings.max_in_flight.max(1);
     // Opt-in per integration: per-user audit activities cost one request per user (OneTrust).
-    options.audit_activities =
-        integration.settings.get("audit_activities").and_then(serde_json::Value::as_bool).unwrap_or(false);
+    options.audit_activities = integration
+        .settings
+        .get("audit_activities")
+        .and_then(serde_json::Value::as_bool)
+        .unwrap_or(false);
 
     // Aborted on drop too: a scheduler worker that loses its job's lease (or shuts down)
     // drops this future mid-run, and a heartbeat left beating would keep the run "live"
@@ -121,34 +135,66 @@ pub async fn run(
     let failure = match (&produced, &consumed) {
         (_, Err(e)) => Some(format!("storing records failed: {e}")),
         (Err(e), _) => Some(e.to_string()),
-        (Ok(_), Ok(c)) => c.unfinished().map(|r| format!("resource {r} did not finish")),
+        (Ok(_), Ok(c)) => c
+            .unfinished()
+            .map(|r| format!("resource {r} did not finish")),
     };
     let report = produced.as_ref().ok().cloned().unwrap_or_default();
     let report_json = serde_json::to_value(&report).unwrap_or_default();
     if let Some(reason) = failure {
         tracing::warn!(%reason, "Sync run failed; the previous snapshot is kept.");
-        store.fail_run(run_id, &reason, &report_json, clock.now()).await?;
+        store
+            .fail_run(run_id, &reason, &report_json, clock.now())
+            .await?;
         return Err(SyncError::Failed { run_id, reason });
     }
     let consumed = consumed.map_err(SyncError::Store)?;
-    tracing::debug!(elapsed_ms = started.elapsed().as_millis() as u64, "Records staged.");
+    tracing::debug!(
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "Records staged."
+    );
     store.index_identity(run_id).await?; // identity search rows turn current with the snapshot
     store.publish_run(run_id, &report_json, clock.now()).await?;
-    tracing::debug!(elapsed_ms = started.elapsed().as_millis() as u64, "Run published; updating products.");
+    tracing::debug!(
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "Run published; updating products."
+    );
     // Products that follow every snapshot: the inventory staging area and the evidence register.
-    crate::inventory::after_sync(store, integration, run_id, clock).await.map_err(|e| {
-        SyncError::AfterPublish { run_id, product: "the data inventory", reason: e.to_string() }
-    })?;
-    tracing::debug!(elapsed_ms = started.elapsed().as_millis() as u64, "Inventory updated.");
-    crate::evidence::after_sync(store, integration, run_id, clock).await.map_err(|e| {
-        SyncError::AfterPublish { run_id, product: "the evidence register", reason: e.to_string() }
-    })?;
-    tracing::debug!(elapsed_ms = started.elapsed().as_millis() as u64, "Evidence updated.");
-    crate::findings::after_sync(store, integration, run_id, clock).await.map_err(|e| {
-        SyncError::AfterPublish { run_id, product: "the identity-security findings", reason: e.to_string() }
-    })?;
+    crate::inventory::after_sync(store, integration, run_id, clock)
+        .await
+        .map_err(|e| SyncError::AfterPublish {
+            run_id,
+            product: "the data inventory",
+            reason: e.to_string(),
+        })?;
+    tracing::debug!(
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "Inventory updated."
+    );
+    crate::evidence::after_sync(store, integration, run_id, clock)
+        .await
+        .map_err(|e| SyncError::AfterPublish {
+            run_id,
+            product: "the evidence register",
+            reason: e.to_string(),
+        })?;
+    tracing::debug!(
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "Evidence updated."
+    );
+    crate::findings::after_sync(store, integration, run_id, clock)
+        .await
+        .map_err(|e| SyncError::AfterPublish {
+            run_id,
+            product: "the identity-security findings",
+            reason: e.to_string(),
+        })?;
     let duration_ms = started.elapsed().as_millis() as u64;
-    tracing::info!(records = consumed.records, duration_ms, "Sync run published.");
+    tracing::info!(
+        records = consumed.records,
+        duration_ms,
+        "Sync run published."
+    );
     Ok(SyncOutcome {
         run_id,
         resources: consumed.resources,
@@ -195,7 +241,10 @@ struct Consumed {
 impl Consumed {
     /// A resource that sent records but neither finished nor was declared unreadable.
     fn unfinished(&self) -> Option<Resource> {
-        self.started.keys().find(|r| !self.resources.contains_key(r)).copied()
+        self.started
+            .keys()
+            .find(|r| !self.resources.contains_key(r))
+            .copied()
     }
 }
 
@@ -223,17 +272,29 @@ async fn consume(
             }
             SyncEvent::Done { resource, count } => {
                 state.started.entry(resource).or_default();
-                store.mark_resource(run_id, resource, &ResourceOutcome::Complete { count }).await?;
-                state.resources.insert(resource, ResourceResult::Complete { count });
+                store
+                    .mark_resource(run_id, resource, &ResourceOutcome::Complete { count })
+                    .await?;
+                state
+                    .resources
+                    .insert(resource, ResourceResult::Complete { count });
                 progress.done(resource, count);
             }
             SyncEvent::Unreadable { resource, reason } => {
                 state.started.entry(resource).or_default();
                 store
-                    .mark_resource(run_id, resource, &ResourceOutcome::Unreadable { reason: reason.clone() })
+                    .mark_resource(
+                        run_id,
+                        resource,
+                        &ResourceOutcome::Unreadable {
+                            reason: reason.clone(),
+                        },
+                    )
                     .await?;
                 progress.unreadable(resource, &reason);
-                state.resources.insert(resource, ResourceResult::NotReadable { reason });
+                state
+                    .resources
+                    .insert(resource, ResourceResult::NotReadable { reason });
             }
             SyncEvent::Cursor { resource, cursor } => {
                 store.stage_cursor(run_id, resource, &cursor).await?;
@@ -241,10 +302,15 @@ async fn consume(
         }
     }
     if !buffer.is_empty() {
-        pipe.push(store, run_id, std::mem::take(&mut buffer)).await?;
+        pipe.push(store, run_id, std::mem::take(&mut buffer))
+            .await?;
     }
     pipe.finish(store, run_id).await?;
-    tracing::debug!(staging_ms = pipe.staging.as_millis() as u64, records = state.records, "Consumer finished.");
+    tracing::debug!(
+        staging_ms = pipe.staging.as_millis() as u64,
+        records = state.records,
+        "Consumer finished."
+    );
     Ok(state)
 }
 
@@ -263,9 +329,17 @@ struct Pipeline {
 }
 
 impl Pipeline {
-    async fn push(&mut self, store: &Store, run_id: i64, records: Vec<Record>) -> Result<(), StoreError> {
+    async fn push(
+        &mut self,
+        store: &Store,
+        run_id: i64,
+        records: Vec<Record>,
+    ) -> Result<(), StoreError> {
         let store2 = store.clone();
-        self.encoding.push_back(AbortOnDrop(tokio::spawn(async move { store2.encode_batch(run_id, records).await })));
+        self.encoding
+            .push_back(AbortOnDrop(tokio::spawn(async move {
+                store2.encode_batch(run_id, records).await
+            })));
         // Collect what is already encoded; wait for the oldest only when too many are pending.
         while let Some(front) = self.encoding.front() {
             if !front.0.is_finished() && self.encoding.len() <= ENCODING_AHEAD {

@@ -19,13 +19,13 @@ use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::Mutex;
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use axum::Json;
 use axum::extract::{ConnectInfo, FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use chrono::{DateTime, Duration, Utc};
 use rand::RngCore as _;
 use serde::{Deserialize, Serialize};
@@ -33,8 +33,8 @@ use sha2::{Digest as _, Sha256};
 use steward_store::{Store, StoreError, User};
 use utoipa::ToSchema;
 
-use crate::error::{ApiError, ApiJson};
 use crate::AppState;
+use crate::error::{ApiError, ApiJson};
 
 pub const SESSION_COOKIE: &str = "steward_session";
 pub const CSRF_HEADER: &str = "x-csrf-token";
@@ -73,7 +73,11 @@ pub fn hash_password(password: &str) -> Result<String, AuthError> {
 /// True when `password` matches the PHC string `hash`.
 pub fn verify_password(password: &str, hash: &str) -> bool {
     PasswordHash::new(hash)
-        .map(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+        .map(|parsed| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        })
         .unwrap_or(false)
 }
 
@@ -95,8 +99,13 @@ pub fn validate_user_name(name: &str) -> Result<(), AuthError> {
     if name.is_empty() || name.len() > 64 {
         return Err(AuthError::BadName("use 1 to 64 characters".into()));
     }
-    if !name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '@')) {
-        return Err(AuthError::BadName("use only letters, digits, '-', '_', '.' and '@'".into()));
+    if !name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '@'))
+    {
+        return Err(AuthError::BadName(
+            "use only letters, digits, '-', '_', '.' and '@'".into(),
+        ));
     }
     Ok(())
 }
@@ -136,7 +145,13 @@ pub fn validate_password(password: &str) -> Result<(), AuthError> {
 }
 
 /// Create a user with a hashed password (CLI `user add` and the first-run admin).
-pub async fn create_user(store: &Store, name: &str, role: &str, password: &str, now: DateTime<Utc>) -> Result<User, AuthError> {
+pub async fn create_user(
+    store: &Store,
+    name: &str,
+    role: &str,
+    password: &str,
+    now: DateTime<Utc>,
+) -> Result<User, AuthError> {
     validate_role(role)?;
     validate_user_name_for_role(name, role)?;
     validate_password(password)?;
@@ -145,7 +160,10 @@ pub async fn create_user(store: &Store, name: &str, role: &str, password: &str, 
 }
 
 /// On first run (no users at all), create `admin` with a generated password and return it.
-pub async fn ensure_first_admin(store: &Store, now: DateTime<Utc>) -> Result<Option<String>, AuthError> {
+pub async fn ensure_first_admin(
+    store: &Store,
+    now: DateTime<Utc>,
+) -> Result<Option<String>, AuthError> {
     if store.user_count().await? > 0 {
         return Ok(None);
     }
@@ -208,7 +226,11 @@ impl Authed {
         let authed = Authed::from_session(&parts.headers, state).await?;
         let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
         if !safe {
-            let sent = parts.headers.get(CSRF_HEADER).map(|v| v.as_bytes()).unwrap_or_default();
+            let sent = parts
+                .headers
+                .get(CSRF_HEADER)
+                .map(|v| v.as_bytes())
+                .unwrap_or_default();
             if !authed.csrf_matches(sent) {
                 return Err(ApiError::csrf());
             }
@@ -222,7 +244,10 @@ impl Authed {
 impl FromRequestParts<AppState> for Authed {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let authed = Authed::from_parts_any_role(parts, state).await?;
         if !authed.is_staff() {
             return Err(ApiError::forbidden(REVIEWER_ONLY));
@@ -239,7 +264,10 @@ pub struct AnyRole(pub Authed);
 impl FromRequestParts<AppState> for AnyRole {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         Ok(AnyRole(Authed::from_parts_any_role(parts, state).await?))
     }
 }
@@ -256,7 +284,11 @@ impl Authed {
             .session(&session_hash, state.clock.now())
             .await?
             .ok_or_else(ApiError::unauthenticated)?;
-        Ok(Authed { user: session.user, csrf_token: session.csrf_token, session_hash })
+        Ok(Authed {
+            user: session.user,
+            csrf_token: session.csrf_token,
+            session_hash,
+        })
     }
 
     /// True when `sent` is this session's CSRF token (constant time).
@@ -272,10 +304,15 @@ pub struct Admin(pub Authed);
 impl FromRequestParts<AppState> for Admin {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let authed = Authed::from_request_parts(parts, state).await?;
         if !authed.is_admin() {
-            return Err(ApiError::forbidden("this needs the admin role; viewers can only read"));
+            return Err(ApiError::forbidden(
+                "this needs the admin role; viewers can only read",
+            ));
         }
         Ok(Admin(authed))
     }
@@ -291,7 +328,11 @@ pub struct LoginLimiter {
 
 impl Default for LoginLimiter {
     fn default() -> Self {
-        LoginLimiter { max_failures: 5, window: Duration::minutes(15), failures: Mutex::new(BTreeMap::new()) }
+        LoginLimiter {
+            max_failures: 5,
+            window: Duration::minutes(15),
+            failures: Mutex::new(BTreeMap::new()),
+        }
     }
 }
 
@@ -306,7 +347,8 @@ impl LoginLimiter {
                     q.pop_front();
                 }
                 if q.len() >= self.max_failures {
-                    q.front().map(|t| (*t + self.window - now).num_seconds().max(1) as u64)
+                    q.front()
+                        .map(|t| (*t + self.window - now).num_seconds().max(1) as u64)
                 } else {
                     None
                 }
@@ -345,7 +387,9 @@ pub struct Me {
 /// name exists.
 fn dummy_hash() -> String {
     static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    DUMMY.get_or_init(|| hash_password(&random_hex(16)).unwrap_or_default()).clone()
+    DUMMY
+        .get_or_init(|| hash_password(&random_hex(16)).unwrap_or_default())
+        .clone()
 }
 
 /// The client's address as the listener saw it (no proxy headers: they can be forged).
@@ -366,7 +410,11 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
 }
 
 fn secure_cookie(state: &AppState, headers: &HeaderMap) -> bool {
-    state.config.public_url.as_ref().is_some_and(|u| u.scheme() == "https")
+    state
+        .config
+        .public_url
+        .as_ref()
+        .is_some_and(|u| u.scheme() == "https")
         || headers
             .get("x-forwarded-proto")
             .and_then(|v| v.to_str().ok())
@@ -424,7 +472,12 @@ pub async fn start_session(
     let found = state.store.password_hash(&body.username).await?;
     let (user, hash) = match found {
         Some((user, hash)) => (Some(user), hash),
-        None => (None, tokio::task::spawn_blocking(dummy_hash).await.map_err(ApiError::internal)?),
+        None => (
+            None,
+            tokio::task::spawn_blocking(dummy_hash)
+                .await
+                .map_err(ApiError::internal)?,
+        ),
     };
     let password = body.password;
     // argon2 is deliberately slow (tens of ms): keep it off the async workers.
@@ -433,33 +486,59 @@ pub async fn start_session(
         .map_err(ApiError::internal)?;
     let Some(user) = user.filter(|_| ok) else {
         state.limiter.fail(&keys, now);
-        return Err(ApiError::new(StatusCode::UNAUTHORIZED, "bad_credentials", "wrong user name or password"));
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "bad_credentials",
+            "wrong user name or password",
+        ));
     };
     state.limiter.succeed(&user_key);
     let id = random_hex(32);
     let csrf_token = random_hex(32);
     let ttl = state.config.session_ttl;
-    state.store.create_session(&sha256_hex(&id), user.id, &csrf_token, now, now + ttl).await?;
+    state
+        .store
+        .create_session(&sha256_hex(&id), user.id, &csrf_token, now, now + ttl)
+        .await?;
     let cookie = session_cookie(&id, ttl.num_seconds(), secure_cookie(state, headers))?;
-    let me = Me { name: user.name, role: user.role, csrf_token };
+    let me = Me {
+        name: user.name,
+        role: user.role,
+        csrf_token,
+    };
     Ok((cookie, me))
 }
 
 /// End the session and clear the cookie.
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", responses((status = 204)))]
-pub async fn logout(State(state): State<AppState>, headers: HeaderMap, AnyRole(authed): AnyRole) -> Result<Response, ApiError> {
+pub async fn logout(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    AnyRole(authed): AnyRole,
+) -> Result<Response, ApiError> {
     let cookie = end_session(&state, &headers, &authed).await?;
     Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, cookie)]).into_response())
 }
 
 /// Delete the session; returns the `Set-Cookie` value that clears the cookie.
-pub async fn end_session(state: &AppState, headers: &HeaderMap, authed: &Authed) -> Result<HeaderValue, ApiError> {
-    state.store.delete_session(&authed.session_hash, state.clock.now()).await?;
+pub async fn end_session(
+    state: &AppState,
+    headers: &HeaderMap,
+    authed: &Authed,
+) -> Result<HeaderValue, ApiError> {
+    state
+        .store
+        .delete_session(&authed.session_hash, state.clock.now())
+        .await?;
     session_cookie("", 0, secure_cookie(state, headers))
 }
 
 /// The logged-in user and the session's CSRF token.
 #[utoipa::path(get, path = "/api/v1/auth/me", tag = "auth", responses((status = 200, body = Me), (status = 401)))]
 pub async fn me(AnyRole(authed): AnyRole) -> Json<Me> {
-    Json(Me { name: authed.user.name, role: authed.user.role, csrf_token: authed.csrf_token })
+    Json(Me {
+        name: authed.user.name,
+        role: authed.user.role,
+        csrf_token: authed.csrf_token,
+    })
 }

@@ -27,12 +27,21 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        ApiError { status, code, message: message.into(), field: None, retry_after: None }
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+            field: None,
+            retry_after: None,
+        }
     }
 
     /// Bad input in `field`.
     pub fn invalid(field: &str, message: impl Into<String>) -> Self {
-        ApiError { field: Some(field.to_string()), ..ApiError::new(StatusCode::BAD_REQUEST, "invalid_input", message) }
+        ApiError {
+            field: Some(field.to_string()),
+            ..ApiError::new(StatusCode::BAD_REQUEST, "invalid_input", message)
+        }
     }
 
     pub fn with_field(mut self, field: &str) -> Self {
@@ -45,7 +54,11 @@ impl ApiError {
     }
 
     pub fn unauthenticated() -> Self {
-        ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", "log in first (POST /api/v1/auth/login)")
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+            "log in first (POST /api/v1/auth/login)",
+        )
     }
 
     pub fn forbidden(message: impl Into<String>) -> Self {
@@ -69,7 +82,11 @@ impl ApiError {
     /// internal detail (SQL, paths) leaks to the client.
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         tracing::error!(error = %cause, "Request failed.");
-        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error; see the server log")
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "internal error; see the server log",
+        )
     }
 }
 
@@ -77,7 +94,10 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = json!({"error": self.code, "message": self.message, "field": self.field});
         let mut response = (self.status, Json(body)).into_response();
-        if let Some(v) = self.retry_after.and_then(|secs| HeaderValue::from_str(&secs.to_string()).ok()) {
+        if let Some(v) = self
+            .retry_after
+            .and_then(|secs| HeaderValue::from_str(&secs.to_string()).ok())
+        {
             response.headers_mut().insert(header::RETRY_AFTER, v);
         }
         response
@@ -95,10 +115,15 @@ impl From<JsonRejection> for ApiError {
     fn from(r: JsonRejection) -> Self {
         let message = r.body_text();
         let field = match &r {
-            JsonRejection::JsonDataError(_) => serde_field(&message).or_else(|| Some("body".into())),
+            JsonRejection::JsonDataError(_) => {
+                serde_field(&message).or_else(|| Some("body".into()))
+            }
             _ => Some("body".into()),
         };
-        ApiError { field, ..ApiError::new(StatusCode::BAD_REQUEST, "invalid_input", message) }
+        ApiError {
+            field,
+            ..ApiError::new(StatusCode::BAD_REQUEST, "invalid_input", message)
+        }
     }
 }
 
@@ -106,14 +131,20 @@ impl From<JsonRejection> for ApiError {
 fn query_param(message: &str) -> Option<String> {
     let rest = message.split_once("query string: ")?.1;
     let (name, _) = rest.split_once(": ")?;
-    (!name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')).then(|| name.to_string())
+    (!name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+        .then(|| name.to_string())
 }
 
 impl From<QueryRejection> for ApiError {
     fn from(r: QueryRejection) -> Self {
         let message = r.body_text();
-        let field = query_param(&message).or_else(|| serde_field(&message)).or_else(|| Some("query".into()));
-        ApiError { field, ..ApiError::new(StatusCode::BAD_REQUEST, "invalid_input", message) }
+        let field = query_param(&message)
+            .or_else(|| serde_field(&message))
+            .or_else(|| Some("query".into()));
+        ApiError {
+            field,
+            ..ApiError::new(StatusCode::BAD_REQUEST, "invalid_input", message)
+        }
     }
 }
 
@@ -133,12 +164,23 @@ impl From<IntegrationError> for ApiError {
         match e {
             IntegrationError::Store(s) => s.into(),
             IntegrationError::Domain(_) => ApiError::invalid("domain", e.to_string()),
-            IntegrationError::BadName { .. } => {
-                ApiError::invalid("name", e.to_string().trim_start_matches("--name: ").to_string())
+            IntegrationError::BadName { .. } => ApiError::invalid(
+                "name",
+                e.to_string().trim_start_matches("--name: ").to_string(),
+            ),
+            IntegrationError::EmptyToken => ApiError::invalid(
+                "token",
+                "the token is empty; paste the API token Okta showed when you created it",
+            ),
+            IntegrationError::NotFound { name } => {
+                ApiError::not_found(format!("integration {name:?} not found"))
             }
-            IntegrationError::EmptyToken => ApiError::invalid("token", "the token is empty; paste the API token Okta showed when you created it"),
-            IntegrationError::NotFound { name } => ApiError::not_found(format!("integration {name:?} not found")),
-            IntegrationError::EmptyClientId => ApiError::invalid("client_id", e.to_string().trim_start_matches("--client-id: ").to_string()),
+            IntegrationError::EmptyClientId => ApiError::invalid(
+                "client_id",
+                e.to_string()
+                    .trim_start_matches("--client-id: ")
+                    .to_string(),
+            ),
             IntegrationError::Connector(c) => {
                 ApiError::new(StatusCode::BAD_GATEWAY, "connector", c.to_string())
             }
@@ -162,7 +204,9 @@ impl From<InventoryError> for ApiError {
                     ("--reason", "reason"),
                 ]
                 .iter()
-                .find(|(flag, _)| message.starts_with(flag) || message.contains(&format!("needs {flag}")))
+                .find(|(flag, _)| {
+                    message.starts_with(flag) || message.contains(&format!("needs {flag}"))
+                })
                 .map_or("ids", |(_, f)| f);
                 ApiError::invalid(field, message)
             }
@@ -180,9 +224,11 @@ impl From<RequestError> for ApiError {
             RequestError::Connector { .. } => {
                 ApiError::new(StatusCode::BAD_GATEWAY, "connector", e.to_string())
             }
-            RequestError::Unsupported { .. } => {
-                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "unsupported", e.to_string())
-            }
+            RequestError::Unsupported { .. } => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "unsupported",
+                e.to_string(),
+            ),
         }
     }
 }
@@ -191,7 +237,9 @@ impl From<EvidenceError> for ApiError {
     fn from(e: EvidenceError) -> Self {
         match e {
             EvidenceError::Store(s) => s.into(),
-            EvidenceError::NotFound { id } => ApiError::not_found(format!("evidence item {id} not found")),
+            EvidenceError::NotFound { id } => {
+                ApiError::not_found(format!("evidence item {id} not found"))
+            }
         }
     }
 }

@@ -70,23 +70,38 @@ impl SyncJobs {
             error: None,
             resources: BTreeMap::new(),
         };
-        self.jobs.lock().unwrap_or_else(|p| p.into_inner()).insert(id, job);
+        self.jobs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(id, job);
         Some(id)
     }
 
     pub fn get(&self, id: i64) -> Option<SyncJob> {
-        self.jobs.lock().unwrap_or_else(|p| p.into_inner()).get(&id).cloned()
+        self.jobs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&id)
+            .cloned()
     }
 
     /// The newest job of the integration (by name) started in this process, if any: the web
     /// UI shows it when the integration page is reloaded during a sync.
     pub fn latest_for(&self, integration: &str) -> Option<SyncJob> {
         let jobs = self.jobs.lock().unwrap_or_else(|p| p.into_inner());
-        jobs.values().rev().find(|j| j.integration == integration).cloned()
+        jobs.values()
+            .rev()
+            .find(|j| j.integration == integration)
+            .cloned()
     }
 
     fn update(&self, id: i64, f: impl FnOnce(&mut SyncJob)) {
-        if let Some(job) = self.jobs.lock().unwrap_or_else(|p| p.into_inner()).get_mut(&id) {
+        if let Some(job) = self
+            .jobs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get_mut(&id)
+        {
             f(job);
         }
     }
@@ -114,7 +129,10 @@ impl SyncJobs {
                 }
             }
         });
-        self.running.lock().unwrap_or_else(|p| p.into_inner()).remove(&integration_id);
+        self.running
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&integration_id);
     }
 }
 
@@ -127,7 +145,10 @@ pub struct JobProgress {
 impl SyncProgress for JobProgress {
     fn fetched(&self, resource: Resource, total: u64) {
         self.jobs.update(self.id, |job| {
-            let r = job.resources.entry(resource.as_str().to_string()).or_default();
+            let r = job
+                .resources
+                .entry(resource.as_str().to_string())
+                .or_default();
             r.fetched = total;
             r.status = "running".into();
             job.records = job.resources.values().map(|r| r.fetched).sum();
@@ -136,7 +157,10 @@ impl SyncProgress for JobProgress {
 
     fn done(&self, resource: Resource, count: u64) {
         self.jobs.update(self.id, |job| {
-            let r = job.resources.entry(resource.as_str().to_string()).or_default();
+            let r = job
+                .resources
+                .entry(resource.as_str().to_string())
+                .or_default();
             r.status = "complete".into();
             r.count = Some(count);
         });
@@ -144,7 +168,10 @@ impl SyncProgress for JobProgress {
 
     fn unreadable(&self, resource: Resource, reason: &str) {
         self.jobs.update(self.id, |job| {
-            let r = job.resources.entry(resource.as_str().to_string()).or_default();
+            let r = job
+                .resources
+                .entry(resource.as_str().to_string())
+                .or_default();
             r.status = "not_readable".into();
             r.reason = Some(reason.to_string());
         });

@@ -75,7 +75,10 @@ impl AppState {
 /// and no inline script, which the server-rendered UI must respect too.
 async fn security_headers(mut response: Response) -> Response {
     const HEADERS: [(&str, &str); 5] = [
-        ("content-security-policy", "default-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"),
+        (
+            "content-security-policy",
+            "default-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'",
+        ),
         ("x-content-type-options", "nosniff"),
         ("referrer-policy", "no-referrer"),
         ("x-frame-options", "DENY"),
@@ -87,7 +90,10 @@ async fn security_headers(mut response: Response) -> Response {
         if name == "cache-control" && headers.contains_key(name) {
             continue;
         }
-        headers.insert(HeaderName::from_static(name), HeaderValue::from_static(value));
+        headers.insert(
+            HeaderName::from_static(name),
+            HeaderValue::from_static(value),
+        );
     }
     response
 }
@@ -109,7 +115,10 @@ pub async fn serve(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state).into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }

@@ -22,7 +22,8 @@ impl From<FindingsError> for ApiError {
         match e {
             FindingsError::Store(s) => s.into(),
             FindingsError::UnknownKind { .. } => ApiError::invalid("kind", e.to_string()),
-            FindingsError::UnknownThreshold { ref key } | FindingsError::BadThreshold { ref key, .. } => {
+            FindingsError::UnknownThreshold { ref key }
+            | FindingsError::BadThreshold { ref key, .. } => {
                 let field = key.clone();
                 ApiError::invalid(&field, e.to_string())
             }
@@ -73,7 +74,11 @@ pub async fn list_findings(
 /// One finding with the records behind it.
 #[utoipa::path(get, path = "/api/v1/findings/{id}", tag = "findings", params(("id" = i64, Path)),
     responses((status = 200, description = "the finding"), (status = 404, description = "no such finding")))]
-pub async fn get_finding(State(state): State<AppState>, _: Authed, Path(id): Path<i64>) -> Result<Json<Value>, ApiError> {
+pub async fn get_finding(
+    State(state): State<AppState>,
+    _: Authed,
+    Path(id): Path<i64>,
+) -> Result<Json<Value>, ApiError> {
     let f = state
         .store
         .finding(id)
@@ -84,7 +89,10 @@ pub async fn get_finding(State(state): State<AppState>, _: Authed, Path(id): Pat
 
 /// The thresholds findings are computed with.
 #[utoipa::path(get, path = "/api/v1/findings/config", tag = "findings", responses((status = 200, description = "thresholds")))]
-pub async fn get_findings_config(State(state): State<AppState>, _: Authed) -> Result<Json<Value>, ApiError> {
+pub async fn get_findings_config(
+    State(state): State<AppState>,
+    _: Authed,
+) -> Result<Json<Value>, ApiError> {
     let t = findings::thresholds(&state.store).await?;
     Ok(Json(serde_json::to_value(t).map_err(ApiError::internal)?))
 }
@@ -146,7 +154,10 @@ impl From<ReviewError> for ApiError {
 
 /// Campaigns with their progress.
 #[utoipa::path(get, path = "/api/v1/reviews", tag = "reviews", responses((status = 200, description = "campaigns")))]
-pub async fn list_reviews(State(state): State<AppState>, _: Authed) -> Result<Json<Value>, ApiError> {
+pub async fn list_reviews(
+    State(state): State<AppState>,
+    _: Authed,
+) -> Result<Json<Value>, ApiError> {
     let all = reviews::list(&state.store, state.clock.as_ref()).await?;
     Ok(Json(serde_json::to_value(all).map_err(ApiError::internal)?))
 }
@@ -187,13 +198,20 @@ pub async fn create_review(
         remediation: b.remediation,
     };
     let v = reviews::create(&state.store, &req, state.clock.as_ref()).await?;
-    Ok((axum::http::StatusCode::CREATED, Json(serde_json::to_value(v).map_err(ApiError::internal)?)))
+    Ok((
+        axum::http::StatusCode::CREATED,
+        Json(serde_json::to_value(v).map_err(ApiError::internal)?),
+    ))
 }
 
 /// One campaign with its cases.
 #[utoipa::path(get, path = "/api/v1/reviews/{id}", tag = "reviews", params(("id" = i64, Path)),
     responses((status = 200, description = "the campaign"), (status = 404, description = "no such campaign")))]
-pub async fn get_review(State(state): State<AppState>, _: Authed, Path(id): Path<i64>) -> Result<Json<Value>, ApiError> {
+pub async fn get_review(
+    State(state): State<AppState>,
+    _: Authed,
+    Path(id): Path<i64>,
+) -> Result<Json<Value>, ApiError> {
     let (v, cases) = reviews::show(&state.store, id, state.clock.as_ref()).await?;
     Ok(Json(json!({"campaign": v, "cases": cases})))
 }
@@ -251,14 +269,29 @@ pub async fn decide_case(
     ApiJson(b): ApiJson<DecisionBody>,
 ) -> Result<Json<Value>, ApiError> {
     if !who.is_admin() && !who.is_reviewer() {
-        return Err(ApiError::forbidden("deciding needs the admin or reviewer role; viewers can only read"));
+        return Err(ApiError::forbidden(
+            "deciding needs the admin or reviewer role; viewers can only read",
+        ));
     }
     let reviewer = match b.reviewer {
         Some(r) if who.is_admin() || r.trim().eq_ignore_ascii_case(&who.reviewer_email()) => r,
-        Some(_) => return Err(ApiError::forbidden("only admins may decide as another reviewer").with_field("reviewer")),
+        Some(_) => {
+            return Err(
+                ApiError::forbidden("only admins may decide as another reviewer")
+                    .with_field("reviewer"),
+            );
+        }
         None => who.user.name.clone(),
     };
-    let c = reviews::decide(&state.store, id, &reviewer, &b.decision, b.comment.as_deref(), state.clock.as_ref()).await?;
+    let c = reviews::decide(
+        &state.store,
+        id,
+        &reviewer,
+        &b.decision,
+        b.comment.as_deref(),
+        state.clock.as_ref(),
+    )
+    .await?;
     Ok(Json(serde_json::to_value(c).map_err(ApiError::internal)?))
 }
 
@@ -293,7 +326,11 @@ pub async fn review_report(
 /// and the token can write; otherwise returns the remediation list.
 #[utoipa::path(post, path = "/api/v1/reviews/{id}/remediate", tag = "reviews", params(("id" = i64, Path)),
     responses((status = 200, description = "what was done or proposed")))]
-pub async fn remediate_review(State(state): State<AppState>, _: Admin, Path(id): Path<i64>) -> Result<Json<Value>, ApiError> {
+pub async fn remediate_review(
+    State(state): State<AppState>,
+    _: Admin,
+    Path(id): Path<i64>,
+) -> Result<Json<Value>, ApiError> {
     let (v, _) = reviews::show(&state.store, id, state.clock.as_ref()).await?;
     let integration = state
         .store
@@ -305,6 +342,9 @@ pub async fn remediate_review(State(state): State<AppState>, _: Admin, Path(id):
     } else {
         None
     };
-    let done = reviews::remediate(&state.store, id, connector.as_deref(), state.clock.as_ref()).await?;
-    Ok(Json(serde_json::to_value(done).map_err(ApiError::internal)?))
+    let done =
+        reviews::remediate(&state.store, id, connector.as_deref(), state.clock.as_ref()).await?;
+    Ok(Json(
+        serde_json::to_value(done).map_err(ApiError::internal)?,
+    ))
 }

@@ -68,14 +68,20 @@ const KEYS: &str = "http500, reset, slow, truncate, bad_json";
 fn parse_prob(key: &str, v: &str) -> Result<f64, FaultSpecError> {
     match v.trim().parse::<f64>() {
         Ok(p) if (0.0..=1.0).contains(&p) => Ok(p),
-        _ => Err(FaultSpecError(format!("{key}={v}: the probability must be a number from 0 to 1, e.g. {key}=0.02"))),
+        _ => Err(FaultSpecError(format!(
+            "{key}={v}: the probability must be a number from 0 to 1, e.g. {key}=0.02"
+        ))),
     }
 }
 
 /// `2s`, `500ms`, `1.5s`, `1m`, or bare seconds.
 fn parse_duration(key: &str, v: &str) -> Result<Duration, FaultSpecError> {
     let v = v.trim();
-    let bad = || FaultSpecError(format!("{key}: bad duration {v:?}; use e.g. slow=0.05:2s or slow=0.05:500ms"));
+    let bad = || {
+        FaultSpecError(format!(
+            "{key}: bad duration {v:?}; use e.g. slow=0.05:2s or slow=0.05:500ms"
+        ))
+    };
     let (num, mult) = if let Some(n) = v.strip_suffix("ms") {
         (n, 0.001)
     } else if let Some(n) = v.strip_suffix('s') {
@@ -97,14 +103,19 @@ impl FromStr for FaultSpec {
 
     /// `''` or `none` = no faults; otherwise comma-separated `key=probability`, `slow=P:DURATION`.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let mut spec = FaultSpec { slow_for: DEFAULT_SLOW, ..FaultSpec::default() };
+        let mut spec = FaultSpec {
+            slow_for: DEFAULT_SLOW,
+            ..FaultSpec::default()
+        };
         let s = s.trim();
         if s.is_empty() || s.eq_ignore_ascii_case("none") {
             return Ok(spec);
         }
         for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
             let Some((key, value)) = part.split_once('=') else {
-                return Err(FaultSpecError(format!("{part:?}: expected key=probability (keys: {KEYS})")));
+                return Err(FaultSpecError(format!(
+                    "{part:?}: expected key=probability (keys: {KEYS})"
+                )));
             };
             let key = key.trim();
             match key {
@@ -122,7 +133,11 @@ impl FromStr for FaultSpec {
                         spec.slow_for = parse_duration(key, d)?;
                     }
                 }
-                other => return Err(FaultSpecError(format!("unknown fault {other:?}; use {KEYS}"))),
+                other => {
+                    return Err(FaultSpecError(format!(
+                        "unknown fault {other:?}; use {KEYS}"
+                    )));
+                }
             }
         }
         let total = spec.http500 + spec.reset + spec.truncate + spec.bad_json;
@@ -138,7 +153,11 @@ impl FromStr for FaultSpec {
 impl FaultSpec {
     /// True when no fault can ever happen.
     pub fn is_none(&self) -> bool {
-        self.http500 <= 0.0 && self.reset <= 0.0 && self.slow <= 0.0 && self.truncate <= 0.0 && self.bad_json <= 0.0
+        self.http500 <= 0.0
+            && self.reset <= 0.0
+            && self.slow <= 0.0
+            && self.truncate <= 0.0
+            && self.bad_json <= 0.0
     }
 
     /// The decision for request number `n` of a server seeded with `seed` (pure).
@@ -164,7 +183,10 @@ impl FaultSpec {
                 break;
             }
         }
-        FaultDecision { slow: self.slow > 0.0 && slow_draw < self.slow, fault }
+        FaultDecision {
+            slow: self.slow > 0.0 && slow_draw < self.slow,
+            fault,
+        }
     }
 }
 
@@ -174,10 +196,19 @@ mod tests {
 
     #[test]
     fn parses_the_documented_example() {
-        let s: FaultSpec = "http500=0.02,reset=0.01,slow=0.05:2s,truncate=0.01,bad_json=0.005".parse().unwrap();
+        let s: FaultSpec = "http500=0.02,reset=0.01,slow=0.05:2s,truncate=0.01,bad_json=0.005"
+            .parse()
+            .unwrap();
         assert_eq!(
             s,
-            FaultSpec { http500: 0.02, reset: 0.01, slow: 0.05, slow_for: Duration::from_secs(2), truncate: 0.01, bad_json: 0.005 }
+            FaultSpec {
+                http500: 0.02,
+                reset: 0.01,
+                slow: 0.05,
+                slow_for: Duration::from_secs(2),
+                truncate: 0.01,
+                bad_json: 0.005
+            }
         );
         let s: FaultSpec = "slow=1:250ms".parse().unwrap();
         assert_eq!(s.slow_for, Duration::from_millis(250));
@@ -186,7 +217,9 @@ mod tests {
 
     #[test]
     fn decisions_are_deterministic_and_follow_probabilities() {
-        let s: FaultSpec = "http500=0.25,reset=0.25,truncate=0.25,bad_json=0.25".parse().unwrap();
+        let s: FaultSpec = "http500=0.25,reset=0.25,truncate=0.25,bad_json=0.25"
+            .parse()
+            .unwrap();
         let a: Vec<_> = (0..200).map(|n| s.decide(7, n)).collect();
         let b: Vec<_> = (0..200).map(|n| s.decide(7, n)).collect();
         assert_eq!(a, b);
@@ -194,7 +227,9 @@ mod tests {
         let c: Vec<_> = (0..200).map(|n| s.decide(8, n)).collect();
         assert_ne!(a, c);
         let half: FaultSpec = "http500=0.5".parse().unwrap();
-        let hits = (0..1000).filter(|&n| half.decide(1, n).fault.is_some()).count();
+        let hits = (0..1000)
+            .filter(|&n| half.decide(1, n).fault.is_some())
+            .count();
         assert!((400..600).contains(&hits), "{hits}");
     }
 }

@@ -82,7 +82,10 @@ impl Default for SimConfig {
 #[derive(Debug, thiserror::Error)]
 pub enum SimError {
     #[error("binding {addr}: {source}")]
-    Bind { addr: SocketAddr, source: std::io::Error },
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
     #[error(transparent)]
     Traffic(#[from] traffic::TrafficError),
 }
@@ -102,8 +105,14 @@ pub fn generate(config: &SimConfig) -> Org {
 pub fn truth_keys(org: &Org) -> BTreeMap<Resource, Vec<String>> {
     let mut m: BTreeMap<Resource, Vec<String>> = BTreeMap::new();
     let live_users = || org.users.iter().enumerate().filter(|(_, u)| !u.deleted);
-    m.insert(Resource::Users, live_users().map(|(_, u)| u.id.clone()).collect());
-    m.insert(Resource::Groups, org.groups.iter().map(|g| g.id.clone()).collect());
+    m.insert(
+        Resource::Users,
+        live_users().map(|(_, u)| u.id.clone()).collect(),
+    );
+    m.insert(
+        Resource::Groups,
+        org.groups.iter().map(|g| g.id.clone()).collect(),
+    );
     let mut memberships = Vec::new();
     for (gi, g) in org.groups.iter().enumerate() {
         for u in org.group_members(gi) {
@@ -115,11 +124,23 @@ pub fn truth_keys(org: &Org) -> BTreeMap<Resource, Vec<String>> {
     m.insert(Resource::Apps, apps().map(|a| a.id.clone()).collect());
     m.insert(
         Resource::AppUsers,
-        apps().flat_map(|a| a.users.iter().map(move |au| format!("{}/{}", a.id, org.users[au.user as usize].id))).collect(),
+        apps()
+            .flat_map(|a| {
+                a.users
+                    .iter()
+                    .map(move |au| format!("{}/{}", a.id, org.users[au.user as usize].id))
+            })
+            .collect(),
     );
     m.insert(
         Resource::AppGroups,
-        apps().flat_map(|a| a.groups.iter().map(move |ag| format!("{}/{}", a.id, org.groups[ag.group as usize].id))).collect(),
+        apps()
+            .flat_map(|a| {
+                a.groups
+                    .iter()
+                    .map(move |ag| format!("{}/{}", a.id, org.groups[ag.group as usize].id))
+            })
+            .collect(),
     );
     m.insert(
         Resource::RoleAssignments,
@@ -133,21 +154,38 @@ pub fn truth_keys(org: &Org) -> BTreeMap<Resource, Vec<String>> {
     );
     m.insert(
         Resource::Factors,
-        live_users().flat_map(|(_, u)| u.factors.iter().map(move |f| format!("{}/{}", u.id, f.id))).collect(),
+        live_users()
+            .flat_map(|(_, u)| u.factors.iter().map(move |f| format!("{}/{}", u.id, f.id)))
+            .collect(),
     );
-    m.insert(Resource::Policies, org.policies.iter().map(|p| p.id.clone()).collect());
+    m.insert(
+        Resource::Policies,
+        org.policies.iter().map(|p| p.id.clone()).collect(),
+    );
     m.insert(
         Resource::PolicyRules,
-        org.policies.iter().flat_map(|p| p.rules.iter().map(move |r| format!("{}/{}", p.id, r.id))).collect(),
+        org.policies
+            .iter()
+            .flat_map(|p| p.rules.iter().map(move |r| format!("{}/{}", p.id, r.id)))
+            .collect(),
     );
-    m.insert(Resource::LogEvents, org.logs.iter().map(|e| e.uuid.clone()).collect());
-    m.insert(Resource::Settings, vec!["warningThreshold".into(), "notificationsEnabled".into()]);
+    m.insert(
+        Resource::LogEvents,
+        org.logs.iter().map(|e| e.uuid.clone()).collect(),
+    );
+    m.insert(
+        Resource::Settings,
+        vec!["warningThreshold".into(), "notificationsEnabled".into()],
+    );
     m
 }
 
 pub(crate) fn truth_of(org: &Org) -> Truth {
     Truth {
-        resources: truth_keys(org).into_iter().map(|(r, keys)| (r.as_str().to_string(), truth_digest(keys))).collect(),
+        resources: truth_keys(org)
+            .into_iter()
+            .map(|(r, keys)| (r.as_str().to_string(), truth_digest(keys)))
+            .collect(),
     }
 }
 
@@ -155,7 +193,10 @@ pub struct Simulator;
 
 impl Simulator {
     /// Generate the org, bind, and serve in a background tokio task.
-    pub async fn start(config: SimConfig, listen: SocketAddr) -> Result<RunningSimulator, SimError> {
+    pub async fn start(
+        config: SimConfig,
+        listen: SocketAddr,
+    ) -> Result<RunningSimulator, SimError> {
         let cfg = config.clone();
         // Generation is CPU-bound (seconds at 100k users): keep it off the async workers.
         let org = match tokio::task::spawn_blocking(move || org::generate(&cfg)).await {
@@ -176,20 +217,39 @@ impl Simulator {
                 record_rate_event(&state, ev);
             }
         });
-        let traffic = Arc::new(traffic::Traffic::new(config.rate.clone(), config.faults.clone(), config.seed, sink)?);
+        let traffic = Arc::new(traffic::Traffic::new(
+            config.rate.clone(),
+            config.faults.clone(),
+            config.seed,
+            sink,
+        )?);
         let app = server::router(state.clone(), traffic);
-        let listener = tokio::net::TcpListener::bind(listen).await.map_err(|source| SimError::Bind { addr: listen, source })?;
-        let addr = listener.local_addr().map_err(|source| SimError::Bind { addr: listen, source })?;
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .map_err(|source| SimError::Bind {
+                addr: listen,
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| SimError::Bind {
+            addr: listen,
+            source,
+        })?;
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(async move {
-            let serve = axum::serve(listener, app.into_make_service()).with_graceful_shutdown(async move {
-                let _ = rx.await;
-            });
+            let serve =
+                axum::serve(listener, app.into_make_service()).with_graceful_shutdown(async move {
+                    let _ = rx.await;
+                });
             if let Err(e) = serve.await {
                 tracing::warn!(error = %e, "simulator server stopped");
             }
         });
-        Ok(RunningSimulator { addr, state, shutdown: Some(tx), task })
+        Ok(RunningSimulator {
+            addr,
+            state,
+            shutdown: Some(tx),
+            task,
+        })
     }
 }
 
@@ -199,26 +259,63 @@ fn record_rate_event(state: &AppState, ev: RateEvent) {
     let now = state.sim_now();
     let mut org = state.write();
     let (event_type, msg, bucket, limit, used) = match &ev {
-        RateEvent::Warning { bucket, limit, used } => {
-            ("system.rate.limit.warning", "Rate limit warning", bucket.clone(), *limit, Some(*used))
-        }
-        RateEvent::Violation { bucket, limit } => {
-            ("system.rate.limit.violation", "Rate limit violation", bucket.clone(), *limit, None)
-        }
-        RateEvent::ConcurrencyViolation { limit } => {
-            ("core.concurrency.org.limit.violation", "Concurrency limit violation", "concurrency".to_string(), *limit, None)
-        }
+        RateEvent::Warning {
+            bucket,
+            limit,
+            used,
+        } => (
+            "system.rate.limit.warning",
+            "Rate limit warning",
+            bucket.clone(),
+            *limit,
+            Some(*used),
+        ),
+        RateEvent::Violation { bucket, limit } => (
+            "system.rate.limit.violation",
+            "Rate limit violation",
+            bucket.clone(),
+            *limit,
+            None,
+        ),
+        RateEvent::ConcurrencyViolation { limit } => (
+            "core.concurrency.org.limit.violation",
+            "Concurrency limit violation",
+            "concurrency".to_string(),
+            *limit,
+            None,
+        ),
     };
-    let actor = org::Target { id: org.org_id.clone(), kind: "PublicClientApp", alternate_id: "Okta".into(), display_name: "Okta".into() };
-    let target = org::Target { id: bucket.clone(), kind: "Bucket UUID", alternate_id: bucket.clone(), display_name: bucket.clone() };
+    let actor = org::Target {
+        id: org.org_id.clone(),
+        kind: "PublicClientApp",
+        alternate_id: "Okta".into(),
+        display_name: "Okta".into(),
+    };
+    let target = org::Target {
+        id: bucket.clone(),
+        kind: "Bucket UUID",
+        alternate_id: bucket.clone(),
+        display_name: bucket.clone(),
+    };
     let published = now / 1000 * 1000;
     let mut rng = org.id_rng.clone();
-    let mut e = org::admin_event(&mut rng, published, &actor, event_type, msg, None, vec![target]);
+    let mut e = org::admin_event(
+        &mut rng,
+        published,
+        &actor,
+        event_type,
+        msg,
+        None,
+        vec![target],
+    );
     org.id_rng = rng;
     e.severity = "WARN";
-    e.debug.push(("operationRateLimitType", "web_request".into()));
-    e.debug.push(("operationRateLimitThreshold", limit.to_string()));
-    e.debug.push(("operationRateLimitTimeUnit", "MINUTES".into()));
+    e.debug
+        .push(("operationRateLimitType", "web_request".into()));
+    e.debug
+        .push(("operationRateLimitThreshold", limit.to_string()));
+    e.debug
+        .push(("operationRateLimitTimeUnit", "MINUTES".into()));
     e.debug.push(("operationRateLimitTimeSpan", "1".into()));
     e.debug.push(("requestUri", bucket));
     if let Some(used) = used {
@@ -238,7 +335,9 @@ pub struct RunningSimulator {
 impl std::fmt::Debug for RunningSimulator {
     // Tokens are secrets: never in Debug output.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RunningSimulator").field("addr", &self.addr).finish_non_exhaustive()
+        f.debug_struct("RunningSimulator")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
     }
 }
 
@@ -266,17 +365,24 @@ impl RunningSimulator {
     /// Id of the user a role's token acts as (`/users/me`).
     pub fn token_user_id(&self, role: &str) -> Option<String> {
         let org = self.state.read();
-        let i = TOKEN_ROLES.iter().position(|r| r.eq_ignore_ascii_case(role))?;
+        let i = TOKEN_ROLES
+            .iter()
+            .position(|r| r.eq_ignore_ascii_case(role))?;
         Some(org.users[org.token_users[i] as usize].id.clone())
     }
 
     /// The one JSON line `steward simulate okta` prints.
     pub fn startup_json(&self) -> Value {
         let truth = self.truth();
-        let tokens: serde_json::Map<String, Value> =
-            TOKEN_ROLES.iter().map(|r| (r.to_string(), Value::String(self.token(r)))).collect();
-        let counts: serde_json::Map<String, Value> =
-            truth.resources.iter().map(|(k, d)| (k.clone(), json!(d.count))).collect();
+        let tokens: serde_json::Map<String, Value> = TOKEN_ROLES
+            .iter()
+            .map(|r| (r.to_string(), Value::String(self.token(r))))
+            .collect();
+        let counts: serde_json::Map<String, Value> = truth
+            .resources
+            .iter()
+            .map(|(k, d)| (k.clone(), json!(d.count)))
+            .collect();
         json!({"base_url": self.base_url(), "tokens": tokens, "org": counts})
     }
 

@@ -45,7 +45,10 @@ impl Status {
     }
     /// Users who have signed in at least once hold factors and may hold roles.
     pub fn is_enrolled(self) -> bool {
-        !matches!(self, Status::Staged | Status::Provisioned | Status::Deprovisioned)
+        !matches!(
+            self,
+            Status::Staged | Status::Provisioned | Status::Deprovisioned
+        )
     }
 }
 
@@ -255,14 +258,22 @@ pub struct Org {
 }
 
 /// The token roles, in the order of `Org::tokens`.
-pub const TOKEN_ROLES: [&str; 6] =
-    ["SUPER_ADMIN", "ORG_ADMIN", "APP_ADMIN", "READ_ONLY_ADMIN", "NO_ADMIN", "EXPIRED"];
+pub const TOKEN_ROLES: [&str; 6] = [
+    "SUPER_ADMIN",
+    "ORG_ADMIN",
+    "APP_ADMIN",
+    "READ_ONLY_ADMIN",
+    "NO_ADMIN",
+    "EXPIRED",
+];
 
 const ALNUM: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 const ORG_SUFFIX: &str = "1d7";
 
 fn rand_chars(rng: &mut ChaCha8Rng, n: usize) -> String {
-    (0..n).map(|_| ALNUM[rng.gen_range(0..ALNUM.len())] as char).collect()
+    (0..n)
+        .map(|_| ALNUM[rng.gen_range(0..ALNUM.len())] as char)
+        .collect()
 }
 
 /// Okta-style id, 20 chars: prefix (3) + ordered serial (6) + random (8) + org suffix (3).
@@ -296,29 +307,96 @@ pub fn log_uuid(published: Ms, rng: &mut ChaCha8Rng) -> String {
 }
 
 const FIRST: &[&str] = &[
-    "Olivia", "Liam", "Emma", "Noah", "Ava", "Elijah", "Sophia", "James", "Isabella", "Lucas", "Mia",
-    "Mateo", "Amelia", "Benjamin", "Harper", "Henry", "Evelyn", "Theodore", "Aisha", "Wei", "Priya",
-    "Kenji", "Fatima", "Diego", "Ingrid", "Tomasz", "Chloe", "Samuel", "Zoe", "Omar", "Nadia", "Hugo",
-    "Lena", "Ravi", "Grace", "Jonas", "Maya", "Felix", "Sara", "Daniel",
+    "Olivia", "Liam", "Emma", "Noah", "Ava", "Elijah", "Sophia", "James", "Isabella", "Lucas",
+    "Mia", "Mateo", "Amelia", "Benjamin", "Harper", "Henry", "Evelyn", "Theodore", "Aisha", "Wei",
+    "Priya", "Kenji", "Fatima", "Diego", "Ingrid", "Tomasz", "Chloe", "Samuel", "Zoe", "Omar",
+    "Nadia", "Hugo", "Lena", "Ravi", "Grace", "Jonas", "Maya", "Felix", "Sara", "Daniel",
 ];
 const LAST: &[&str] = &[
-    "Smith", "Johnson", "Williams", "Brown", "Jones", "Garcia", "Miller", "Davis", "Rodriguez",
-    "Martinez", "Hernandez", "Lopez", "Gonzalez", "Wilson", "Anderson", "Thomas", "Taylor", "Moore",
-    "Jackson", "Martin", "Lee", "Perez", "Thompson", "White", "Harris", "Sanchez", "Clark", "Nguyen",
-    "Kowalski", "Okafor", "Tanaka", "Schmidt", "Rossi", "Dubois", "Singh", "Kim", "Novak", "Silva",
-    "Larsen", "Cohen",
+    "Smith",
+    "Johnson",
+    "Williams",
+    "Brown",
+    "Jones",
+    "Garcia",
+    "Miller",
+    "Davis",
+    "Rodriguez",
+    "Martinez",
+    "Hernandez",
+    "Lopez",
+    "Gonzalez",
+    "Wilson",
+    "Anderson",
+    "Thomas",
+    "Taylor",
+    "Moore",
+    "Jackson",
+    "Martin",
+    "Lee",
+    "Perez",
+    "Thompson",
+    "White",
+    "Harris",
+    "Sanchez",
+    "Clark",
+    "Nguyen",
+    "Kowalski",
+    "Okafor",
+    "Tanaka",
+    "Schmidt",
+    "Rossi",
+    "Dubois",
+    "Singh",
+    "Kim",
+    "Novak",
+    "Silva",
+    "Larsen",
+    "Cohen",
 ];
 pub const DEPARTMENTS: &[&str] = &[
-    "Engineering", "Sales", "Marketing", "Finance", "Human Resources", "Legal", "Support",
-    "Operations", "Product", "Security", "IT", "Data",
+    "Engineering",
+    "Sales",
+    "Marketing",
+    "Finance",
+    "Human Resources",
+    "Legal",
+    "Support",
+    "Operations",
+    "Product",
+    "Security",
+    "IT",
+    "Data",
 ];
 const TITLES: &[&str] = &[
-    "Engineer", "Senior Engineer", "Manager", "Director", "Analyst", "Specialist", "Associate",
-    "Lead", "Coordinator", "Consultant",
+    "Engineer",
+    "Senior Engineer",
+    "Manager",
+    "Director",
+    "Analyst",
+    "Specialist",
+    "Associate",
+    "Lead",
+    "Coordinator",
+    "Consultant",
 ];
 const TEAMS: &[&str] = &[
-    "Platform", "Mobile", "Web", "EMEA", "APAC", "Americas", "Payroll", "Recruiting", "Growth",
-    "Brand", "Infra", "Compliance", "Analytics", "Design", "Partners", "Onboarding",
+    "Platform",
+    "Mobile",
+    "Web",
+    "EMEA",
+    "APAC",
+    "Americas",
+    "Payroll",
+    "Recruiting",
+    "Growth",
+    "Brand",
+    "Infra",
+    "Compliance",
+    "Analytics",
+    "Design",
+    "Partners",
+    "Onboarding",
 ];
 /// (name, label, signOnMode)
 const CATALOG: &[(&str, &str, &str)] = &[
@@ -332,7 +410,11 @@ const CATALOG: &[(&str, &str, &str)] = &[
     ("atlassian", "Atlassian Cloud", "SAML_2_0"),
     ("workday", "Workday", "SAML_2_0"),
     ("servicenow_app2", "ServiceNow", "SAML_2_0"),
-    ("aws_account_federation", "AWS Account Federation", "SAML_2_0"),
+    (
+        "aws_account_federation",
+        "AWS Account Federation",
+        "SAML_2_0",
+    ),
     ("datadog", "Datadog", "SAML_2_0"),
     ("oidc_client", "Internal Portal", "OPENID_CONNECT"),
     ("oidc_client", "Expense Tracker", "OPENID_CONNECT"),
@@ -385,7 +467,11 @@ pub fn generate(config: &SimConfig) -> Org {
     for i in 0..n {
         let first = FIRST[rng.gen_range(0..FIRST.len())];
         let last = LAST[rng.gen_range(0..LAST.len())];
-        let base = format!("{}.{}", first.to_ascii_lowercase(), last.to_ascii_lowercase());
+        let base = format!(
+            "{}.{}",
+            first.to_ascii_lowercase(),
+            last.to_ascii_lowercase()
+        );
         let mut login = format!("{base}@acme.example");
         let mut k = 2;
         while seen_logins.contains(&login) {
@@ -407,7 +493,8 @@ pub fn generate(config: &SimConfig) -> Org {
                 _ => Status::Active,
             }
         };
-        let created = now - rng.gen_range(100..1500) * DAY_MS - rng.gen_range(0..DAY_MS / 1000) * 1000;
+        let created =
+            now - rng.gen_range(100..1500) * DAY_MS - rng.gen_range(0..DAY_MS / 1000) * 1000;
         let (activated, status_changed, last_login, password_changed) = match status {
             Status::Staged => (None, None, None, Some(created)),
             Status::Provisioned => (Some(created + 60_000), Some(created + 60_000), None, None),
@@ -420,25 +507,46 @@ pub fn generate(config: &SimConfig) -> Org {
                     None
                 } else {
                     // Spread over time: most recent, some stale (> 90 days).
-                    let days = if rng.gen_bool(0.85) { rng.gen_range(0..30) } else { rng.gen_range(30..400) };
-                    Some((now - days * DAY_MS - rng.gen_range(0..86_400) * 1000).max(created + 120_000))
+                    let days = if rng.gen_bool(0.85) {
+                        rng.gen_range(0..30)
+                    } else {
+                        rng.gen_range(30..400)
+                    };
+                    Some(
+                        (now - days * DAY_MS - rng.gen_range(0..86_400) * 1000)
+                            .max(created + 120_000),
+                    )
                 };
                 let changed = if status == Status::Active {
                     Some(created + 60_000)
                 } else {
                     Some(now - rng.gen_range(1..60) * DAY_MS)
                 };
-                (Some(created + 60_000), changed, login_at, Some(created + 120_000))
+                (
+                    Some(created + 60_000),
+                    changed,
+                    login_at,
+                    Some(created + 120_000),
+                )
             }
         };
-        let last_updated = [Some(created), status_changed, password_changed].into_iter().flatten().max().unwrap_or(created);
+        let last_updated = [Some(created), status_changed, password_changed]
+            .into_iter()
+            .flatten()
+            .max()
+            .unwrap_or(created);
         let department = rng.gen_range(0..DEPARTMENTS.len()) as u16;
         let manager = dept_last[department as usize];
         if rng.gen_bool(0.3) || manager.is_none() {
             dept_last[department as usize] = Some(i as u32);
         }
         let second_email = if rng.gen_bool(0.4) {
-            Some(format!("{}.{}{}@mail.example", first.to_ascii_lowercase(), last.to_ascii_lowercase(), i))
+            Some(format!(
+                "{}.{}{}@mail.example",
+                first.to_ascii_lowercase(),
+                last.to_ascii_lowercase(),
+                i
+            ))
         } else {
             None
         };
@@ -497,56 +605,110 @@ pub fn generate(config: &SimConfig) -> Org {
                 FactorKind::WebAuthn => "fwf",
             };
             let created = u.created + rng.gen_range(1..30) * DAY_MS;
-            let phone = (k == FactorKind::Sms).then(|| format!("+1555{:07}", rng.gen_range(0..10_000_000)));
-            u.factors.push(Factor { id: okta_id(prefix, next(), &mut rng), kind: k, created, phone });
+            let phone =
+                (k == FactorKind::Sms).then(|| format!("+1555{:07}", rng.gen_range(0..10_000_000)));
+            u.factors.push(Factor {
+                id: okta_id(prefix, next(), &mut rng),
+                kind: k,
+                created,
+                phone,
+            });
         }
     }
 
     // --- groups -------------------------------------------------------------------------
     let min_groups = 1 + DEPARTMENTS.len() + 2;
-    let total_groups = config.groups.unwrap_or(n / 25 + DEPARTMENTS.len() + 4).max(min_groups);
+    let total_groups = config
+        .groups
+        .unwrap_or(n / 25 + DEPARTMENTS.len() + 4)
+        .max(min_groups);
     let org_created = now - 1600 * DAY_MS;
     let mut groups: Vec<Group> = Vec::with_capacity(total_groups);
-    let mk_group = |name: String, desc: String, kind: GroupType, rng: &mut ChaCha8Rng, serial: u64| Group {
-        id: okta_id("00g", serial, rng),
-        name,
-        description: desc,
-        kind,
-        created: org_created + rng.gen_range(0..300) * DAY_MS,
-        last_updated: org_created + 300 * DAY_MS,
-        last_membership_updated: now - rng.gen_range(1..60) * DAY_MS,
-        members: Vec::new(),
-        source_app: None,
-    };
+    let mk_group =
+        |name: String, desc: String, kind: GroupType, rng: &mut ChaCha8Rng, serial: u64| Group {
+            id: okta_id("00g", serial, rng),
+            name,
+            description: desc,
+            kind,
+            created: org_created + rng.gen_range(0..300) * DAY_MS,
+            last_updated: org_created + 300 * DAY_MS,
+            last_membership_updated: now - rng.gen_range(1..60) * DAY_MS,
+            members: Vec::new(),
+            source_app: None,
+        };
     groups.push(Group {
         created: org_created,
         last_updated: org_created,
-        ..mk_group("Everyone".into(), "All users in your organization".into(), GroupType::BuiltIn, &mut rng, next())
+        ..mk_group(
+            "Everyone".into(),
+            "All users in your organization".into(),
+            GroupType::BuiltIn,
+            &mut rng,
+            next(),
+        )
     });
     for d in DEPARTMENTS {
         let s = next();
-        groups.push(mk_group(d.to_string(), format!("Everyone in {d}"), GroupType::OktaGroup, &mut rng, s));
+        groups.push(mk_group(
+            d.to_string(),
+            format!("Everyone in {d}"),
+            GroupType::OktaGroup,
+            &mut rng,
+            s,
+        ));
     }
     let helpdesk_group = groups.len() as u32;
     let s = next();
-    groups.push(mk_group("Okta Help Desk".into(), "Help desk administrators".into(), GroupType::OktaGroup, &mut rng, s));
+    groups.push(mk_group(
+        "Okta Help Desk".into(),
+        "Help desk administrators".into(),
+        GroupType::OktaGroup,
+        &mut rng,
+        s,
+    ));
     let viewers_group = groups.len() as u32;
     let s = next();
-    groups.push(mk_group("Identity Viewers".into(), "Custom role: user viewers".into(), GroupType::OktaGroup, &mut rng, s));
+    groups.push(mk_group(
+        "Identity Viewers".into(),
+        "Custom role: user viewers".into(),
+        GroupType::OktaGroup,
+        &mut rng,
+        s,
+    ));
     let remaining = total_groups - groups.len();
     let app_group_count = (remaining / 8).min(60);
     let team_count = remaining - app_group_count;
     for t in 0..team_count {
-        let name = format!("{} {}", TEAMS[t % TEAMS.len()], DEPARTMENTS[(t / TEAMS.len()) % DEPARTMENTS.len()]);
-        let name = if t >= TEAMS.len() * DEPARTMENTS.len() { format!("{name} {t}") } else { name };
+        let name = format!(
+            "{} {}",
+            TEAMS[t % TEAMS.len()],
+            DEPARTMENTS[(t / TEAMS.len()) % DEPARTMENTS.len()]
+        );
+        let name = if t >= TEAMS.len() * DEPARTMENTS.len() {
+            format!("{name} {t}")
+        } else {
+            name
+        };
         let s = next();
-        groups.push(mk_group(name.clone(), format!("Team {name}"), GroupType::OktaGroup, &mut rng, s));
+        groups.push(mk_group(
+            name.clone(),
+            format!("Team {name}"),
+            GroupType::OktaGroup,
+            &mut rng,
+            s,
+        ));
     }
     let first_app_group = groups.len();
     for a in 0..app_group_count {
         let name = format!("{} Users {a}", CATALOG[a % CATALOG.len()].1);
         let s = next();
-        groups.push(mk_group(name, "Imported from application".into(), GroupType::AppGroup, &mut rng, s));
+        groups.push(mk_group(
+            name,
+            "Imported from application".into(),
+            GroupType::AppGroup,
+            &mut rng,
+            s,
+        ));
     }
     let mut user_groups: Vec<Vec<u32>> = vec![Vec::new(); n];
     {
@@ -556,7 +718,12 @@ pub fn generate(config: &SimConfig) -> Org {
             ug[u].push(g as u32);
         };
         for u in 0..n {
-            add(1 + users[u].department as usize, u, &mut groups, &mut user_groups);
+            add(
+                1 + users[u].department as usize,
+                u,
+                &mut groups,
+                &mut user_groups,
+            );
             if !team_range.is_empty() {
                 for _ in 0..rng.gen_range(0..=2) {
                     let g = rng.gen_range(team_range.clone());
@@ -567,7 +734,10 @@ pub fn generate(config: &SimConfig) -> Org {
             }
         }
         // Role-holding groups: only active users beyond the token admins, at least one member.
-        for (g, size) in [(helpdesk_group as usize, 4usize), (viewers_group as usize, 3usize)] {
+        for (g, size) in [
+            (helpdesk_group as usize, 4usize),
+            (viewers_group as usize, 3usize),
+        ] {
             let mut picked = 0;
             let mut tries = 0;
             while picked < size.min(n) && tries < 10_000 {
@@ -596,7 +766,11 @@ pub fn generate(config: &SimConfig) -> Org {
     let mut apps: Vec<App> = Vec::with_capacity(napps);
     for a in 0..napps {
         let (name, label, mode) = CATALOG[a % CATALOG.len()];
-        let label = if a >= CATALOG.len() { format!("{label} {}", a / CATALOG.len() + 1) } else { label.to_string() };
+        let label = if a >= CATALOG.len() {
+            format!("{label} {}", a / CATALOG.len() + 1)
+        } else {
+            label.to_string()
+        };
         let created = org_created + rng.gen_range(0..1200) * DAY_MS;
         let s = next();
         apps.push(App {
@@ -616,8 +790,9 @@ pub fn generate(config: &SimConfig) -> Org {
         groups[g].source_app = Some((k % napps) as u32);
     }
     let target = config.app_assignments.unwrap_or(n * 10);
-    let eligible: Vec<u32> =
-        (0..n as u32).filter(|&u| users[u as usize].status != Status::Deprovisioned).collect();
+    let eligible: Vec<u32> = (0..n as u32)
+        .filter(|&u| users[u as usize].status != Status::Deprovisioned)
+        .collect();
     let mut pairs: HashSet<u64> = HashSet::with_capacity(target);
     // Group assignments first: their members become GROUP-scope app users.
     let small_groups: Vec<usize> = (viewers_group as usize + 1..groups.len()).collect();
@@ -634,7 +809,11 @@ pub fn generate(config: &SimConfig) -> Org {
             }
             chosen.sort_unstable();
             for (p, g) in chosen.iter().enumerate() {
-                app.groups.push(AppGroup { group: *g, priority: p as u32, last_updated: app.last_updated });
+                app.groups.push(AppGroup {
+                    group: *g,
+                    priority: p as u32,
+                    last_updated: app.last_updated,
+                });
                 for &u in &groups[*g as usize].members {
                     if users[u as usize].status != Status::Deprovisioned
                         && group_scope.len() < target / 2
@@ -665,20 +844,31 @@ pub fn generate(config: &SimConfig) -> Org {
         let base = apps[a].created.max(users[u as usize].created);
         let created = base + ((key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 40) as i64 % 90) * DAY_MS;
         let created = created.min(now - DAY_MS);
-        apps[a].users.push(AppUser { user: u, scope, created, last_updated: created });
+        apps[a].users.push(AppUser {
+            user: u,
+            scope,
+            created,
+            last_updated: created,
+        });
     }
 
     // --- roles --------------------------------------------------------------------------
     let mut roles: Vec<RoleAssignment> = Vec::new();
-    let std_role = |t: &'static str, holder: Holder, rng: &mut ChaCha8Rng, serial: u64| RoleAssignment {
-        id: okta_id("ra1", serial, rng),
-        role_type: t,
-        label: role_label(t).to_string(),
-        holder,
-        created: now - rng.gen_range(30..900) * DAY_MS,
-        custom: None,
-    };
-    for (u, t) in [(0u32, "SUPER_ADMIN"), (1, "ORG_ADMIN"), (2, "APP_ADMIN"), (3, "READ_ONLY_ADMIN")] {
+    let std_role =
+        |t: &'static str, holder: Holder, rng: &mut ChaCha8Rng, serial: u64| RoleAssignment {
+            id: okta_id("ra1", serial, rng),
+            role_type: t,
+            label: role_label(t).to_string(),
+            holder,
+            created: now - rng.gen_range(30..900) * DAY_MS,
+            custom: None,
+        };
+    for (u, t) in [
+        (0u32, "SUPER_ADMIN"),
+        (1, "ORG_ADMIN"),
+        (2, "APP_ADMIN"),
+        (3, "READ_ONLY_ADMIN"),
+    ] {
         let s = next();
         roles.push(std_role(t, Holder::User(u), &mut rng, s));
     }
@@ -694,12 +884,22 @@ pub fn generate(config: &SimConfig) -> Org {
         }
     }
     for u in extra_users {
-        let t = ["HELP_DESK_ADMIN", "READ_ONLY_ADMIN", "APP_ADMIN", "USER_ADMIN"][rng.gen_range(0..4)];
+        let t = [
+            "HELP_DESK_ADMIN",
+            "READ_ONLY_ADMIN",
+            "APP_ADMIN",
+            "USER_ADMIN",
+        ][rng.gen_range(0..4)];
         let s = next();
         roles.push(std_role(t, Holder::User(u), &mut rng, s));
     }
     let s = next();
-    roles.push(std_role("HELP_DESK_ADMIN", Holder::Group(helpdesk_group), &mut rng, s));
+    roles.push(std_role(
+        "HELP_DESK_ADMIN",
+        Holder::Group(helpdesk_group),
+        &mut rng,
+        s,
+    ));
     let s = next();
     let role_id = okta_id("cr0", s, &mut rng);
     let s = next();
@@ -718,15 +918,60 @@ pub fn generate(config: &SimConfig) -> Org {
     let mut policies = Vec::new();
     type Spec<'a> = (&'a str, &'a str, bool, &'a [(&'a str, bool)]);
     let specs: &[Spec] = &[
-        ("OKTA_SIGN_ON", "Default Policy", true, &[("Default Rule", false)]),
-        ("OKTA_SIGN_ON", "Require MFA off-network", false, &[("Off network MFA", true), ("On network", false)]),
-        ("MFA_ENROLL", "Default Policy", true, &[("Default Rule", false)]),
-        ("MFA_ENROLL", "Admins must enrol", false, &[("Enrol admins", true)]),
-        ("ACCESS_POLICY", "Okta Admin Console", false, &[("Admin MFA", true), ("Catch-all Rule", false)]),
-        ("ACCESS_POLICY", "Any two factors", false, &[("Two factors", true)]),
-        ("ACCESS_POLICY", "Password only", false, &[("Password only", false), ("Catch-all Rule", false)]),
-        ("PASSWORD", "Default Policy", true, &[("Default Rule", false)]),
-        ("PASSWORD", "Strong passwords", false, &[("Strong rule", false)]),
+        (
+            "OKTA_SIGN_ON",
+            "Default Policy",
+            true,
+            &[("Default Rule", false)],
+        ),
+        (
+            "OKTA_SIGN_ON",
+            "Require MFA off-network",
+            false,
+            &[("Off network MFA", true), ("On network", false)],
+        ),
+        (
+            "MFA_ENROLL",
+            "Default Policy",
+            true,
+            &[("Default Rule", false)],
+        ),
+        (
+            "MFA_ENROLL",
+            "Admins must enrol",
+            false,
+            &[("Enrol admins", true)],
+        ),
+        (
+            "ACCESS_POLICY",
+            "Okta Admin Console",
+            false,
+            &[("Admin MFA", true), ("Catch-all Rule", false)],
+        ),
+        (
+            "ACCESS_POLICY",
+            "Any two factors",
+            false,
+            &[("Two factors", true)],
+        ),
+        (
+            "ACCESS_POLICY",
+            "Password only",
+            false,
+            &[("Password only", false), ("Catch-all Rule", false)],
+        ),
+        (
+            "PASSWORD",
+            "Default Policy",
+            true,
+            &[("Default Rule", false)],
+        ),
+        (
+            "PASSWORD",
+            "Strong passwords",
+            false,
+            &[("Strong rule", false)],
+        ),
     ];
     for (pi, (t, name, system, rules)) in specs.iter().enumerate() {
         let created = org_created + pi as i64 * DAY_MS;
@@ -737,7 +982,11 @@ pub fn generate(config: &SimConfig) -> Org {
         for (ri, (rname, mfa)) in rules.iter().enumerate() {
             let s = next();
             rs.push(Rule {
-                id: okta_id(if *t == "ACCESS_POLICY" { "rul" } else { "0pr" }, s, &mut rng),
+                id: okta_id(
+                    if *t == "ACCESS_POLICY" { "rul" } else { "0pr" },
+                    s,
+                    &mut rng,
+                ),
                 name: rname.to_string(),
                 priority: ri as u32 + 1,
                 require_mfa: *mfa,
@@ -758,7 +1007,10 @@ pub fn generate(config: &SimConfig) -> Org {
     }
 
     // --- tokens ---------------------------------------------------------------------------
-    let tokens: Vec<String> = TOKEN_ROLES.iter().map(|_| format!("00{}", rand_chars(&mut rng, 40))).collect();
+    let tokens: Vec<String> = TOKEN_ROLES
+        .iter()
+        .map(|_| format!("00{}", rand_chars(&mut rng, 40)))
+        .collect();
     let token_users = vec![0, 1, 2, 3, 4, 5];
 
     // --- System Log -----------------------------------------------------------------------
@@ -782,7 +1034,9 @@ pub fn generate(config: &SimConfig) -> Org {
     };
     generate_logs(&mut org, &mut rng, now);
     org.next_serial = serial + 1;
-    org.user_json = (0..org.users.len()).map(|u| org.render_user_cache(u)).collect();
+    org.user_json = (0..org.users.len())
+        .map(|u| org.render_user_cache(u))
+        .collect();
     org
 }
 
@@ -808,7 +1062,12 @@ pub fn user_target(u: &User) -> Target {
 }
 
 pub fn app_target(a: &App) -> Target {
-    Target { id: a.id.clone(), kind: "AppInstance", alternate_id: a.label.clone(), display_name: a.label.clone() }
+    Target {
+        id: a.id.clone(),
+        kind: "AppInstance",
+        alternate_id: a.label.clone(),
+        display_name: a.label.clone(),
+    }
 }
 
 fn generate_logs(org: &mut Org, rng: &mut ChaCha8Rng, now: Ms) {
@@ -816,31 +1075,96 @@ fn generate_logs(org: &mut Org, rng: &mut ChaCha8Rng, now: Ms) {
     let total = (n * 6).min(300_000);
     let start = now - 90 * DAY_MS;
     let mut logs = Vec::with_capacity(total + 64);
-    let active: Vec<usize> = (0..n).filter(|&u| org.users[u].status.is_enrolled()).collect();
+    let active: Vec<usize> = (0..n)
+        .filter(|&u| org.users[u].status.is_enrolled())
+        .collect();
     if active.is_empty() {
         return;
     }
     let admin = user_target(&org.users[0]);
-    let apps_active: Vec<usize> = (0..org.apps.len()).filter(|&a| org.apps[a].active).collect();
-    const IPS: [&str; 4] = ["203.0.113.17", "198.51.100.23", "192.0.2.44", "203.0.113.90"];
+    let apps_active: Vec<usize> = (0..org.apps.len())
+        .filter(|&a| org.apps[a].active)
+        .collect();
+    const IPS: [&str; 4] = [
+        "203.0.113.17",
+        "198.51.100.23",
+        "192.0.2.44",
+        "203.0.113.90",
+    ];
     for _ in 0..total {
         let u = active[rng.gen_range(0..active.len())];
         let published = start + rng.gen_range(1..90 * 86_400) * 1000;
         let user = user_target(&org.users[u]);
         let roll = rng.gen_range(0..100);
         let (event_type, msg, legacy, targets, result) = match roll {
-            0..=34 => ("user.session.start", "User login to Okta", Some("core.user_auth.login_success"), vec![user.clone()], if rng.gen_bool(0.93) { "SUCCESS" } else { "FAILURE" }),
+            0..=34 => (
+                "user.session.start",
+                "User login to Okta",
+                Some("core.user_auth.login_success"),
+                vec![user.clone()],
+                if rng.gen_bool(0.93) {
+                    "SUCCESS"
+                } else {
+                    "FAILURE"
+                },
+            ),
             35..=69 if !apps_active.is_empty() => {
                 let a = apps_active[rng.gen_range(0..apps_active.len())];
-                ("user.authentication.sso", "User single sign on to app", Some("app.auth.sso"), vec![app_target(&org.apps[a]), user.clone()], "SUCCESS")
+                (
+                    "user.authentication.sso",
+                    "User single sign on to app",
+                    Some("app.auth.sso"),
+                    vec![app_target(&org.apps[a]), user.clone()],
+                    "SUCCESS",
+                )
             }
-            70..=84 => ("user.authentication.auth_via_mfa", "Authentication of user via MFA", Some("core.user.factor.attempt_success"), vec![user.clone()], if rng.gen_bool(0.95) { "SUCCESS" } else { "FAILURE" }),
-            85..=91 => ("user.mfa.factor.activate", "Activate factor or authenticator", Some("core.user.factor.activate"), vec![user.clone()], "SUCCESS"),
-            92..=95 => ("user.account.update_profile", "Update user profile for Okta", Some("core.user.config.profile_update.success"), vec![user.clone()], "SUCCESS"),
-            96..=97 => ("user.lifecycle.suspend", "Suspend Okta user", Some("core.user.config.user_status.suspended"), vec![user.clone()], "SUCCESS"),
-            _ => ("user.lifecycle.activate", "Activate Okta user", Some("core.user.config.user_activated"), vec![user.clone()], "SUCCESS"),
+            70..=84 => (
+                "user.authentication.auth_via_mfa",
+                "Authentication of user via MFA",
+                Some("core.user.factor.attempt_success"),
+                vec![user.clone()],
+                if rng.gen_bool(0.95) {
+                    "SUCCESS"
+                } else {
+                    "FAILURE"
+                },
+            ),
+            85..=91 => (
+                "user.mfa.factor.activate",
+                "Activate factor or authenticator",
+                Some("core.user.factor.activate"),
+                vec![user.clone()],
+                "SUCCESS",
+            ),
+            92..=95 => (
+                "user.account.update_profile",
+                "Update user profile for Okta",
+                Some("core.user.config.profile_update.success"),
+                vec![user.clone()],
+                "SUCCESS",
+            ),
+            96..=97 => (
+                "user.lifecycle.suspend",
+                "Suspend Okta user",
+                Some("core.user.config.user_status.suspended"),
+                vec![user.clone()],
+                "SUCCESS",
+            ),
+            _ => (
+                "user.lifecycle.activate",
+                "Activate Okta user",
+                Some("core.user.config.user_activated"),
+                vec![user.clone()],
+                "SUCCESS",
+            ),
         };
-        let actor = if event_type.starts_with("user.lifecycle") || event_type == "user.account.update_profile" { admin.clone() } else { user };
+        let actor = if event_type.starts_with("user.lifecycle")
+            || event_type == "user.account.update_profile"
+        {
+            admin.clone()
+        } else {
+            user
+        };
         logs.push(LogEvent {
             uuid: log_uuid(published, rng),
             published,
@@ -860,13 +1184,34 @@ fn generate_logs(org: &mut Org, rng: &mut ChaCha8Rng, now: Ms) {
     for r in org.roles.clone() {
         if let Holder::User(u) = r.holder {
             let published = start + rng.gen_range(1..90 * 86_400) * 1000;
-            logs.push(admin_event(rng, published, &admin, "user.account.privilege.grant", "Grant user privilege", Some("core.user.admin_privilege.granted"), vec![user_target(&org.users[u as usize])]));
+            logs.push(admin_event(
+                rng,
+                published,
+                &admin,
+                "user.account.privilege.grant",
+                "Grant user privilege",
+                Some("core.user.admin_privilege.granted"),
+                vec![user_target(&org.users[u as usize])],
+            ));
         }
     }
     for p in org.policies.clone() {
         let published = start + rng.gen_range(1..90 * 86_400) * 1000;
-        let t = Target { id: p.id.clone(), kind: "PolicyEntity", alternate_id: "unknown".into(), display_name: p.name.clone() };
-        logs.push(admin_event(rng, published, &admin, "policy.lifecycle.update", "Update policy", Some("core.policy.config.update"), vec![t]));
+        let t = Target {
+            id: p.id.clone(),
+            kind: "PolicyEntity",
+            alternate_id: "unknown".into(),
+            display_name: p.name.clone(),
+        };
+        logs.push(admin_event(
+            rng,
+            published,
+            &admin,
+            "policy.lifecycle.update",
+            "Update policy",
+            Some("core.policy.config.update"),
+            vec![t],
+        ));
     }
     for u in 0..n {
         let user = &org.users[u];
@@ -875,7 +1220,15 @@ fn generate_logs(org: &mut Org, rng: &mut ChaCha8Rng, now: Ms) {
             && changed > start
         {
             let t = user_target(user);
-            logs.push(admin_event(rng, changed / 1000 * 1000, &admin, "user.lifecycle.deactivate", "Deactivate Okta user", Some("core.user.config.user_deactivated"), vec![t]));
+            logs.push(admin_event(
+                rng,
+                changed / 1000 * 1000,
+                &admin,
+                "user.lifecycle.deactivate",
+                "Deactivate Okta user",
+                Some("core.user.config.user_deactivated"),
+                vec![t],
+            ));
         }
     }
     logs.sort_by(|a, b| (a.published, &a.uuid).cmp(&(b.published, &b.uuid)));
@@ -944,10 +1297,17 @@ impl Org {
     }
 
     pub fn find_user(&self, id_or_login: &str) -> Option<usize> {
-        if let Ok(i) = self.users.binary_search_by(|u| u.id.as_str().cmp(id_or_login)) {
+        if let Ok(i) = self
+            .users
+            .binary_search_by(|u| u.id.as_str().cmp(id_or_login))
+        {
             return (!self.users[i].deleted).then_some(i);
         }
-        if let Some(i) = self.users.iter().position(|u| !u.deleted && u.login.eq_ignore_ascii_case(id_or_login)) {
+        if let Some(i) = self
+            .users
+            .iter()
+            .position(|u| !u.deleted && u.login.eq_ignore_ascii_case(id_or_login))
+        {
             return Some(i);
         }
         // An unambiguous login short name (the part before `@`) also works, as in Okta.
@@ -955,7 +1315,11 @@ impl Org {
             return None;
         }
         let mut hits = self.users.iter().enumerate().filter(|(_, u)| {
-            !u.deleted && u.login.split('@').next().is_some_and(|s| s.eq_ignore_ascii_case(id_or_login))
+            !u.deleted
+                && u.login
+                    .split('@')
+                    .next()
+                    .is_some_and(|s| s.eq_ignore_ascii_case(id_or_login))
         });
         match (hits.next(), hits.next()) {
             (Some((i, _)), None) => Some(i),
@@ -979,7 +1343,9 @@ impl Org {
     /// Members of a group (Everyone = every user not deleted).
     pub fn group_members(&self, g: usize) -> Vec<u32> {
         if self.groups[g].kind == GroupType::BuiltIn {
-            (0..self.users.len() as u32).filter(|&u| !self.users[u as usize].deleted).collect()
+            (0..self.users.len() as u32)
+                .filter(|&u| !self.users[u as usize].deleted)
+                .collect()
         } else {
             self.groups[g].members.clone()
         }
@@ -995,7 +1361,10 @@ impl Org {
             .iter()
             .filter(|r| match r.holder {
                 Holder::User(x) => x as usize == u,
-                Holder::Group(g) => self.groups[g as usize].members.binary_search(&(u as u32)).is_ok(),
+                Holder::Group(g) => self.groups[g as usize]
+                    .members
+                    .binary_search(&(u as u32))
+                    .is_ok(),
             })
             .collect()
     }

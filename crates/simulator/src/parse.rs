@@ -21,14 +21,18 @@ pub fn parse_profile(s: &str) -> Result<Profile, ParseError> {
         "workforce" => Ok(Profile::Workforce),
         "enterprise" => Ok(Profile::Enterprise),
         "free" => Ok(Profile::Free),
-        other => Err(ParseError(format!("unknown profile {other:?}; use workforce, enterprise or free"))),
+        other => Err(ParseError(format!(
+            "unknown profile {other:?}; use workforce, enterprise or free"
+        ))),
     }
 }
 
 /// `default|none|PATH`.
 pub fn parse_rate_limit_mode(s: &str) -> Result<RateLimitMode, ParseError> {
     match s.trim() {
-        "" => Err(ParseError("empty; use default, none or a TOML file path".into())),
+        "" => Err(ParseError(
+            "empty; use default, none or a TOML file path".into(),
+        )),
         x if x.eq_ignore_ascii_case("default") => Ok(RateLimitMode::Default),
         x if x.eq_ignore_ascii_case("none") => Ok(RateLimitMode::None),
         path => Ok(RateLimitMode::File(PathBuf::from(path))),
@@ -52,7 +56,10 @@ impl FromStr for RateLimitMode {
 /// Today at 00:00 UTC: the same seed on the same day gives the same org byte for byte.
 pub fn default_now() -> DateTime<Utc> {
     let now = Utc::now();
-    now.date_naive().and_hms_opt(0, 0, 0).map(|t| t.and_utc()).unwrap_or(now)
+    now.date_naive()
+        .and_hms_opt(0, 0, 0)
+        .map(|t| t.and_utc())
+        .unwrap_or(now)
 }
 
 #[cfg(test)]
@@ -61,9 +68,18 @@ mod tests {
 
     #[test]
     fn parses_flags() {
-        assert_eq!("Enterprise".parse::<Profile>().unwrap(), Profile::Enterprise);
+        assert_eq!(
+            "Enterprise".parse::<Profile>().unwrap(),
+            Profile::Enterprise
+        );
         assert!("gold".parse::<Profile>().is_err());
-        assert_eq!("none".parse::<RateLimitMode>().unwrap(), RateLimitMode::None);
-        assert_eq!("x.toml".parse::<RateLimitMode>().unwrap(), RateLimitMode::File("x.toml".into()));
+        assert_eq!(
+            "none".parse::<RateLimitMode>().unwrap(),
+            RateLimitMode::None
+        );
+        assert_eq!(
+            "x.toml".parse::<RateLimitMode>().unwrap(),
+            RateLimitMode::File("x.toml".into())
+        );
     }
 }

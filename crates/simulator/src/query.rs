@@ -3,7 +3,11 @@
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Expr {
-    Cmp { attr: String, op: Op, value: Option<String> },
+    Cmp {
+        attr: String,
+        op: Op,
+        value: Option<String>,
+    },
     And(Box<Expr>, Box<Expr>),
     Or(Box<Expr>, Box<Expr>),
     Not(Box<Expr>),
@@ -72,7 +76,12 @@ fn lex(s: &str) -> Result<Vec<Tok>, ParseError> {
             out.push(Tok::Str(v));
         } else {
             let mut w = String::new();
-            while i < cs.len() && !cs[i].is_whitespace() && cs[i] != '(' && cs[i] != ')' && cs[i] != '"' {
+            while i < cs.len()
+                && !cs[i].is_whitespace()
+                && cs[i] != '('
+                && cs[i] != ')'
+                && cs[i] != '"'
+            {
                 w.push(cs[i]);
                 i += 1;
             }
@@ -143,20 +152,37 @@ impl P {
             Some(Tok::Word(attr)) => {
                 self.pos += 1;
                 let op = match self.toks.get(self.pos) {
-                    Some(Tok::Word(w)) => op_of(w).ok_or_else(|| ParseError(format!("unknown operator {w}")))?,
+                    Some(Tok::Word(w)) => {
+                        op_of(w).ok_or_else(|| ParseError(format!("unknown operator {w}")))?
+                    }
                     _ => return Err(ParseError("missing operator".into())),
                 };
                 self.pos += 1;
                 if op == Op::Pr {
-                    return Ok(Expr::Cmp { attr, op, value: None });
+                    return Ok(Expr::Cmp {
+                        attr,
+                        op,
+                        value: None,
+                    });
                 }
                 let value = match self.toks.get(self.pos) {
                     Some(Tok::Str(s)) => s.clone(),
-                    Some(Tok::Word(w)) if w == "true" || w == "false" || w == "null" || w.parse::<f64>().is_ok() => w.clone(),
+                    Some(Tok::Word(w))
+                        if w == "true"
+                            || w == "false"
+                            || w == "null"
+                            || w.parse::<f64>().is_ok() =>
+                    {
+                        w.clone()
+                    }
                     _ => return Err(ParseError("missing value".into())),
                 };
                 self.pos += 1;
-                Ok(Expr::Cmp { attr, op, value: Some(value) })
+                Ok(Expr::Cmp {
+                    attr,
+                    op,
+                    value: Some(value),
+                })
             }
             _ => Err(ParseError("unexpected token".into())),
         }
@@ -237,7 +263,10 @@ mod tests {
 
     #[test]
     fn parses_and_evaluates() {
-        let e = parse(r#"profile.email eq "A@x.example" and (status eq "ACTIVE" or status eq "SUSPENDED")"#).unwrap();
+        let e = parse(
+            r#"profile.email eq "A@x.example" and (status eq "ACTIVE" or status eq "SUSPENDED")"#,
+        )
+        .unwrap();
         let get = |a: &str| match a {
             "profile.email" => Some("a@X.example".to_string()),
             "status" => Some("SUSPENDED".to_string()),

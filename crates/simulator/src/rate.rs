@@ -109,7 +109,11 @@ impl Default for RateConfig {
 #[derive(Debug, Clone, PartialEq)]
 pub enum RateEvent {
     /// `system.rate.limit.warning`: a bucket's use in a window crossed the warning threshold.
-    Warning { bucket: String, limit: u64, used: u64 },
+    Warning {
+        bucket: String,
+        limit: u64,
+        used: u64,
+    },
     /// `system.rate.limit.violation`: a request was refused with 429.
     Violation { bucket: String, limit: u64 },
     /// `core.concurrency.org.limit.violation`.
@@ -136,7 +140,12 @@ impl BucketDef {
 }
 
 const fn b(name: &'static str, free: u64, enterprise: u64, workforce: u64) -> BucketDef {
-    BucketDef { name, free, enterprise, workforce }
+    BucketDef {
+        name,
+        free,
+        enterprise,
+        workforce,
+    }
 }
 
 pub const APPS: &str = "/api/v1/apps";
@@ -212,7 +221,11 @@ pub fn bucket_for(method: &str, path: &str) -> &'static str {
 /// The quota a token sees for an org quota: `max(1, round(quota × scale × share))`.
 pub fn token_limit(quota: u64, scale: f64, share: f64) -> u64 {
     let v = (quota as f64 * scale * share).round();
-    if v.is_finite() && v >= 1.0 { v as u64 } else { 1 }
+    if v.is_finite() && v >= 1.0 {
+        v as u64
+    } else {
+        1
+    }
 }
 
 /// Limits in force, resolved from a `RateConfig` (and its file).
@@ -255,19 +268,26 @@ pub struct Overrides {
 
 /// Parse the TOML text of a rate-limit file.
 pub fn parse_file(text: &str) -> Result<Overrides, FileError> {
-    const EXAMPLE: &str = "expected e.g. `concurrency = 75` then `[buckets.\"GET /api/v1/users\"]` / `limit = 600`";
-    let f: RateFile = toml::from_str(text).map_err(|e| FileError(format!("{}; {EXAMPLE}", e.to_string().trim_end())))?;
+    const EXAMPLE: &str =
+        "expected e.g. `concurrency = 75` then `[buckets.\"GET /api/v1/users\"]` / `limit = 600`";
+    let f: RateFile = toml::from_str(text)
+        .map_err(|e| FileError(format!("{}; {EXAMPLE}", e.to_string().trim_end())))?;
     let mut out = Overrides::default();
     if let Some(c) = f.concurrency {
         if c < 1 {
-            return Err(FileError(format!("concurrency = {c}: must be a positive integer, e.g. concurrency = 75")));
+            return Err(FileError(format!(
+                "concurrency = {c}: must be a positive integer, e.g. concurrency = 75"
+            )));
         }
         out.concurrency = Some(c as u64);
     }
     for (name, o) in f.buckets {
         let Some(def) = BUCKETS.iter().find(|d| d.name == name) else {
             let names: Vec<String> = BUCKETS.iter().map(|d| format!("{:?}", d.name)).collect();
-            return Err(FileError(format!("buckets.{name:?}: unknown bucket; use one of {}", names.join(", "))));
+            return Err(FileError(format!(
+                "buckets.{name:?}: unknown bucket; use one of {}",
+                names.join(", ")
+            )));
         };
         if o.limit < 1 {
             return Err(FileError(format!(
@@ -285,7 +305,8 @@ impl Limits {
     pub fn resolve(config: &RateConfig) -> Result<Limits, FileError> {
         let overrides = match &config.mode {
             RateLimitMode::File(path) => {
-                let text = std::fs::read_to_string(path).map_err(|e| FileError(format!("cannot read: {e}")))?;
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| FileError(format!("cannot read: {e}")))?;
                 parse_file(&text)?
             }
             _ => Overrides::default(),
@@ -298,18 +319,41 @@ impl Limits {
         let buckets = BUCKETS
             .iter()
             .map(|d| {
-                let quota = overrides.buckets.get(d.name).copied().unwrap_or_else(|| d.quota(config.profile));
-                let seen = if enforced { token_limit(quota, config.scale, config.token_share) } else { UNLIMITED };
+                let quota = overrides
+                    .buckets
+                    .get(d.name)
+                    .copied()
+                    .unwrap_or_else(|| d.quota(config.profile));
+                let seen = if enforced {
+                    token_limit(quota, config.scale, config.token_share)
+                } else {
+                    UNLIMITED
+                };
                 (d.name, seen)
             })
             .collect();
         let concurrency = if enforced {
-            Some(config.concurrency.or(overrides.concurrency).unwrap_or_else(|| default_concurrency(config.profile)))
+            Some(
+                config
+                    .concurrency
+                    .or(overrides.concurrency)
+                    .unwrap_or_else(|| default_concurrency(config.profile)),
+            )
         } else {
             None
         };
-        let window = if config.window.is_zero() { Duration::from_secs(60) } else { config.window };
-        Limits { enforced, buckets, concurrency, warning_threshold: config.warning_threshold, window }
+        let window = if config.window.is_zero() {
+            Duration::from_secs(60)
+        } else {
+            config.window
+        };
+        Limits {
+            enforced,
+            buckets,
+            concurrency,
+            warning_threshold: config.warning_threshold,
+            window,
+        }
     }
 
     pub fn limit(&self, bucket: &str) -> u64 {
@@ -369,18 +413,40 @@ impl BucketState {
             if !self.violated {
                 self.violated = true;
                 self.violations += 1;
-                events.push(RateEvent::Violation { bucket: bucket.to_string(), limit });
+                events.push(RateEvent::Violation {
+                    bucket: bucket.to_string(),
+                    limit,
+                });
             }
-            return Admission { allowed: false, limit, remaining: 0, reset_at: end, events };
+            return Admission {
+                allowed: false,
+                limit,
+                remaining: 0,
+                reset_at: end,
+                events,
+            };
         }
         self.admitted += 1;
         self.max_window_requests = self.max_window_requests.max(self.admitted);
-        if limits.enforced && !self.warned && self.admitted * 100 >= u64::from(limits.warning_threshold) * limit {
+        if limits.enforced
+            && !self.warned
+            && self.admitted * 100 >= u64::from(limits.warning_threshold) * limit
+        {
             self.warned = true;
             self.warnings += 1;
-            events.push(RateEvent::Warning { bucket: bucket.to_string(), limit, used: self.admitted });
+            events.push(RateEvent::Warning {
+                bucket: bucket.to_string(),
+                limit,
+                used: self.admitted,
+            });
         }
-        Admission { allowed: true, limit, remaining: limit.saturating_sub(self.admitted), reset_at: end, events }
+        Admission {
+            allowed: true,
+            limit,
+            remaining: limit.saturating_sub(self.admitted),
+            reset_at: end,
+            events,
+        }
     }
 }
 
@@ -393,16 +459,25 @@ mod tests {
         assert_eq!(bucket_for("GET", "/api/v1/users"), USERS);
         assert_eq!(bucket_for("POST", "/api/v1/users"), USERS);
         assert_eq!(bucket_for("GET", "/api/v1/users/me"), USER_GET);
-        assert_eq!(bucket_for("GET", "/api/v1/users/00u1/factors"), USER_SUB_GET);
+        assert_eq!(
+            bucket_for("GET", "/api/v1/users/00u1/factors"),
+            USER_SUB_GET
+        );
         assert_eq!(bucket_for("DELETE", "/api/v1/users/00u1"), USER_WRITE);
-        assert_eq!(bucket_for("POST", "/api/v1/users/00u1/lifecycle/deactivate"), USER_WRITE);
+        assert_eq!(
+            bucket_for("POST", "/api/v1/users/00u1/lifecycle/deactivate"),
+            USER_WRITE
+        );
         assert_eq!(bucket_for("GET", "/api/v1/apps"), APPS);
         assert_eq!(bucket_for("GET", "/api/v1/apps/0oa1"), APP);
         assert_eq!(bucket_for("GET", "/api/v1/apps/0oa1/users"), APPS);
         assert_eq!(bucket_for("GET", "/api/v1/groups/00g1/users"), GROUPS);
         assert_eq!(bucket_for("GET", "/api/v1/groups/00g1"), GROUP);
         assert_eq!(bucket_for("GET", "/api/v1/iam/assignees/users"), IAM);
-        assert_eq!(bucket_for("GET", "/api/v1/rate-limit-settings/warning-threshold"), RATE_SETTINGS);
+        assert_eq!(
+            bucket_for("GET", "/api/v1/rate-limit-settings/warning-threshold"),
+            RATE_SETTINGS
+        );
         assert_eq!(bucket_for("GET", "/api/v1/meta/types/user"), DEFAULT);
         assert_eq!(bucket_for("GET", "/api/v2/whatever"), DEFAULT);
     }
@@ -420,7 +495,10 @@ mod tests {
 
     #[test]
     fn window_warning_violation() {
-        let cfg = RateConfig { window: Duration::from_secs(2), ..RateConfig::default() };
+        let cfg = RateConfig {
+            window: Duration::from_secs(2),
+            ..RateConfig::default()
+        };
         let limits = Limits::with_overrides(&cfg, &Overrides::default());
         let mut s = BucketState::default();
         let t0 = Instant::now();
@@ -430,23 +508,46 @@ mod tests {
             assert!(a.allowed);
             evs.extend(a.events);
         }
-        assert_eq!(evs, vec![RateEvent::Warning { bucket: "b".into(), limit: 10, used: 9 }]);
+        assert_eq!(
+            evs,
+            vec![RateEvent::Warning {
+                bucket: "b".into(),
+                limit: 10,
+                used: 9
+            }]
+        );
         let a = s.admit("b", t0 + Duration::from_millis(20), 10, &limits);
         assert!(!a.allowed);
         assert_eq!(a.reset_at, t0 + Duration::from_secs(2));
         assert_eq!(a.events.len(), 1);
-        assert!(s.admit("b", t0 + Duration::from_millis(30), 10, &limits).events.is_empty());
+        assert!(
+            s.admit("b", t0 + Duration::from_millis(30), 10, &limits)
+                .events
+                .is_empty()
+        );
         let a = s.admit("b", t0 + Duration::from_secs(2), 10, &limits);
         assert!(a.allowed);
         assert_eq!(a.remaining, 9);
-        assert_eq!((s.requests, s.rate_limited, s.max_window_requests, s.warnings, s.violations), (13, 2, 10, 1, 1));
+        assert_eq!(
+            (
+                s.requests,
+                s.rate_limited,
+                s.max_window_requests,
+                s.warnings,
+                s.violations
+            ),
+            (13, 2, 10, 1, 1)
+        );
     }
 
     #[test]
     fn file_errors_name_the_field() {
         assert!(parse_file("concurrency = 5\n[buckets.\"/api/v1/apps\"]\nlimit = 7\n").is_ok());
         let e = parse_file("[buckets.\"/api/v1/nope\"]\nlimit = 7\n").unwrap_err();
-        assert!(e.0.contains("/api/v1/nope") && e.0.contains("unknown bucket"), "{e:?}");
+        assert!(
+            e.0.contains("/api/v1/nope") && e.0.contains("unknown bucket"),
+            "{e:?}"
+        );
         let e = parse_file("[buckets.\"/api/v1/apps\"]\nlimit = 0\n").unwrap_err();
         assert!(e.0.contains("limit"), "{e:?}");
         let e = parse_file("[buckets.\"/api/v1/apps\"]\nlimt = 3\n").unwrap_err();

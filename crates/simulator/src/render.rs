@@ -6,7 +6,10 @@ use std::fmt::Write as _;
 use chrono::{TimeZone, Utc};
 use serde_json::{Value, json};
 
-use crate::org::{App, AppGroup, AppUser, Factor, FactorKind, Group, Holder, LogEvent, Ms, Org, Policy, RoleAssignment, Rule, Scope, Status, Target, User};
+use crate::org::{
+    App, AppGroup, AppUser, Factor, FactorKind, Group, Holder, LogEvent, Ms, Org, Policy,
+    RoleAssignment, Rule, Scope, Status, Target, User,
+};
 
 /// `2020-08-27T18:16:00.000Z`
 pub fn ts(ms: Ms) -> String {
@@ -35,8 +38,16 @@ pub fn push_ts(out: &mut String, ms: Ms) {
     let days = ms.div_euclid(86_400_000);
     let rem = ms.rem_euclid(86_400_000);
     let (y, m, d) = civil(days);
-    let (h, mi, se, milli) = (rem / 3_600_000, rem / 60_000 % 60, rem / 1000 % 60, rem % 1000);
-    let _ = write!(out, "{y:04}-{m:02}-{d:02}T{h:02}:{mi:02}:{se:02}.{milli:03}Z");
+    let (h, mi, se, milli) = (
+        rem / 3_600_000,
+        rem / 60_000 % 60,
+        rem / 1000 % 60,
+        rem % 1000,
+    );
+    let _ = write!(
+        out,
+        "{y:04}-{m:02}-{d:02}T{h:02}:{mi:02}:{se:02}.{milli:03}Z"
+    );
 }
 
 /// System Log `published`, as recorded: whole seconds, `Z`.
@@ -104,7 +115,10 @@ pub fn user_into(out: &mut String, org: &Org, u: &User, base: &str) {
     out.push_str(",\"email\":");
     push_str(out, &u.email);
     out.push_str(",\"department\":");
-    push_str(out, crate::org::DEPARTMENTS[u.department as usize % crate::org::DEPARTMENTS.len()]);
+    push_str(
+        out,
+        crate::org::DEPARTMENTS[u.department as usize % crate::org::DEPARTMENTS.len()],
+    );
     out.push_str(",\"title\":");
     push_str(out, u.title);
     out.push_str(",\"employeeNumber\":\"");
@@ -126,7 +140,9 @@ pub fn user_into(out: &mut String, org: &Org, u: &User, base: &str) {
             out.push_str(",\"status\":\"VERIFIED\",\"type\":\"PRIMARY\"}],");
         }
     }
-    out.push_str("\"provider\":{\"type\":\"OKTA\",\"name\":\"OKTA\"}},\"_links\":{\"self\":{\"href\":\"");
+    out.push_str(
+        "\"provider\":{\"type\":\"OKTA\",\"name\":\"OKTA\"}},\"_links\":{\"self\":{\"href\":\"",
+    );
     out.push_str(base);
     out.push_str("/api/v1/users/");
     out.push_str(&u.id);
@@ -184,7 +200,9 @@ pub fn group(g: &Group, base: &str) -> Value {
 pub fn app(a: &App, base: &str, policy_id: &str) -> Value {
     let id = &a.id;
     let settings_app = match a.sign_on_mode {
-        "BOOKMARK" => json!({"requestIntegration": false, "url": format!("https://intranet.acme.example/{}", a.name)}),
+        "BOOKMARK" => {
+            json!({"requestIntegration": false, "url": format!("https://intranet.acme.example/{}", a.name)})
+        }
         "AUTO_LOGIN" => json!({"url": format!("https://{}.example/login", a.name)}),
         // template_swa: Okta returns the three CSS selectors with the URL (spec
         // SwaApplicationSettingsApplication; the official SDK requires all four).
@@ -254,9 +272,14 @@ pub fn app(a: &App, base: &str, policy_id: &str) -> Value {
             vis.extend(rest);
         }
     }
-    if !a.active && let Some(links) = v.get_mut("_links").and_then(Value::as_object_mut) {
+    if !a.active
+        && let Some(links) = v.get_mut("_links").and_then(Value::as_object_mut)
+    {
         links.remove("deactivate");
-        links.insert("activate".into(), json!({"href": format!("{base}/api/v1/apps/{id}/lifecycle/activate")}));
+        links.insert(
+            "activate".into(),
+            json!({"href": format!("{base}/api/v1/apps/{id}/lifecycle/activate")}),
+        );
     }
     v
 }
@@ -268,7 +291,10 @@ pub fn app_user(org: &Org, a: &App, au: &AppUser, base: &str) -> Value {
         profile.insert("email".into(), json!(u.email));
         profile.insert("firstName".into(), json!(u.first));
         profile.insert("lastName".into(), json!(u.last));
-        profile.insert("department".into(), json!(crate::org::DEPARTMENTS[u.department as usize % crate::org::DEPARTMENTS.len()]));
+        profile.insert(
+            "department".into(),
+            json!(crate::org::DEPARTMENTS[u.department as usize % crate::org::DEPARTMENTS.len()]),
+        );
     }
     let mut v = json!({
         "id": u.id,
@@ -291,7 +317,12 @@ pub fn app_user(org: &Org, a: &App, au: &AppUser, base: &str) -> Value {
         && let Some(links) = v.get_mut("_links").and_then(Value::as_object_mut)
     {
         // Okta links GROUP-scope assignments to the group that grants them.
-        if let Some(g) = a.groups.iter().find(|g| org.groups[g.group as usize].members.binary_search(&au.user).is_ok()) {
+        if let Some(g) = a.groups.iter().find(|g| {
+            org.groups[g.group as usize]
+                .members
+                .binary_search(&au.user)
+                .is_ok()
+        }) {
             links.insert("group".into(), json!({"name": org.groups[g.group as usize].name, "href": format!("{base}/api/v1/groups/{}", org.groups[g.group as usize].id)}));
         }
     }
@@ -315,8 +346,14 @@ pub fn app_group(org: &Org, a: &App, ag: &AppGroup, base: &str) -> Value {
 
 pub fn role(org: &Org, r: &RoleAssignment, base: &str) -> Value {
     let (assignment_type, assignee) = match r.holder {
-        Holder::User(u) => ("USER", format!("{base}/api/v1/users/{}", org.users[u as usize].id)),
-        Holder::Group(g) => ("GROUP", format!("{base}/api/v1/groups/{}", org.groups[g as usize].id)),
+        Holder::User(u) => (
+            "USER",
+            format!("{base}/api/v1/users/{}", org.users[u as usize].id),
+        ),
+        Holder::Group(g) => (
+            "GROUP",
+            format!("{base}/api/v1/groups/{}", org.groups[g as usize].id),
+        ),
     };
     match &r.custom {
         None => json!({
@@ -352,10 +389,30 @@ pub fn role(org: &Org, r: &RoleAssignment, base: &str) -> Value {
 
 pub fn factor(u: &User, f: &Factor, base: &str) -> Value {
     let (factor_type, provider, vendor, profile) = match f.kind {
-        FactorKind::Push => ("push", "OKTA", "OKTA", json!({"credentialId": u.login, "deviceType": "SmartPhone_IPhone", "keys": [], "name": format!("{}'s iPhone", u.first), "platform": "IOS", "version": "17.4"})),
-        FactorKind::Totp => ("token:software:totp", "GOOGLE", "GOOGLE", json!({"credentialId": u.login})),
-        FactorKind::Sms => ("sms", "OKTA", "OKTA", json!({"phoneNumber": f.phone.clone().unwrap_or_default()})),
-        FactorKind::WebAuthn => ("webauthn", "FIDO", "FIDO", json!({"credentialId": format!("cred-{}", f.id), "authenticatorName": "YubiKey 5"})),
+        FactorKind::Push => (
+            "push",
+            "OKTA",
+            "OKTA",
+            json!({"credentialId": u.login, "deviceType": "SmartPhone_IPhone", "keys": [], "name": format!("{}'s iPhone", u.first), "platform": "IOS", "version": "17.4"}),
+        ),
+        FactorKind::Totp => (
+            "token:software:totp",
+            "GOOGLE",
+            "GOOGLE",
+            json!({"credentialId": u.login}),
+        ),
+        FactorKind::Sms => (
+            "sms",
+            "OKTA",
+            "OKTA",
+            json!({"phoneNumber": f.phone.clone().unwrap_or_default()}),
+        ),
+        FactorKind::WebAuthn => (
+            "webauthn",
+            "FIDO",
+            "FIDO",
+            json!({"credentialId": format!("cred-{}", f.id), "authenticatorName": "YubiKey 5"}),
+        ),
     };
     let self_href = format!("{base}/api/v1/users/{}/factors/{}", u.id, f.id);
     json!({
@@ -410,12 +467,15 @@ pub fn policy(org: &Org, p: &Policy, base: &str) -> Value {
                 obj.insert("_embedded".into(), json!({"resourceType": "APP"}));
             }
             "MFA_ENROLL" => {
-                obj.insert("settings".into(), json!({"type": "AUTHENTICATORS", "authenticators": [
-                    {"key": "okta_password", "enroll": {"self": "REQUIRED"}},
-                    {"key": "okta_verify", "enroll": {"self": "OPTIONAL"}},
-                    {"key": "phone_number", "enroll": {"self": "OPTIONAL"}},
-                    {"key": "webauthn", "enroll": {"self": "OPTIONAL"}}
-                ]}));
+                obj.insert(
+                    "settings".into(),
+                    json!({"type": "AUTHENTICATORS", "authenticators": [
+                        {"key": "okta_password", "enroll": {"self": "REQUIRED"}},
+                        {"key": "okta_verify", "enroll": {"self": "OPTIONAL"}},
+                        {"key": "phone_number", "enroll": {"self": "OPTIONAL"}},
+                        {"key": "webauthn", "enroll": {"self": "OPTIONAL"}}
+                    ]}),
+                );
             }
             "PASSWORD" => {
                 obj.insert("settings".into(), json!({"password": {"complexity": {"minLength": 12, "minLowerCase": 1, "minUpperCase": 1, "minNumber": 1, "minSymbol": 0, "excludeUsername": true}, "age": {"maxAgeDays": 0, "expireWarnDays": 0, "minAgeMinutes": 0, "historyCount": 4}, "lockout": {"maxAttempts": 10, "autoUnlockMinutes": 0, "showLockoutFailures": false}}}));
@@ -442,14 +502,26 @@ pub fn rule(p: &Policy, r: &Rule, base: &str) -> Value {
         }
     });
     let (rule_type, conditions, actions) = match p.policy_type {
-        "OKTA_SIGN_ON" => ("SIGN_ON", json!({"people": {"users": {"exclude": []}}, "network": {"connection": "ANYWHERE"}, "authContext": {"authType": "ANY"}}),
-            json!({"signon": {"access": "ALLOW", "requireFactor": r.require_mfa, "primaryFactor": "PASSWORD_IDP", "rememberDeviceByDefault": false, "session": {"usePersistentCookie": false, "maxSessionIdleMinutes": 720, "maxSessionLifetimeMinutes": 0}}})),
-        "MFA_ENROLL" => ("MFA_ENROLL", json!({"people": {"users": {"exclude": []}}, "network": {"connection": "ANYWHERE"}}),
-            json!({"enroll": {"self": if r.require_mfa { "LOGIN" } else { "CHALLENGE" }}})),
-        "ACCESS_POLICY" => ("ACCESS_POLICY", Value::Null,
-            json!({"appSignOn": {"access": "ALLOW", "verificationMethod": {"factorMode": if r.require_mfa { "2FA" } else { "1FA" }, "type": "ASSURANCE", "reauthenticateIn": "PT12H", "constraints": []}}})),
-        _ => ("PASSWORD", json!({"people": {"users": {"exclude": []}}, "network": {"connection": "ANYWHERE"}}),
-            json!({"passwordChange": {"access": "ALLOW"}, "selfServicePasswordReset": {"access": "ALLOW"}, "selfServiceUnlock": {"access": "DENY"}})),
+        "OKTA_SIGN_ON" => (
+            "SIGN_ON",
+            json!({"people": {"users": {"exclude": []}}, "network": {"connection": "ANYWHERE"}, "authContext": {"authType": "ANY"}}),
+            json!({"signon": {"access": "ALLOW", "requireFactor": r.require_mfa, "primaryFactor": "PASSWORD_IDP", "rememberDeviceByDefault": false, "session": {"usePersistentCookie": false, "maxSessionIdleMinutes": 720, "maxSessionLifetimeMinutes": 0}}}),
+        ),
+        "MFA_ENROLL" => (
+            "MFA_ENROLL",
+            json!({"people": {"users": {"exclude": []}}, "network": {"connection": "ANYWHERE"}}),
+            json!({"enroll": {"self": if r.require_mfa { "LOGIN" } else { "CHALLENGE" }}}),
+        ),
+        "ACCESS_POLICY" => (
+            "ACCESS_POLICY",
+            Value::Null,
+            json!({"appSignOn": {"access": "ALLOW", "verificationMethod": {"factorMode": if r.require_mfa { "2FA" } else { "1FA" }, "type": "ASSURANCE", "reauthenticateIn": "PT12H", "constraints": []}}}),
+        ),
+        _ => (
+            "PASSWORD",
+            json!({"people": {"users": {"exclude": []}}, "network": {"connection": "ANYWHERE"}}),
+            json!({"passwordChange": {"access": "ALLOW"}, "selfServicePasswordReset": {"access": "ALLOW"}, "selfServiceUnlock": {"access": "DENY"}}),
+        ),
     };
     if let Some(obj) = v.as_object_mut() {
         obj.insert("type".into(), json!(rule_type));
@@ -530,8 +602,20 @@ mod tests {
 
     #[test]
     fn fast_timestamps_match_chrono() {
-        for ms in [0i64, 1_598_552_160_000, 1_598_552_160_123, 951_782_400_000, 4_102_444_799_999, 1_709_164_800_000] {
-            let want = Utc.timestamp_millis_opt(ms).single().unwrap().format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
+        for ms in [
+            0i64,
+            1_598_552_160_000,
+            1_598_552_160_123,
+            951_782_400_000,
+            4_102_444_799_999,
+            1_709_164_800_000,
+        ] {
+            let want = Utc
+                .timestamp_millis_opt(ms)
+                .single()
+                .unwrap()
+                .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+                .to_string();
             assert_eq!(ts(ms), want);
         }
         assert_eq!(ts(1_598_552_160_000), "2020-08-27T18:16:00.000Z");

@@ -45,7 +45,9 @@ impl AppState {
     fn next_token(&self, len: usize) -> String {
         const A: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
         let n = self.counter.fetch_add(1, Ordering::Relaxed);
-        let mut x = self.seed ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ (self.started.elapsed().as_nanos() as u64);
+        let mut x = self.seed
+            ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+            ^ (self.started.elapsed().as_nanos() as u64);
         let mut s = String::with_capacity(len);
         for _ in 0..len {
             // splitmix64 step per character
@@ -75,36 +77,75 @@ pub struct ApiError {
 
 impl ApiError {
     fn new(status: StatusCode, code: &'static str, summary: impl Into<String>) -> Self {
-        ApiError { status, code, summary: summary.into(), causes: Vec::new() }
+        ApiError {
+            status,
+            code,
+            summary: summary.into(),
+            causes: Vec::new(),
+        }
     }
     fn cause(mut self, c: impl Into<String>) -> Self {
         self.causes.push(c.into());
         self
     }
     fn unauthorized() -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "E0000011", "Invalid token provided")
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "E0000011",
+            "Invalid token provided",
+        )
     }
     fn forbidden() -> Self {
-        Self::new(StatusCode::FORBIDDEN, "E0000006", "You do not have permission to perform the requested action")
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "E0000006",
+            "You do not have permission to perform the requested action",
+        )
     }
     fn not_found(id: &str, kind: &str) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "E0000007", format!("Not found: Resource not found: {id} ({kind})"))
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "E0000007",
+            format!("Not found: Resource not found: {id} ({kind})"),
+        )
     }
     fn no_path() -> Self {
-        Self::new(StatusCode::NOT_FOUND, "E0000008", "The requested path was not found")
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "E0000008",
+            "The requested path was not found",
+        )
     }
     fn bad_cursor() -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "E0000029", "Invalid paging request.").cause("Invalid cursor.")
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "E0000029",
+            "Invalid paging request.",
+        )
+        .cause("Invalid cursor.")
     }
     fn bad_search(why: &str) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "E0000031", "Invalid search criteria.").cause(why.to_string())
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "E0000031",
+            "Invalid search criteria.",
+        )
+        .cause(why.to_string())
     }
     fn validation(what: &str) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "E0000001", format!("Api validation failed: {what}"))
-            .cause(format!("{what}: invalid value"))
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "E0000001",
+            format!("Api validation failed: {what}"),
+        )
+        .cause(format!("{what}: invalid value"))
     }
     fn method() -> Self {
-        Self::new(StatusCode::METHOD_NOT_ALLOWED, "E0000022", "The endpoint does not support the provided HTTP method")
+        Self::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "E0000022",
+            "The endpoint does not support the provided HTTP method",
+        )
     }
     fn render(self, error_id: String) -> Response {
         let body = json!({
@@ -122,7 +163,10 @@ fn json_response(status: StatusCode, body: String, links: Vec<String>) -> Respon
     let mut resp = Response::new(Body::from(body));
     *resp.status_mut() = status;
     let h = resp.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     for l in links {
         if let Ok(v) = HeaderValue::from_str(&l) {
             h.append(header::LINK, v);
@@ -171,9 +215,19 @@ fn allowed(role: Role, p: Perm) -> bool {
 }
 
 fn authenticate(org: &Org, headers: &HeaderMap) -> Result<(Role, usize), ApiError> {
-    let raw = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).ok_or_else(ApiError::unauthorized)?;
-    let token = raw.strip_prefix("SSWS").ok_or_else(ApiError::unauthorized)?.trim();
-    let i = org.tokens.iter().position(|t| t == token).ok_or_else(ApiError::unauthorized)?;
+    let raw = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(ApiError::unauthorized)?;
+    let token = raw
+        .strip_prefix("SSWS")
+        .ok_or_else(ApiError::unauthorized)?
+        .trim();
+    let i = org
+        .tokens
+        .iter()
+        .position(|t| t == token)
+        .ok_or_else(ApiError::unauthorized)?;
     let role = match i {
         0 => Role::Super,
         1 => Role::OrgAdmin,
@@ -188,7 +242,11 @@ fn authenticate(org: &Org, headers: &HeaderMap) -> Result<(Role, usize), ApiErro
 // ---------------------------------------------------------------------------------------
 // Request context: base URL, query parameters, links
 
-const QUERY: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+const QUERY: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
 
 struct Ctx {
     base: String,
@@ -198,7 +256,10 @@ struct Ctx {
 
 impl Ctx {
     fn new(headers: &HeaderMap, uri: &axum::http::Uri) -> Ctx {
-        let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("127.0.0.1");
+        let host = headers
+            .get(header::HOST)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("127.0.0.1");
         let proto = headers
             .get("x-forwarded-proto")
             .and_then(|v| v.to_str().ok())
@@ -207,12 +268,23 @@ impl Ctx {
             .unwrap_or_else(|| "http".into());
         let params = uri
             .query()
-            .map(|q| url::form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+            .map(|q| {
+                url::form_urlencoded::parse(q.as_bytes())
+                    .into_owned()
+                    .collect()
+            })
             .unwrap_or_default();
-        Ctx { base: format!("{proto}://{host}"), path: uri.path().to_string(), params }
+        Ctx {
+            base: format!("{proto}://{host}"),
+            path: uri.path().to_string(),
+            params,
+        }
     }
     fn get(&self, k: &str) -> Option<&str> {
-        self.params.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str())
+        self.params
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.as_str())
     }
     fn limit(&self, default: usize, max: usize) -> Result<usize, ApiError> {
         match self.get("limit") {
@@ -236,7 +308,12 @@ impl Ctx {
     }
     /// The `self` URL: the request's parameters with the effective limit.
     fn self_url(&self, limit: Option<usize>) -> String {
-        let mut p: Vec<(String, String)> = self.params.iter().filter(|(k, _)| k != "limit").cloned().collect();
+        let mut p: Vec<(String, String)> = self
+            .params
+            .iter()
+            .filter(|(k, _)| k != "limit")
+            .cloned()
+            .collect();
         if let Some(l) = limit {
             p.push(("limit".into(), l.to_string()));
         }
@@ -244,7 +321,12 @@ impl Ctx {
     }
     fn next_url(&self, cursor: &str, limit: Option<usize>) -> String {
         let mut p: Vec<(String, String)> = vec![("after".into(), cursor.to_string())];
-        p.extend(self.params.iter().filter(|(k, _)| k != "after" && k != "limit").cloned());
+        p.extend(
+            self.params
+                .iter()
+                .filter(|(k, _)| k != "after" && k != "limit")
+                .cloned(),
+        );
         if let Some(l) = limit {
             p.push(("limit".into(), l.to_string()));
         }
@@ -268,8 +350,16 @@ fn parse_cursor(after: Option<&str>) -> Result<Option<String>, ApiError> {
     match after {
         None => Ok(None),
         Some(a) => {
-            let id = if a.len() == 21 { a.strip_prefix('0').unwrap_or(a) } else { a };
-            if valid_id(id) { Ok(Some(id.to_string())) } else { Err(ApiError::bad_cursor()) }
+            let id = if a.len() == 21 {
+                a.strip_prefix('0').unwrap_or(a)
+            } else {
+                a
+            };
+            if valid_id(id) {
+                Ok(Some(id.to_string()))
+            } else {
+                Err(ApiError::bad_cursor())
+            }
         }
     }
 }
@@ -337,7 +427,9 @@ fn user_attr(org: &Org, u: &org::User, attr: &str) -> Option<String> {
         "profile.email" => u.email.clone(),
         "profile.secondEmail" => u.second_email.clone()?,
         "profile.mobilePhone" => u.mobile_phone.clone()?,
-        "profile.department" => org::DEPARTMENTS[u.department as usize % org::DEPARTMENTS.len()].to_string(),
+        "profile.department" => {
+            org::DEPARTMENTS[u.department as usize % org::DEPARTMENTS.len()].to_string()
+        }
         "profile.title" => u.title.to_string(),
         "profile.employeeNumber" => u.employee_number.to_string(),
         "profile.manager" => org.users.get(u.manager? as usize)?.login.clone(),
@@ -367,12 +459,18 @@ pub fn router(state: Arc<AppState>, traffic: Arc<Traffic>) -> Router {
     let api = Router::new()
         .route("/api/{*rest}", any(api_handler))
         .with_state(state.clone())
-        .layer(axum::middleware::from_fn_with_state(traffic.clone(), crate::traffic::layer));
+        .layer(axum::middleware::from_fn_with_state(
+            traffic.clone(),
+            crate::traffic::layer,
+        ));
     let control = Router::new()
         .route("/__sim/truth", get(truth_handler))
         .route("/__sim/apps", post(add_app_handler))
         .route("/__sim/apps/{id}", delete(remove_app_handler))
-        .route("/__sim/users/{id}/second-email", post(set_second_email_handler))
+        .route(
+            "/__sim/users/{id}/second-email",
+            post(set_second_email_handler),
+        )
         .with_state(state.clone())
         .route(
             "/__sim/stats",
@@ -387,7 +485,11 @@ pub fn router(state: Arc<AppState>, traffic: Arc<Traffic>) -> Router {
 }
 
 /// `X-Okta-Request-Id` and `Date` on every response.
-async fn common_headers(State(state): State<Arc<AppState>>, req: Request, next: axum::middleware::Next) -> Response {
+async fn common_headers(
+    State(state): State<Arc<AppState>>,
+    req: Request,
+    next: axum::middleware::Next,
+) -> Response {
     let mut resp = next.run(req).await;
     let h = resp.headers_mut();
     if !h.contains_key("x-okta-request-id")
@@ -405,17 +507,41 @@ async fn common_headers(State(state): State<Arc<AppState>>, req: Request, next: 
 
 async fn truth_handler(State(state): State<Arc<AppState>>) -> Response {
     let t = crate::truth_of(&state.read());
-    json_response(StatusCode::OK, serde_json::to_string(&t).unwrap_or_default(), Vec::new())
+    json_response(
+        StatusCode::OK,
+        serde_json::to_string(&t).unwrap_or_default(),
+        Vec::new(),
+    )
 }
 
-async fn add_app_handler(State(state): State<Arc<AppState>>, headers: HeaderMap, uri: axum::http::Uri, body: axum::body::Bytes) -> Response {
+async fn add_app_handler(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    uri: axum::http::Uri,
+    body: axum::body::Bytes,
+) -> Response {
     let ctx = Ctx::new(&headers, &uri);
     let v: Value = match serde_json::from_slice(&body) {
         Ok(v) => v,
-        Err(_) => return ApiError::new(StatusCode::BAD_REQUEST, "E0000003", "The request body was not well-formed.").render(state.next_token(22)),
+        Err(_) => {
+            return ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "E0000003",
+                "The request body was not well-formed.",
+            )
+            .render(state.next_token(22));
+        }
     };
-    let label = v.get("label").and_then(Value::as_str).unwrap_or("New App").to_string();
-    let mode: &'static str = match v.get("signOnMode").and_then(Value::as_str).unwrap_or("SAML_2_0") {
+    let label = v
+        .get("label")
+        .and_then(Value::as_str)
+        .unwrap_or("New App")
+        .to_string();
+    let mode: &'static str = match v
+        .get("signOnMode")
+        .and_then(Value::as_str)
+        .unwrap_or("SAML_2_0")
+    {
         "OPENID_CONNECT" => "OPENID_CONNECT",
         "BOOKMARK" => "BOOKMARK",
         "AUTO_LOGIN" => "AUTO_LOGIN",
@@ -426,18 +552,47 @@ async fn add_app_handler(State(state): State<Arc<AppState>>, headers: HeaderMap,
     let now = state.sim_now();
     let mut org = state.write();
     let id = org.mint_id("0oa");
-    let name = label.to_ascii_lowercase().replace(|c: char| !c.is_ascii_alphanumeric(), "_");
-    let app = App { id, name, label, sign_on_mode: mode, active: true, created: now, last_updated: now, deleted: false, users: Vec::new(), groups: Vec::new() };
+    let name = label
+        .to_ascii_lowercase()
+        .replace(|c: char| !c.is_ascii_alphanumeric(), "_");
+    let app = App {
+        id,
+        name,
+        label,
+        sign_on_mode: mode,
+        active: true,
+        created: now,
+        last_updated: now,
+        deleted: false,
+        users: Vec::new(),
+        groups: Vec::new(),
+    };
     let admin = org::user_target(&org.users[0]);
     let t = org::app_target(&app);
-    push_event(&mut org, now, &admin, "application.lifecycle.create", "Create application", Some("app.generic.config.app_created"), vec![t]);
-    let policy = org.policies.iter().find(|p| p.policy_type == "ACCESS_POLICY").map(|p| p.id.clone()).unwrap_or_default();
+    push_event(
+        &mut org,
+        now,
+        &admin,
+        "application.lifecycle.create",
+        "Create application",
+        Some("app.generic.config.app_created"),
+        vec![t],
+    );
+    let policy = org
+        .policies
+        .iter()
+        .find(|p| p.policy_type == "ACCESS_POLICY")
+        .map(|p| p.id.clone())
+        .unwrap_or_default();
     let v = render::app(&app, &ctx.base, &policy);
     org.apps.push(app);
     json_response(StatusCode::OK, v.to_string(), Vec::new())
 }
 
-async fn remove_app_handler(State(state): State<Arc<AppState>>, Path(id): Path<String>) -> Response {
+async fn remove_app_handler(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+) -> Response {
     let now = state.sim_now();
     let mut org = state.write();
     let Some(a) = org.find_app(&id) else {
@@ -448,13 +603,25 @@ async fn remove_app_handler(State(state): State<Arc<AppState>>, Path(id): Path<S
     org.apps[a].groups.clear();
     let admin = org::user_target(&org.users[0]);
     let t = org::app_target(&org.apps[a]);
-    push_event(&mut org, now, &admin, "application.lifecycle.delete", "Delete application", Some("app.generic.config.app_deleted"), vec![t]);
+    push_event(
+        &mut org,
+        now,
+        &admin,
+        "application.lifecycle.delete",
+        "Delete application",
+        Some("app.generic.config.app_deleted"),
+        vec![t],
+    );
     StatusCode::NO_CONTENT.into_response()
 }
 
 /// Test hook: set (or, with an empty body, clear) a user's `secondEmail`, e.g. to make two
 /// accounts share an email address. Body: the address as plain text.
-async fn set_second_email_handler(State(state): State<Arc<AppState>>, Path(id): Path<String>, body: axum::body::Bytes) -> Response {
+async fn set_second_email_handler(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Response {
     let mut org = state.write();
     let Some(u) = org.find_user(&id) else {
         return ApiError::not_found(&id, "User").render(state.next_token(22));
@@ -465,7 +632,15 @@ async fn set_second_email_handler(State(state): State<Arc<AppState>>, Path(id): 
     StatusCode::NO_CONTENT.into_response()
 }
 
-fn push_event(org: &mut Org, now: Ms, actor: &Target, t: &'static str, msg: &'static str, legacy: Option<&'static str>, targets: Vec<Target>) {
+fn push_event(
+    org: &mut Org,
+    now: Ms,
+    actor: &Target,
+    t: &'static str,
+    msg: &'static str,
+    legacy: Option<&'static str>,
+    targets: Vec<Target>,
+) {
     let published = (now / 1000 * 1000).max(org.logs.last().map(|e| e.published).unwrap_or(0));
     let mut rng = org.id_rng.clone();
     let e = org::admin_event(&mut rng, published, actor, t, msg, legacy, targets);
@@ -481,7 +656,9 @@ pub fn append_event(org: &mut Org, mut e: LogEvent) {
             e.published = last.published;
         }
         if last.published == e.published && last.uuid >= e.uuid {
-            let first = u32::from_str_radix(&last.uuid[..8], 16).unwrap_or(0).saturating_add(1);
+            let first = u32::from_str_radix(&last.uuid[..8], 16)
+                .unwrap_or(0)
+                .saturating_add(1);
             e.uuid = format!("{first:08x}{}", &e.uuid[8..]);
         }
     }
@@ -489,24 +666,40 @@ pub fn append_event(org: &mut Org, mut e: LogEvent) {
 }
 
 pub fn insert_event(org: &mut Org, e: LogEvent) {
-    let pos = org.logs.partition_point(|x| (x.published, x.uuid.as_str()) <= (e.published, e.uuid.as_str()));
+    let pos = org
+        .logs
+        .partition_point(|x| (x.published, x.uuid.as_str()) <= (e.published, e.uuid.as_str()));
     org.logs.insert(pos, e);
 }
 
-async fn api_handler(State(state): State<Arc<AppState>>, method: Method, headers: HeaderMap, uri: axum::http::Uri) -> Response {
+async fn api_handler(
+    State(state): State<Arc<AppState>>,
+    method: Method,
+    headers: HeaderMap,
+    uri: axum::http::Uri,
+) -> Response {
     match handle(&state, &method, &headers, &uri) {
         Ok(r) => r,
         Err(e) => e.render(state.next_token(22)),
     }
 }
 
-fn handle(state: &AppState, method: &Method, headers: &HeaderMap, uri: &axum::http::Uri) -> Result<Response, ApiError> {
+fn handle(
+    state: &AppState,
+    method: &Method,
+    headers: &HeaderMap,
+    uri: &axum::http::Uri,
+) -> Result<Response, ApiError> {
     let ctx = Ctx::new(headers, uri);
     let segs: Vec<String> = ctx
         .path
         .trim_start_matches('/')
         .split('/')
-        .map(|s| percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned())
+        .map(|s| {
+            percent_encoding::percent_decode_str(s)
+                .decode_utf8_lossy()
+                .into_owned()
+        })
         .collect();
     let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
     let rest = match segs.as_slice() {
@@ -520,7 +713,10 @@ fn handle(state: &AppState, method: &Method, headers: &HeaderMap, uri: &axum::ht
     // Writes take the write lock; everything else a read lock.
     let write_route = matches!(
         (method.as_str(), rest),
-        ("POST", ["users", _, "lifecycle", "deactivate"]) | ("DELETE", ["users", _]) | ("DELETE", ["apps", _, "users", _]) | ("DELETE", ["groups", _, "users", _])
+        ("POST", ["users", _, "lifecycle", "deactivate"])
+            | ("DELETE", ["users", _])
+            | ("DELETE", ["apps", _, "users", _])
+            | ("DELETE", ["groups", _, "users", _])
     );
     if write_route {
         return handle_write(state, method, headers, rest);
@@ -530,7 +726,13 @@ fn handle(state: &AppState, method: &Method, headers: &HeaderMap, uri: &axum::ht
     }
     let org = state.read();
     let (role, me) = authenticate(&org, headers)?;
-    let need = |p: Perm| if allowed(role, p) { Ok(()) } else { Err(ApiError::forbidden()) };
+    let need = |p: Perm| {
+        if allowed(role, p) {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden())
+        }
+    };
     match rest {
         ["users"] => {
             need(Perm::Users)?;
@@ -542,11 +744,17 @@ fn handle(state: &AppState, method: &Method, headers: &HeaderMap, uri: &axum::ht
         }
         ["users", id] => {
             need(Perm::Users)?;
-            let u = org.find_user(id).ok_or_else(|| ApiError::not_found(id, "User"))?;
+            let u = org
+                .find_user(id)
+                .ok_or_else(|| ApiError::not_found(id, "User"))?;
             one_user(&org, &ctx, u)
         }
         ["users", id, sub] => {
-            let u = if *id == "me" { Some(me) } else { org.find_user(id) };
+            let u = if *id == "me" {
+                Some(me)
+            } else {
+                org.find_user(id)
+            };
             let perm = match *sub {
                 "roles" => Perm::Roles,
                 "factors" => Perm::Factors,
@@ -568,21 +776,36 @@ fn handle(state: &AppState, method: &Method, headers: &HeaderMap, uri: &axum::ht
                 }
                 "factors" => {
                     let user = &org.users[u];
-                    let v = user.factors.iter().map(|f| render::factor(user, f, &ctx.base));
+                    let v = user
+                        .factors
+                        .iter()
+                        .map(|f| render::factor(user, f, &ctx.base));
                     Ok(json_response(StatusCode::OK, array_of(v), Vec::new()))
                 }
                 "groups" => {
                     let mut gs = vec![org.everyone as usize];
                     gs.extend(org.user_groups[u].iter().map(|&g| g as usize));
-                    let v = gs.into_iter().map(|g| render::group(&org.groups[g], &ctx.base));
-                    Ok(json_response(StatusCode::OK, array_of(v), vec![format!("<{}>; rel=\"self\"", ctx.self_url(Some(200)))]))
+                    let v = gs
+                        .into_iter()
+                        .map(|g| render::group(&org.groups[g], &ctx.base));
+                    Ok(json_response(
+                        StatusCode::OK,
+                        array_of(v),
+                        vec![format!("<{}>; rel=\"self\"", ctx.self_url(Some(200)))],
+                    ))
                 }
                 _ => {
                     let user = &org.users[u];
                     let v = org
                         .apps
                         .iter()
-                        .filter(|a| !a.deleted && a.active && a.users.binary_search_by_key(&(u as u32), |au| au.user).is_ok())
+                        .filter(|a| {
+                            !a.deleted
+                                && a.active
+                                && a.users
+                                    .binary_search_by_key(&(u as u32), |au| au.user)
+                                    .is_ok()
+                        })
                         .map(|a| render::app_link(a, user, &ctx.base));
                     Ok(json_response(StatusCode::OK, array_of(v), Vec::new()))
                 }
@@ -594,16 +817,30 @@ fn handle(state: &AppState, method: &Method, headers: &HeaderMap, uri: &axum::ht
         }
         ["groups", id] => {
             need(Perm::Groups)?;
-            let g = org.find_group(id).ok_or_else(|| ApiError::not_found(id, "UserGroup"))?;
-            Ok(json_response(StatusCode::OK, render::group(&org.groups[g], &ctx.base).to_string(), Vec::new()))
+            let g = org
+                .find_group(id)
+                .ok_or_else(|| ApiError::not_found(id, "UserGroup"))?;
+            Ok(json_response(
+                StatusCode::OK,
+                render::group(&org.groups[g], &ctx.base).to_string(),
+                Vec::new(),
+            ))
         }
         ["groups", id, "users"] => {
             need(Perm::Groups)?;
-            let g = org.find_group(id).ok_or_else(|| ApiError::not_found(id, "UserGroup"))?;
+            let g = org
+                .find_group(id)
+                .ok_or_else(|| ApiError::not_found(id, "UserGroup"))?;
             let limit = ctx.limit(1000, 1000)?;
             let after = parse_cursor(ctx.get("after"))?;
             let members = org.group_members(g);
-            let (idx, next) = page(&members, |&m| org.users[m as usize].id.as_str(), after.as_deref(), limit, |_| true);
+            let (idx, next) = page(
+                &members,
+                |&m| org.users[m as usize].id.as_str(),
+                after.as_deref(),
+                limit,
+                |_| true,
+            );
             let mut out = String::with_capacity(idx.len() * 900 + 2);
             out.push('[');
             for (k, i) in idx.iter().enumerate() {
@@ -613,12 +850,22 @@ fn handle(state: &AppState, method: &Method, headers: &HeaderMap, uri: &axum::ht
                 render::user_cached_into(&mut out, &org, members[*i] as usize, &ctx.base);
             }
             out.push(']');
-            Ok(json_response(StatusCode::OK, out, ctx.links(limit, next.as_deref())))
+            Ok(json_response(
+                StatusCode::OK,
+                out,
+                ctx.links(limit, next.as_deref()),
+            ))
         }
         ["groups", id, "roles"] => {
             need(Perm::Roles)?;
-            let g = org.find_group(id).ok_or_else(|| ApiError::not_found(id, "UserGroup"))?;
-            let v = org.roles.iter().filter(|r| r.holder == Holder::Group(g as u32)).map(|r| render::role(&org, r, &ctx.base));
+            let g = org
+                .find_group(id)
+                .ok_or_else(|| ApiError::not_found(id, "UserGroup"))?;
+            let v = org
+                .roles
+                .iter()
+                .filter(|r| r.holder == Holder::Group(g as u32))
+                .map(|r| render::role(&org, r, &ctx.base));
             Ok(json_response(StatusCode::OK, array_of(v), Vec::new()))
         }
         ["apps"] => {
@@ -627,23 +874,39 @@ fn handle(state: &AppState, method: &Method, headers: &HeaderMap, uri: &axum::ht
         }
         ["apps", id] => {
             need(Perm::Apps)?;
-            let a = org.find_app(id).ok_or_else(|| ApiError::not_found(id, "AppInstance"))?;
-            Ok(json_response(StatusCode::OK, render::app(&org.apps[a], &ctx.base, &access_policy(&org)).to_string(), Vec::new()))
+            let a = org
+                .find_app(id)
+                .ok_or_else(|| ApiError::not_found(id, "AppInstance"))?;
+            Ok(json_response(
+                StatusCode::OK,
+                render::app(&org.apps[a], &ctx.base, &access_policy(&org)).to_string(),
+                Vec::new(),
+            ))
         }
         ["apps", id, "users"] => {
             need(Perm::Apps)?;
-            let a = org.find_app(id).ok_or_else(|| ApiError::not_found(id, "AppInstance"))?;
+            let a = org
+                .find_app(id)
+                .ok_or_else(|| ApiError::not_found(id, "AppInstance"))?;
             let app = &org.apps[a];
             let limit = ctx.limit(50, 500)?;
             let after = parse_cursor(ctx.get("after"))?;
             let q = ctx.get("q").map(str::to_lowercase);
             let expand_user = ctx.get("expand") == Some("user");
-            let (idx, next) = page(&app.users, |au| org.users[au.user as usize].id.as_str(), after.as_deref(), limit, |au| {
-                q.as_deref().is_none_or(|q| {
-                    let u = &org.users[au.user as usize];
-                    [&u.first, &u.last, &u.email, &u.login].iter().any(|s| s.to_lowercase().starts_with(q))
-                })
-            });
+            let (idx, next) = page(
+                &app.users,
+                |au| org.users[au.user as usize].id.as_str(),
+                after.as_deref(),
+                limit,
+                |au| {
+                    q.as_deref().is_none_or(|q| {
+                        let u = &org.users[au.user as usize];
+                        [&u.first, &u.last, &u.email, &u.login]
+                            .iter()
+                            .any(|s| s.to_lowercase().starts_with(q))
+                    })
+                },
+            );
             let v = idx.iter().map(|&i| {
                 let au: &AppUser = &app.users[i];
                 let mut v = render::app_user(&org, app, au, &ctx.base);
@@ -652,17 +915,35 @@ fn handle(state: &AppState, method: &Method, headers: &HeaderMap, uri: &axum::ht
                 }
                 v
             });
-            Ok(json_response(StatusCode::OK, array_of(v), ctx.links(limit, next.as_deref())))
+            Ok(json_response(
+                StatusCode::OK,
+                array_of(v),
+                ctx.links(limit, next.as_deref()),
+            ))
         }
         ["apps", id, "groups"] => {
             need(Perm::Apps)?;
-            let a = org.find_app(id).ok_or_else(|| ApiError::not_found(id, "AppInstance"))?;
+            let a = org
+                .find_app(id)
+                .ok_or_else(|| ApiError::not_found(id, "AppInstance"))?;
             let app = &org.apps[a];
             let limit = ctx.limit(20, 200)?;
             let after = parse_cursor(ctx.get("after"))?;
-            let (idx, next) = page(&app.groups, |ag| org.groups[ag.group as usize].id.as_str(), after.as_deref(), limit, |_| true);
-            let v = idx.iter().map(|&i| render::app_group(&org, app, &app.groups[i], &ctx.base));
-            Ok(json_response(StatusCode::OK, array_of(v), ctx.links(limit, next.as_deref())))
+            let (idx, next) = page(
+                &app.groups,
+                |ag| org.groups[ag.group as usize].id.as_str(),
+                after.as_deref(),
+                limit,
+                |_| true,
+            );
+            let v = idx
+                .iter()
+                .map(|&i| render::app_group(&org, app, &app.groups[i], &ctx.base));
+            Ok(json_response(
+                StatusCode::OK,
+                array_of(v),
+                ctx.links(limit, next.as_deref()),
+            ))
         }
         ["iam", "assignees", "users"] => {
             if state.legacy_org {
@@ -672,33 +953,68 @@ fn handle(state: &AppState, method: &Method, headers: &HeaderMap, uri: &axum::ht
             let limit = ctx.limit(100, 100)?;
             let after = parse_cursor(ctx.get("after"))?;
             let holders = role_holders(&org);
-            let start = after.as_deref().map(|a| holders.partition_point(|&u| org.users[u].id.as_str() <= a)).unwrap_or(0);
+            let start = after
+                .as_deref()
+                .map(|a| holders.partition_point(|&u| org.users[u].id.as_str() <= a))
+                .unwrap_or(0);
             let chosen: Vec<usize> = holders[start..].iter().take(limit).copied().collect();
             let more = holders.len() > start + chosen.len();
             let mut body = json!({"value": chosen.iter().map(|&u| render::assignee(&org, u, &ctx.base)).collect::<Vec<_>>()});
             if more && let Some(&last) = chosen.last() {
-                body["_links"] = json!({"next": {"href": ctx.next_url(&org.users[last].id, Some(limit))}});
+                body["_links"] =
+                    json!({"next": {"href": ctx.next_url(&org.users[last].id, Some(limit))}});
             }
             Ok(json_response(StatusCode::OK, body.to_string(), Vec::new()))
         }
         ["policies"] => {
             need(Perm::Policies)?;
-            let t = ctx.get("type").ok_or_else(|| ApiError::validation("type"))?;
-            const TYPES: [&str; 12] = ["ACCESS_POLICY", "ENTITY_RISK", "IDP_DISCOVERY", "MFA_ENROLL", "OKTA_SIGN_ON", "PASSWORD", "POST_AUTH_SESSION", "PROFILE_ENROLLMENT", "DEVICE_SIGNAL_COLLECTION", "SESSION_VIOLATION_DETECTION", "CLIENT_UPDATE", "IDENTITY_CLAIM_SOURCING"];
+            let t = ctx
+                .get("type")
+                .ok_or_else(|| ApiError::validation("type"))?;
+            const TYPES: [&str; 12] = [
+                "ACCESS_POLICY",
+                "ENTITY_RISK",
+                "IDP_DISCOVERY",
+                "MFA_ENROLL",
+                "OKTA_SIGN_ON",
+                "PASSWORD",
+                "POST_AUTH_SESSION",
+                "PROFILE_ENROLLMENT",
+                "DEVICE_SIGNAL_COLLECTION",
+                "SESSION_VIOLATION_DETECTION",
+                "CLIENT_UPDATE",
+                "IDENTITY_CLAIM_SOURCING",
+            ];
             if !TYPES.contains(&t) {
                 return Err(ApiError::validation("type"));
             }
-            let v = org.policies.iter().filter(|p| p.policy_type == t).map(|p| render::policy(&org, p, &ctx.base));
-            Ok(json_response(StatusCode::OK, array_of(v), vec![format!("<{}>; rel=\"self\"", ctx.self_url(None))]))
+            let v = org
+                .policies
+                .iter()
+                .filter(|p| p.policy_type == t)
+                .map(|p| render::policy(&org, p, &ctx.base));
+            Ok(json_response(
+                StatusCode::OK,
+                array_of(v),
+                vec![format!("<{}>; rel=\"self\"", ctx.self_url(None))],
+            ))
         }
         ["policies", id] => {
             need(Perm::Policies)?;
-            let p = org.find_policy(id).ok_or_else(|| ApiError::not_found(id, "Policy"))?;
-            Ok(json_response(StatusCode::OK, render::policy(&org, &org.policies[p], &ctx.base).to_string(), Vec::new()))
+            let p = org
+                .find_policy(id)
+                .ok_or_else(|| ApiError::not_found(id, "Policy"))?;
+            Ok(json_response(
+                StatusCode::OK,
+                render::policy(&org, &org.policies[p], &ctx.base).to_string(),
+                Vec::new(),
+            ))
         }
         ["policies", id, "rules"] => {
             need(Perm::Policies)?;
-            let p = org.find_policy(id).ok_or_else(|| ApiError::not_found(id, "Policy"))?;
+            let p = org
+                .find_policy(id)
+                .ok_or_else(|| ApiError::not_found(id, "Policy"))?;
             let pol = &org.policies[p];
             let v = pol.rules.iter().map(|r| render::rule(pol, r, &ctx.base));
             Ok(json_response(StatusCode::OK, array_of(v), Vec::new()))
@@ -709,11 +1025,19 @@ fn handle(state: &AppState, method: &Method, headers: &HeaderMap, uri: &axum::ht
         }
         ["rate-limit-settings", "warning-threshold"] => {
             need(Perm::Settings)?;
-            Ok(json_response(StatusCode::OK, json!({"warningThreshold": org.warning_threshold}).to_string(), Vec::new()))
+            Ok(json_response(
+                StatusCode::OK,
+                json!({"warningThreshold": org.warning_threshold}).to_string(),
+                Vec::new(),
+            ))
         }
         ["rate-limit-settings", "admin-notifications"] => {
             need(Perm::Settings)?;
-            Ok(json_response(StatusCode::OK, json!({"notificationsEnabled": org.notifications_enabled}).to_string(), Vec::new()))
+            Ok(json_response(
+                StatusCode::OK,
+                json!({"notificationsEnabled": org.notifications_enabled}).to_string(),
+                Vec::new(),
+            ))
         }
         _ => Err(ApiError::no_path()),
     }
@@ -725,7 +1049,9 @@ fn role_holders(org: &Org) -> Vec<usize> {
     for r in &org.roles {
         match r.holder {
             Holder::User(u) => v.push(u as usize),
-            Holder::Group(g) => v.extend(org.groups[g as usize].members.iter().map(|&u| u as usize)),
+            Holder::Group(g) => {
+                v.extend(org.groups[g as usize].members.iter().map(|&u| u as usize))
+            }
         }
     }
     v.retain(|&u| !org.users[u].deleted && org.users[u].status.is_enrolled());
@@ -735,7 +1061,11 @@ fn role_holders(org: &Org) -> Vec<usize> {
 }
 
 fn access_policy(org: &Org) -> String {
-    org.policies.iter().find(|p| p.policy_type == "ACCESS_POLICY").map(|p| p.id.clone()).unwrap_or_default()
+    org.policies
+        .iter()
+        .find(|p| p.policy_type == "ACCESS_POLICY")
+        .map(|p| p.id.clone())
+        .unwrap_or_default()
 }
 
 /// A single user: like the list entry, plus the richer `_links` Okta returns on a GET by id
@@ -746,7 +1076,10 @@ fn one_user(org: &Org, ctx: &Ctx, u: usize) -> Result<Response, ApiError> {
     let base = &ctx.base;
     let id = &user.id;
     let mut links = serde_json::Map::new();
-    links.insert("schema".into(), json!({"href": format!("{base}/api/v1/meta/schemas/user/oscc04qb2rUDcq2YA1d7")}));
+    links.insert(
+        "schema".into(),
+        json!({"href": format!("{base}/api/v1/meta/schemas/user/oscc04qb2rUDcq2YA1d7")}),
+    );
     match user.status {
         Status::Staged | Status::Provisioned | Status::Deprovisioned => {
             links.insert("activate".into(), json!({"href": format!("{base}/api/v1/users/{id}/lifecycle/activate"), "method": "POST"}));
@@ -758,13 +1091,22 @@ fn one_user(org: &Org, ctx: &Ctx, u: usize) -> Result<Response, ApiError> {
             links.insert("suspend".into(), json!({"href": format!("{base}/api/v1/users/{id}/lifecycle/suspend"), "method": "POST"}));
         }
     }
-    links.insert("self".into(), json!({"href": format!("{base}/api/v1/users/{id}")}));
+    links.insert(
+        "self".into(),
+        json!({"href": format!("{base}/api/v1/users/{id}")}),
+    );
     if user.status == Status::Deprovisioned {
         links.insert("resetFactors".into(), json!({"href": format!("{base}/api/v1/users/{id}/lifecycle/reset_factors"), "method": "POST"}));
     }
-    links.insert("type".into(), json!({"href": format!("{base}/api/v1/meta/types/user/otyc04qb2rUDcq2YA1d7")}));
+    links.insert(
+        "type".into(),
+        json!({"href": format!("{base}/api/v1/meta/types/user/otyc04qb2rUDcq2YA1d7")}),
+    );
     if user.status == Status::Deprovisioned {
-        links.insert("delete".into(), json!({"href": format!("{base}/api/v1/users/{id}"), "method": "DELETE"}));
+        links.insert(
+            "delete".into(),
+            json!({"href": format!("{base}/api/v1/users/{id}"), "method": "DELETE"}),
+        );
     } else {
         links.insert("deactivate".into(), json!({"href": format!("{base}/api/v1/users/{id}/lifecycle/deactivate"), "method": "POST"}));
     }
@@ -789,7 +1131,10 @@ fn list_users(org: &Org, ctx: &Ctx) -> Result<Response, ApiError> {
             if u.deleted || u.status == Status::Deprovisioned {
                 continue;
             }
-            if [&u.first, &u.last, &u.email, &u.login].iter().any(|s| s.to_lowercase().starts_with(&q)) {
+            if [&u.first, &u.last, &u.email, &u.login]
+                .iter()
+                .any(|s| s.to_lowercase().starts_with(&q))
+            {
                 if n > 0 {
                     out.push(',');
                 }
@@ -798,17 +1143,34 @@ fn list_users(org: &Org, ctx: &Ctx) -> Result<Response, ApiError> {
             }
         }
         out.push(']');
-        return Ok(json_response(StatusCode::OK, out, vec![format!("<{}>; rel=\"self\"", ctx.self_url(Some(limit)))]));
+        return Ok(json_response(
+            StatusCode::OK,
+            out,
+            vec![format!("<{}>; rel=\"self\"", ctx.self_url(Some(limit)))],
+        ));
     }
     let limit = ctx.limit(200, 200)?;
     let after = parse_cursor(ctx.get("after"))?;
     let expr = match (search, filter) {
         (Some(s), _) => Some(parse_checked(s, &|a, op| {
-            (a.starts_with("profile.") || ["id", "status", "created", "lastUpdated", "activated", "statusChanged", "lastLogin", "passwordChanged", "type.id"].contains(&a))
+            (a.starts_with("profile.")
+                || [
+                    "id",
+                    "status",
+                    "created",
+                    "lastUpdated",
+                    "activated",
+                    "statusChanged",
+                    "lastLogin",
+                    "passwordChanged",
+                    "type.id",
+                ]
+                .contains(&a))
                 && op != Op::Ew
         })?),
         (None, Some(f)) => Some(parse_checked(f, &|a, op| match a {
-            "status" | "id" | "profile.login" | "profile.email" | "profile.firstName" | "profile.lastName" => op == Op::Eq,
+            "status" | "id" | "profile.login" | "profile.email" | "profile.firstName"
+            | "profile.lastName" => op == Op::Eq,
             "lastUpdated" => matches!(op, Op::Eq | Op::Gt | Op::Ge | Op::Lt | Op::Le),
             _ => false,
         })?),
@@ -816,30 +1178,45 @@ fn list_users(org: &Org, ctx: &Ctx) -> Result<Response, ApiError> {
     };
     // Fast path for the privacy lookups (`profile.email eq "x"` and friends): no allocation.
     let exact: Option<(&str, &str)> = match &expr {
-        Some(Expr::Cmp { attr, op: Op::Eq, value: Some(v) })
-            if matches!(attr.as_str(), "id" | "profile.email" | "profile.login" | "profile.secondEmail") =>
+        Some(Expr::Cmp {
+            attr,
+            op: Op::Eq,
+            value: Some(v),
+        }) if matches!(
+            attr.as_str(),
+            "id" | "profile.email" | "profile.login" | "profile.secondEmail"
+        ) =>
         {
             Some((attr.as_str(), v.as_str()))
         }
         _ => None,
     };
-    let (idx, next) = page(&org.users, |u| u.id.as_str(), after.as_deref(), limit, |u| {
-        if u.deleted {
-            return false;
-        }
-        if let Some((attr, v)) = exact {
-            return match attr {
-                "id" => u.id == v,
-                "profile.email" => u.email.eq_ignore_ascii_case(v),
-                "profile.login" => u.login.eq_ignore_ascii_case(v),
-                _ => u.second_email.as_deref().is_some_and(|s| s.eq_ignore_ascii_case(v)),
-            };
-        }
-        match &expr {
-            None => u.status != Status::Deprovisioned,
-            Some(e) => e.eval(&|a| user_attr(org, u, a)),
-        }
-    });
+    let (idx, next) = page(
+        &org.users,
+        |u| u.id.as_str(),
+        after.as_deref(),
+        limit,
+        |u| {
+            if u.deleted {
+                return false;
+            }
+            if let Some((attr, v)) = exact {
+                return match attr {
+                    "id" => u.id == v,
+                    "profile.email" => u.email.eq_ignore_ascii_case(v),
+                    "profile.login" => u.login.eq_ignore_ascii_case(v),
+                    _ => u
+                        .second_email
+                        .as_deref()
+                        .is_some_and(|s| s.eq_ignore_ascii_case(v)),
+                };
+            }
+            match &expr {
+                None => u.status != Status::Deprovisioned,
+                Some(e) => e.eval(&|a| user_attr(org, u, a)),
+            }
+        },
+    );
     let mut out = String::with_capacity(idx.len() * 900 + 2);
     out.push('[');
     for (k, &i) in idx.iter().enumerate() {
@@ -850,7 +1227,11 @@ fn list_users(org: &Org, ctx: &Ctx) -> Result<Response, ApiError> {
     }
     out.push(']');
     let next = next.map(|id| format!("0{id}"));
-    Ok(json_response(StatusCode::OK, out, ctx.links(limit, next.as_deref())))
+    Ok(json_response(
+        StatusCode::OK,
+        out,
+        ctx.links(limit, next.as_deref()),
+    ))
 }
 
 fn group_attr(g: &org::Group, a: &str) -> Option<String> {
@@ -867,84 +1248,138 @@ fn group_attr(g: &org::Group, a: &str) -> Option<String> {
 }
 
 fn list_groups(org: &Org, ctx: &Ctx) -> Result<Response, ApiError> {
-    if let Some(q) = ctx.get("q").filter(|_| ctx.get("search").is_none() && ctx.get("filter").is_none()) {
+    if let Some(q) = ctx
+        .get("q")
+        .filter(|_| ctx.get("search").is_none() && ctx.get("filter").is_none())
+    {
         let limit = ctx.limit(300, 10000)?;
         let q = q.to_lowercase();
-        let v = org.groups.iter().filter(|g| g.name.to_lowercase().starts_with(&q)).take(limit).map(|g| render::group(g, &ctx.base));
-        return Ok(json_response(StatusCode::OK, array_of(v), vec![format!("<{}>; rel=\"self\"", ctx.self_url(Some(limit)))]));
+        let v = org
+            .groups
+            .iter()
+            .filter(|g| g.name.to_lowercase().starts_with(&q))
+            .take(limit)
+            .map(|g| render::group(g, &ctx.base));
+        return Ok(json_response(
+            StatusCode::OK,
+            array_of(v),
+            vec![format!("<{}>; rel=\"self\"", ctx.self_url(Some(limit)))],
+        ));
     }
     let limit = ctx.limit(10000, 10000)?;
     let after = parse_cursor(ctx.get("after"))?;
     let expr = match (ctx.get("search"), ctx.get("filter")) {
-        (Some(s), _) => Some(parse_checked(s, &|a, _| group_attr(&org.groups[0], a).is_some())?),
+        (Some(s), _) => Some(parse_checked(s, &|a, _| {
+            group_attr(&org.groups[0], a).is_some()
+        })?),
         (None, Some(f)) => Some(parse_checked(f, &|a, op| match a {
             "id" | "type" => op == Op::Eq,
-            "lastUpdated" | "lastMembershipUpdated" => matches!(op, Op::Eq | Op::Gt | Op::Ge | Op::Lt | Op::Le),
+            "lastUpdated" | "lastMembershipUpdated" => {
+                matches!(op, Op::Eq | Op::Gt | Op::Ge | Op::Lt | Op::Le)
+            }
             _ => false,
         })?),
         _ => None,
     };
-    let (idx, next) = page(&org.groups, |g| g.id.as_str(), after.as_deref(), limit, |g| {
-        expr.as_ref().is_none_or(|e| e.eval(&|a| group_attr(g, a)))
-    });
-    let v = idx.iter().map(|&i| render::group(&org.groups[i], &ctx.base));
-    Ok(json_response(StatusCode::OK, array_of(v), ctx.links(limit, next.as_deref())))
+    let (idx, next) = page(
+        &org.groups,
+        |g| g.id.as_str(),
+        after.as_deref(),
+        limit,
+        |g| expr.as_ref().is_none_or(|e| e.eval(&|a| group_attr(g, a))),
+    );
+    let v = idx
+        .iter()
+        .map(|&i| render::group(&org.groups[i], &ctx.base));
+    Ok(json_response(
+        StatusCode::OK,
+        array_of(v),
+        ctx.links(limit, next.as_deref()),
+    ))
 }
 
 fn list_apps(org: &Org, ctx: &Ctx) -> Result<Response, ApiError> {
     let limit = ctx.limit(20, 200)?;
     let after = parse_cursor(ctx.get("after"))?;
     let expr = match ctx.get("filter") {
-        Some(f) => Some(parse_checked(f, &|a, op| matches!(a, "id" | "status" | "name" | "user.id" | "group.id") && op == Op::Eq)?),
+        Some(f) => Some(parse_checked(f, &|a, op| {
+            matches!(a, "id" | "status" | "name" | "user.id" | "group.id") && op == Op::Eq
+        })?),
         None => None,
     };
     let q = ctx.get("q").map(str::to_lowercase);
-    let (idx, next) = page(&org.apps, |a| a.id.as_str(), after.as_deref(), limit, |app| {
-        if app.deleted {
-            return false;
-        }
-        if let Some(q) = &q
-            && !(app.label.to_lowercase().starts_with(q) || app.name.to_lowercase().starts_with(q))
-        {
-            return false;
-        }
-        expr.as_ref().is_none_or(|e| {
-            e.eval(&|a| match a {
-                "id" => Some(app.id.clone()),
-                "status" => Some(if app.active { "ACTIVE" } else { "INACTIVE" }.to_string()),
-                "name" => Some(app.name.clone()),
-                "user.id" => None,
-                "group.id" => None,
-                _ => None,
-            }) || app_matches_principal(org, app, e)
-        })
-    });
+    let (idx, next) = page(
+        &org.apps,
+        |a| a.id.as_str(),
+        after.as_deref(),
+        limit,
+        |app| {
+            if app.deleted {
+                return false;
+            }
+            if let Some(q) = &q
+                && !(app.label.to_lowercase().starts_with(q)
+                    || app.name.to_lowercase().starts_with(q))
+            {
+                return false;
+            }
+            expr.as_ref().is_none_or(|e| {
+                e.eval(&|a| match a {
+                    "id" => Some(app.id.clone()),
+                    "status" => Some(if app.active { "ACTIVE" } else { "INACTIVE" }.to_string()),
+                    "name" => Some(app.name.clone()),
+                    "user.id" => None,
+                    "group.id" => None,
+                    _ => None,
+                }) || app_matches_principal(org, app, e)
+            })
+        },
+    );
     let policy = access_policy(org);
     // `expand=user/{userId}`: each app carries that user's app user in `_embedded.user`
     // (real Okta, used with `filter=user.id eq "…"`).
-    let embed_user = ctx.get("expand").and_then(|e| e.strip_prefix("user/")).and_then(|id| org.find_user(id));
+    let embed_user = ctx
+        .get("expand")
+        .and_then(|e| e.strip_prefix("user/"))
+        .and_then(|id| org.find_user(id));
     let v = idx.iter().map(|&i| {
         let app = &org.apps[i];
         let mut v = render::app(app, &ctx.base, &policy);
         if let Some(u) = embed_user
             && let Ok(pos) = app.users.binary_search_by_key(&(u as u32), |au| au.user)
         {
-            v["_embedded"] = json!({"user": render::app_user(org, app, &app.users[pos], &ctx.base)});
+            v["_embedded"] =
+                json!({"user": render::app_user(org, app, &app.users[pos], &ctx.base)});
         }
         v
     });
-    Ok(json_response(StatusCode::OK, array_of(v), ctx.links(limit, next.as_deref())))
+    Ok(json_response(
+        StatusCode::OK,
+        array_of(v),
+        ctx.links(limit, next.as_deref()),
+    ))
 }
 
 /// `filter=user.id eq "…"` / `group.id eq "…"`: apps assigned to that principal.
 fn app_matches_principal(org: &Org, app: &App, e: &Expr) -> bool {
-    if let Expr::Cmp { attr, value: Some(v), .. } = e {
+    if let Expr::Cmp {
+        attr,
+        value: Some(v),
+        ..
+    } = e
+    {
         match attr.as_str() {
             "user.id" => {
-                return org.find_user(v).is_some_and(|u| app.users.binary_search_by_key(&(u as u32), |au| au.user).is_ok());
+                return org.find_user(v).is_some_and(|u| {
+                    app.users
+                        .binary_search_by_key(&(u as u32), |au| au.user)
+                        .is_ok()
+                });
             }
             "group.id" => {
-                return org.find_group(v).is_some_and(|g| app.groups.iter().any(|ag| ag.group as usize == g));
+                return org
+                    .find_group(v)
+                    .is_some_and(|g| app.groups.iter().any(|ag| ag.group as usize == g));
             }
             _ => {}
         }
@@ -956,7 +1391,9 @@ fn app_matches_principal(org: &Org, app: &App, e: &Expr) -> bool {
 // System Log
 
 fn parse_time(s: &str) -> Option<Ms> {
-    chrono::DateTime::parse_from_rfc3339(s).ok().map(|t| t.timestamp_millis())
+    chrono::DateTime::parse_from_rfc3339(s)
+        .ok()
+        .map(|t| t.timestamp_millis())
 }
 
 fn log_cursor(e: &LogEvent) -> String {
@@ -966,7 +1403,11 @@ fn log_cursor(e: &LogEvent) -> String {
 fn logs(org: &Org, ctx: &Ctx, now: Ms) -> Result<Response, ApiError> {
     let limit = match ctx.get("limit") {
         None => 100,
-        Some(s) => s.trim().parse::<i64>().map_err(|_| ApiError::validation("limit"))?.clamp(0, 1000) as usize,
+        Some(s) => s
+            .trim()
+            .parse::<i64>()
+            .map_err(|_| ApiError::validation("limit"))?
+            .clamp(0, 1000) as usize,
     };
     let until = match ctx.get("until") {
         Some(s) => Some(parse_time(s).ok_or_else(|| ApiError::validation("until"))?),
@@ -998,7 +1439,10 @@ fn logs(org: &Org, ctx: &Ctx, now: Ms) -> Result<Response, ApiError> {
         Some(f) => Some(parse_checked(f, &|a, _| a != "published")?),
         None => None,
     };
-    let q: Vec<String> = ctx.get("q").map(|q| q.split_whitespace().map(str::to_lowercase).collect()).unwrap_or_default();
+    let q: Vec<String> = ctx
+        .get("q")
+        .map(|q| q.split_whitespace().map(str::to_lowercase).collect())
+        .unwrap_or_default();
     let keep = |e: &LogEvent| -> bool {
         if e.published <= since || until.is_some_and(|u| e.published > u) || e.published > now {
             return false;
@@ -1014,7 +1458,12 @@ fn logs(org: &Org, ctx: &Ctx, now: Ms) -> Result<Response, ApiError> {
                     "actor.id" => e.actor.id.clone(),
                     "actor.alternateId" => e.actor.alternate_id.clone(),
                     "actor.type" => e.actor.kind.to_string(),
-                    "target.id" => e.targets.iter().map(|t| t.id.as_str()).find(|_| true)?.to_string(),
+                    "target.id" => e
+                        .targets
+                        .iter()
+                        .map(|t| t.id.as_str())
+                        .find(|_| true)?
+                        .to_string(),
                     "legacyEventType" => e.legacy_event_type?.to_string(),
                     "client.ipAddress" => e.ip.to_string(),
                     "transaction.id" => e.transaction_id.clone(),
@@ -1022,7 +1471,8 @@ fn logs(org: &Org, ctx: &Ctx, now: Ms) -> Result<Response, ApiError> {
                 })
             });
             // target.id must match any target, not just the first.
-            let ok = ok || matches!(f, Expr::Cmp { attr, op: Op::Eq, value: Some(v) } if attr == "target.id" && e.targets.iter().any(|t| &t.id == v));
+            let ok = ok
+                || matches!(f, Expr::Cmp { attr, op: Op::Eq, value: Some(v) } if attr == "target.id" && e.targets.iter().any(|t| &t.id == v));
             if !ok {
                 return false;
             }
@@ -1034,7 +1484,11 @@ fn logs(org: &Org, ctx: &Ctx, now: Ms) -> Result<Response, ApiError> {
                 e.display_message,
                 e.actor.alternate_id,
                 e.actor.display_name,
-                e.targets.iter().map(|t| format!("{} {} {}", t.id, t.alternate_id, t.display_name)).collect::<Vec<_>>().join(" ")
+                e.targets
+                    .iter()
+                    .map(|t| format!("{} {} {}", t.id, t.alternate_id, t.display_name))
+                    .collect::<Vec<_>>()
+                    .join(" ")
             )
             .to_lowercase();
             if !q.iter().all(|w| hay.contains(w.as_str())) {
@@ -1047,7 +1501,9 @@ fn logs(org: &Org, ctx: &Ctx, now: Ms) -> Result<Response, ApiError> {
     let mut more = false;
     if !descending {
         let start = match &after {
-            Some((ms, uuid)) => org.logs.partition_point(|e| (e.published, e.uuid.as_str()) <= (*ms, uuid.as_str())),
+            Some((ms, uuid)) => org
+                .logs
+                .partition_point(|e| (e.published, e.uuid.as_str()) <= (*ms, uuid.as_str())),
             None => org.logs.partition_point(|e| e.published <= since),
         };
         for e in &org.logs[start..] {
@@ -1065,7 +1521,9 @@ fn logs(org: &Org, ctx: &Ctx, now: Ms) -> Result<Response, ApiError> {
         }
     } else {
         let end = match &after {
-            Some((ms, uuid)) => org.logs.partition_point(|e| (e.published, e.uuid.as_str()) < (*ms, uuid.as_str())),
+            Some((ms, uuid)) => org
+                .logs
+                .partition_point(|e| (e.published, e.uuid.as_str()) < (*ms, uuid.as_str())),
             None => org.logs.len(),
         };
         for e in org.logs[..end].iter().rev() {
@@ -1089,7 +1547,12 @@ fn logs(org: &Org, ctx: &Ctx, now: Ms) -> Result<Response, ApiError> {
         // Polling: `next` is always there; on an empty page it equals `self`.
         let next = match out.last() {
             Some(e) => {
-                let mut p: Vec<(String, String)> = ctx.params.iter().filter(|(k, _)| k != "after" && k != "since").cloned().collect();
+                let mut p: Vec<(String, String)> = ctx
+                    .params
+                    .iter()
+                    .filter(|(k, _)| k != "after" && k != "since")
+                    .cloned()
+                    .collect();
                 p.push(("after".into(), log_cursor(e)));
                 ctx.url(&p)
             }
@@ -1097,7 +1560,12 @@ fn logs(org: &Org, ctx: &Ctx, now: Ms) -> Result<Response, ApiError> {
         };
         links.push(format!("<{next}>; rel=\"next\""));
     } else if more && let Some(e) = out.last() {
-        let mut p: Vec<(String, String)> = ctx.params.iter().filter(|(k, _)| k != "after").cloned().collect();
+        let mut p: Vec<(String, String)> = ctx
+            .params
+            .iter()
+            .filter(|(k, _)| k != "after")
+            .cloned()
+            .collect();
         p.push(("after".into(), log_cursor(e)));
         links.push(format!("<{}>; rel=\"next\"", ctx.url(&p)));
     }
@@ -1108,7 +1576,12 @@ fn logs(org: &Org, ctx: &Ctx, now: Ms) -> Result<Response, ApiError> {
 // ---------------------------------------------------------------------------------------
 // Writes
 
-fn handle_write(state: &AppState, method: &Method, headers: &HeaderMap, rest: &[&str]) -> Result<Response, ApiError> {
+fn handle_write(
+    state: &AppState,
+    method: &Method,
+    headers: &HeaderMap,
+    rest: &[&str],
+) -> Result<Response, ApiError> {
     let now = state.sim_now();
     let mut org = state.write();
     let (role, me) = authenticate(&org, headers)?;
@@ -1118,7 +1591,9 @@ fn handle_write(state: &AppState, method: &Method, headers: &HeaderMap, rest: &[
             if !allowed(role, Perm::WriteUser) {
                 return Err(ApiError::forbidden());
             }
-            let u = org.find_user(id).ok_or_else(|| ApiError::not_found(id, "User"))?;
+            let u = org
+                .find_user(id)
+                .ok_or_else(|| ApiError::not_found(id, "User"))?;
             if org.users[u].status != Status::Deprovisioned {
                 deactivate(&mut org, u, now, &actor);
             }
@@ -1128,7 +1603,9 @@ fn handle_write(state: &AppState, method: &Method, headers: &HeaderMap, rest: &[
             if !allowed(role, Perm::WriteUser) {
                 return Err(ApiError::forbidden());
             }
-            let u = org.find_user(id).ok_or_else(|| ApiError::not_found(id, "User"))?;
+            let u = org
+                .find_user(id)
+                .ok_or_else(|| ApiError::not_found(id, "User"))?;
             if org.users[u].status != Status::Deprovisioned {
                 deactivate(&mut org, u, now, &actor);
             } else {
@@ -1140,33 +1617,63 @@ fn handle_write(state: &AppState, method: &Method, headers: &HeaderMap, rest: &[
             if !allowed(role, Perm::WriteAppUser) {
                 return Err(ApiError::forbidden());
             }
-            let a = org.find_app(app_id).ok_or_else(|| ApiError::not_found(app_id, "AppInstance"))?;
-            let u = org.find_user(user_id).ok_or_else(|| ApiError::not_found(user_id, "User"))?;
+            let a = org
+                .find_app(app_id)
+                .ok_or_else(|| ApiError::not_found(app_id, "AppInstance"))?;
+            let u = org
+                .find_user(user_id)
+                .ok_or_else(|| ApiError::not_found(user_id, "User"))?;
             let pos = org.apps[a]
                 .users
                 .binary_search_by_key(&(u as u32), |au| au.user)
                 .map_err(|_| ApiError::not_found(user_id, "AppUser"))?;
             org.apps[a].users.remove(pos);
-            let targets = vec![org::app_target(&org.apps[a]), org::user_target(&org.users[u])];
-            push_event(&mut org, now, &actor, "application.user_membership.remove", "Remove user from application membership", Some("app.generic.unauth_app_access_attempt"), targets);
+            let targets = vec![
+                org::app_target(&org.apps[a]),
+                org::user_target(&org.users[u]),
+            ];
+            push_event(
+                &mut org,
+                now,
+                &actor,
+                "application.user_membership.remove",
+                "Remove user from application membership",
+                Some("app.generic.unauth_app_access_attempt"),
+                targets,
+            );
             Ok(StatusCode::NO_CONTENT.into_response())
         }
         ("DELETE", ["groups", group_id, "users", user_id]) => {
             if !allowed(role, Perm::WriteGroupMember) {
                 return Err(ApiError::forbidden());
             }
-            let g = org.find_group(group_id).ok_or_else(|| ApiError::not_found(group_id, "UserGroup"))?;
-            let u = org.find_user(user_id).ok_or_else(|| ApiError::not_found(user_id, "User"))?;
+            let g = org
+                .find_group(group_id)
+                .ok_or_else(|| ApiError::not_found(group_id, "UserGroup"))?;
+            let u = org
+                .find_user(user_id)
+                .ok_or_else(|| ApiError::not_found(user_id, "User"))?;
             if org.groups[g].kind != GroupType::OktaGroup {
                 return Err(ApiError::forbidden());
             }
-            let pos = org.groups[g].members.binary_search(&(u as u32)).map_err(|_| ApiError::not_found(user_id, "User"))?;
+            let pos = org.groups[g]
+                .members
+                .binary_search(&(u as u32))
+                .map_err(|_| ApiError::not_found(user_id, "User"))?;
             org.groups[g].members.remove(pos);
             org.user_groups[u].retain(|&x| x as usize != g);
             org.groups[g].last_membership_updated = now;
             drop_group_scope(&mut org, u, g);
             let targets = vec![org::user_target(&org.users[u]), group_target(&org, g)];
-            push_event(&mut org, now, &actor, "group.user_membership.remove", "Remove user from group membership", Some("core.user_group_member.user_remove"), targets);
+            push_event(
+                &mut org,
+                now,
+                &actor,
+                "group.user_membership.remove",
+                "Remove user from group membership",
+                Some("core.user_group_member.user_remove"),
+                targets,
+            );
             Ok(StatusCode::NO_CONTENT.into_response())
         }
         _ => Err(ApiError::no_path()),
@@ -1174,7 +1681,12 @@ fn handle_write(state: &AppState, method: &Method, headers: &HeaderMap, rest: &[
 }
 
 fn group_target(org: &Org, g: usize) -> Target {
-    Target { id: org.groups[g].id.clone(), kind: "UserGroup", alternate_id: "unknown".into(), display_name: org.groups[g].name.clone() }
+    Target {
+        id: org.groups[g].id.clone(),
+        kind: "UserGroup",
+        alternate_id: "unknown".into(),
+        display_name: org.groups[g].name.clone(),
+    }
 }
 
 /// After leaving group `g`, GROUP-scope app assignments that came only from `g` go away.
@@ -1212,12 +1724,28 @@ fn deactivate(org: &mut Org, u: usize, now: Ms, actor: &Target) {
     }
     org.refresh_user(u);
     let t = org::user_target(&org.users[u]);
-    push_event(org, now, actor, "user.lifecycle.deactivate", "Deactivate Okta user", Some("core.user.config.user_deactivated"), vec![t]);
+    push_event(
+        org,
+        now,
+        actor,
+        "user.lifecycle.deactivate",
+        "Deactivate Okta user",
+        Some("core.user.config.user_deactivated"),
+        vec![t],
+    );
 }
 
 fn delete_user(org: &mut Org, u: usize, now: Ms, actor: &Target) {
     let t = org::user_target(&org.users[u]);
-    push_event(org, now, actor, "user.lifecycle.delete.initiated", "Delete Okta user", None, vec![t.clone()]);
+    push_event(
+        org,
+        now,
+        actor,
+        "user.lifecycle.delete.initiated",
+        "Delete Okta user",
+        None,
+        vec![t.clone()],
+    );
     let groups = std::mem::take(&mut org.user_groups[u]);
     for g in groups {
         let members = &mut org.groups[g as usize].members;
@@ -1228,7 +1756,15 @@ fn delete_user(org: &mut Org, u: usize, now: Ms, actor: &Target) {
     }
     org.users[u].deleted = true;
     org.users[u].last_updated = now;
-    push_event(org, now, actor, "user.lifecycle.delete.completed", "Delete Okta user", None, vec![t]);
+    push_event(
+        org,
+        now,
+        actor,
+        "user.lifecycle.delete.completed",
+        "Delete Okta user",
+        None,
+        vec![t],
+    );
 }
 
 #[cfg(test)]
@@ -1244,37 +1780,87 @@ mod privacy_lookup_tests {
 
     #[tokio::test]
     async fn expand_user_search_or_and_second_email_hook() {
-        let now = chrono::DateTime::parse_from_rfc3339("2026-11-01T00:00:00Z").unwrap().with_timezone(&chrono::Utc);
+        let now = chrono::DateTime::parse_from_rfc3339("2026-11-01T00:00:00Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
         let mut config = SimConfig::new(120, 3, now);
         config.rate.mode = crate::RateLimitMode::None;
-        let sim = Simulator::start(config, "127.0.0.1:0".parse().unwrap()).await.unwrap();
+        let sim = Simulator::start(config, "127.0.0.1:0".parse().unwrap())
+            .await
+            .unwrap();
         let http = reqwest::Client::builder().no_proxy().build().unwrap();
         let token = sim.token("SUPER_ADMIN");
         let get = |path: String| {
-            let req = http.get(format!("{}{path}", sim.base_url())).header("Authorization", format!("SSWS {token}"));
+            let req = http
+                .get(format!("{}{path}", sim.base_url()))
+                .header("Authorization", format!("SSWS {token}"));
             async move { req.send().await.unwrap().json::<Value>().await.unwrap() }
         };
         let (uid, email, deprov_login) = sim.with_org(|org| {
             let u = org.apps.iter().find_map(|a| a.users.first()).unwrap().user as usize;
-            let d = org.users.iter().find(|u| u.status == crate::org::Status::Deprovisioned).unwrap();
-            (org.users[u].id.clone(), org.users[u].email.clone(), d.login.clone())
+            let d = org
+                .users
+                .iter()
+                .find(|u| u.status == crate::org::Status::Deprovisioned)
+                .unwrap();
+            (
+                org.users[u].id.clone(),
+                org.users[u].email.clone(),
+                d.login.clone(),
+            )
         });
-        let apps = get(format!("/api/v1/apps?filter=user.id%20eq%20%22{uid}%22&expand=user%2F{uid}")).await;
+        let apps = get(format!(
+            "/api/v1/apps?filter=user.id%20eq%20%22{uid}%22&expand=user%2F{uid}"
+        ))
+        .await;
         let apps = apps.as_array().unwrap();
         assert!(!apps.is_empty());
-        assert!(apps.iter().all(|a| a["_embedded"]["user"]["id"] == uid.as_str()), "{apps:?}");
+        assert!(
+            apps.iter()
+                .all(|a| a["_embedded"]["user"]["id"] == uid.as_str()),
+            "{apps:?}"
+        );
         let search = |v: &str| {
-            let expr = format!("profile.login eq \"{v}\" or profile.email eq \"{v}\" or profile.secondEmail eq \"{v}\"");
-            let q: String = percent_encoding::utf8_percent_encode(&expr, percent_encoding::NON_ALPHANUMERIC).to_string();
+            let expr = format!(
+                "profile.login eq \"{v}\" or profile.email eq \"{v}\" or profile.secondEmail eq \"{v}\""
+            );
+            let q: String =
+                percent_encoding::utf8_percent_encode(&expr, percent_encoding::NON_ALPHANUMERIC)
+                    .to_string();
             get(format!("/api/v1/users?search={q}"))
         };
         let found = search(&email.to_uppercase()).await;
-        assert!(found.as_array().unwrap().iter().any(|u| u["id"] == uid.as_str()));
+        assert!(
+            found
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|u| u["id"] == uid.as_str())
+        );
         let found = search(&deprov_login).await;
-        assert_eq!(found.as_array().unwrap().len(), 1, "DEPROVISIONED users are searchable");
+        assert_eq!(
+            found.as_array().unwrap().len(),
+            1,
+            "DEPROVISIONED users are searchable"
+        );
         // The hook: another user's secondEmail becomes this email; the search then finds both.
-        let other = sim.with_org(|org| org.users.iter().find(|u| u.id != uid && !u.deleted).unwrap().id.clone());
-        let resp = http.post(format!("{}/__sim/users/{other}/second-email", sim.base_url())).body(email.clone()).send().await.unwrap();
+        let other = sim.with_org(|org| {
+            org.users
+                .iter()
+                .find(|u| u.id != uid && !u.deleted)
+                .unwrap()
+                .id
+                .clone()
+        });
+        let resp = http
+            .post(format!(
+                "{}/__sim/users/{other}/second-email",
+                sim.base_url()
+            ))
+            .body(email.clone())
+            .send()
+            .await
+            .unwrap();
         assert_eq!(resp.status().as_u16(), 204);
         assert_eq!(search(&email).await.as_array().unwrap().len(), 2);
         sim.shutdown().await;

@@ -56,7 +56,10 @@ pub struct Traffic {
 
 impl std::fmt::Debug for Traffic {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Traffic").field("limits", &self.limits).field("faults", &self.faults).finish_non_exhaustive()
+        f.debug_struct("Traffic")
+            .field("limits", &self.limits)
+            .field("faults", &self.faults)
+            .finish_non_exhaustive()
     }
 }
 
@@ -82,7 +85,12 @@ impl Drop for InFlight {
 }
 
 impl Traffic {
-    pub fn new(config: RateConfig, faults: FaultSpec, seed: u64, on_event: EventSink) -> Result<Self, TrafficError> {
+    pub fn new(
+        config: RateConfig,
+        faults: FaultSpec,
+        seed: u64,
+        on_event: EventSink,
+    ) -> Result<Self, TrafficError> {
         let limits = Limits::resolve(&config).map_err(|e| TrafficError::RateFile {
             path: match &config.mode {
                 crate::rate::RateLimitMode::File(p) => p.display().to_string(),
@@ -93,7 +101,13 @@ impl Traffic {
         Ok(Self::with_limits(config, limits, faults, seed, on_event))
     }
 
-    fn with_limits(config: RateConfig, limits: Limits, faults: FaultSpec, seed: u64, on_event: EventSink) -> Self {
+    fn with_limits(
+        config: RateConfig,
+        limits: Limits,
+        faults: FaultSpec,
+        seed: u64,
+        on_event: EventSink,
+    ) -> Self {
         Traffic {
             config,
             faults,
@@ -123,7 +137,11 @@ impl Traffic {
             .filter(|(_, s)| s.requests > 0)
             .map(|(name, s)| {
                 let limit = self.limits.limit(name);
-                let share = if limit == 0 { 0.0 } else { s.max_window_requests as f64 / limit as f64 };
+                let share = if limit == 0 {
+                    0.0
+                } else {
+                    s.max_window_requests as f64 / limit as f64
+                };
                 let share = (share * 10_000.0).round() / 10_000.0;
                 (
                     name.to_string(),
@@ -139,8 +157,10 @@ impl Traffic {
                 )
             })
             .collect();
-        let faults: serde_json::Map<String, serde_json::Value> =
-            lock(&self.fault_counts).iter().map(|(k, v)| (k.to_string(), json!(v))).collect();
+        let faults: serde_json::Map<String, serde_json::Value> = lock(&self.fault_counts)
+            .iter()
+            .map(|(k, v)| (k.to_string(), json!(v)))
+            .collect();
         json!({
             "buckets": buckets,
             "max_in_flight": self.max_in_flight.load(Ordering::SeqCst),
@@ -160,7 +180,10 @@ impl Traffic {
     fn admit(&self, bucket: &'static str, now: Instant) -> Admission {
         let limit = self.limits.limit(bucket);
         let mut buckets = lock(&self.buckets);
-        buckets.entry(bucket).or_default().admit(bucket, now, limit, &self.limits)
+        buckets
+            .entry(bucket)
+            .or_default()
+            .admit(bucket, now, limit, &self.limits)
     }
 
     fn count_fault(&self, key: &'static str) {
@@ -212,12 +235,20 @@ fn okta_error(status: StatusCode, code: &str, summary: &str, error_id: &str) -> 
     });
     let mut resp = Response::new(Body::from(body.to_string()));
     *resp.status_mut() = status;
-    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     resp
 }
 
 fn too_many(error_id: &str) -> Response {
-    okta_error(StatusCode::TOO_MANY_REQUESTS, "E0000047", "API call exceeded rate limit due to too many requests.", error_id)
+    okta_error(
+        StatusCode::TOO_MANY_REQUESTS,
+        "E0000047",
+        "API call exceeded rate limit due to too many requests.",
+        error_id,
+    )
 }
 
 fn set_rate_headers(resp: &mut Response, limit: u64, remaining: u64, reset: u64) {
@@ -233,7 +264,12 @@ fn set_rate_headers(resp: &mut Response, limit: u64, remaining: u64, reset: u64)
 /// short pause lets the head and the prefix reach the client first (a cut-off body).
 fn failing_body(prefix: Bytes) -> Body {
     use futures::StreamExt;
-    let err = || std::io::Error::new(std::io::ErrorKind::ConnectionReset, "simulated fault: connection dropped");
+    let err = || {
+        std::io::Error::new(
+            std::io::ErrorKind::ConnectionReset,
+            "simulated fault: connection dropped",
+        )
+    };
     if prefix.is_empty() {
         return Body::from_stream(futures::stream::iter([Err::<Bytes, _>(err())]));
     }
@@ -295,30 +331,51 @@ pub async fn layer(
         t.count_fault(f.as_str());
     }
     let mut resp = match decision.fault {
-        Some(Fault::Http500) => okta_error(StatusCode::INTERNAL_SERVER_ERROR, "E0000009", "Internal Server Error", &t.error_id(n)),
+        Some(Fault::Http500) => okta_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "E0000009",
+            "Internal Server Error",
+            &t.error_id(n),
+        ),
         Some(Fault::Reset) => {
             let mut r = Response::new(failing_body(Bytes::new()));
-            r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-            r.headers_mut().insert(header::CONTENT_LENGTH, HeaderValue::from(64u64));
+            r.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            r.headers_mut()
+                .insert(header::CONTENT_LENGTH, HeaderValue::from(64u64));
             r
         }
         Some(Fault::Truncate) => {
             let (mut parts, body) = next.run(request).await.into_parts();
-            let full = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
-            parts.headers.insert(header::CONTENT_LENGTH, HeaderValue::from(full.len() as u64));
+            let full = axum::body::to_bytes(body, usize::MAX)
+                .await
+                .unwrap_or_default();
+            parts
+                .headers
+                .insert(header::CONTENT_LENGTH, HeaderValue::from(full.len() as u64));
             let half = full.slice(..full.len() / 2);
             Response::from_parts(parts, failing_body(half))
         }
         Some(Fault::BadJson) => {
             let (mut parts, body) = next.run(request).await.into_parts();
-            let full = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
+            let full = axum::body::to_bytes(body, usize::MAX)
+                .await
+                .unwrap_or_default();
             // Half the real answer, then a control character and a stray brace: no JSON
             // parser accepts U+0001 outside or inside a string.
             let mut broken = full.slice(..full.len() / 2).to_vec();
             broken.extend_from_slice(b"\x01{{");
             parts.status = StatusCode::OK;
-            parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-            parts.headers.insert(header::CONTENT_LENGTH, HeaderValue::from(broken.len() as u64));
+            parts.headers.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            parts.headers.insert(
+                header::CONTENT_LENGTH,
+                HeaderValue::from(broken.len() as u64),
+            );
             Response::from_parts(parts, Body::from(broken))
         }
         None => next.run(request).await,

@@ -6,7 +6,11 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
-#[command(name = "steward", version, about = "Steward: one identity graph of who has access to what, from your Okta (and more).")]
+#[command(
+    name = "steward",
+    version,
+    about = "Steward: one identity graph of who has access to what, from your Okta (and more)."
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: Global,
@@ -20,7 +24,12 @@ pub struct Global {
     #[arg(long, global = true, env = "STEWARD_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
     /// Database URL: sqlite://PATH or postgres://USER@HOST:PORT/DB (default: SQLite in the data directory).
-    #[arg(long, global = true, env = "STEWARD_DATABASE_URL", hide_env_values = true)]
+    #[arg(
+        long,
+        global = true,
+        env = "STEWARD_DATABASE_URL",
+        hide_env_values = true
+    )]
     pub database_url: Option<String>,
     /// Master key file that seals credentials (default: DATA_DIR/master.key, created mode 0600).
     #[arg(long, global = true, env = "STEWARD_MASTER_KEY_FILE")]

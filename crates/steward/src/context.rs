@@ -26,9 +26,15 @@ impl Paths {
             Some(url) => url.clone(),
             None => format!("sqlite://{}", data_dir.join("steward.db").display()),
         };
-        let master_key_file =
-            global.master_key_file.clone().unwrap_or_else(|| data_dir.join("master.key"));
-        Ok(Paths { data_dir, database_url, master_key_file })
+        let master_key_file = global
+            .master_key_file
+            .clone()
+            .unwrap_or_else(|| data_dir.join("master.key"));
+        Ok(Paths {
+            data_dir,
+            database_url,
+            master_key_file,
+        })
     }
 
     pub fn with_data_dir(data_dir: &Path) -> Paths {

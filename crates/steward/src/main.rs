@@ -37,7 +37,10 @@ fn main() -> ExitCode {
     telemetry::init(cli.global.log_format);
     // One process-wide TLS provider: sqlx and reqwest both use rustls with aws-lc-rs.
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");

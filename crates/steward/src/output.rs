@@ -51,7 +51,11 @@ pub fn connection_report(report: &ConnectionReport) -> String {
             let _ = writeln!(out, "Token acts as {p} (its admin roles could not be read)");
         }
         Some(p) => {
-            let _ = writeln!(out, "Token acts as {p} (roles: {})", report.roles.join(", "));
+            let _ = writeln!(
+                out,
+                "Token acts as {p} (roles: {})",
+                report.roles.join(", ")
+            );
         }
         None => {}
     }
@@ -59,14 +63,30 @@ pub fn connection_report(report: &ConnectionReport) -> String {
         let (mark, detail) = match &check.outcome {
             CheckOutcome::Ok => ("✓", String::new()),
             CheckOutcome::Fallback { reason } => ("✓", format!(" (fallback: {reason})")),
-            CheckOutcome::Denied { http_status, code, reason, .. } => (
+            CheckOutcome::Denied {
+                http_status,
+                code,
+                reason,
+                ..
+            } => (
                 "✗",
-                format!(" — {http_status} {}: {reason}", code.as_deref().unwrap_or("")),
+                format!(
+                    " — {http_status} {}: {reason}",
+                    code.as_deref().unwrap_or("")
+                ),
             ),
             CheckOutcome::Error { reason } => ("✗", format!(" — {reason}")),
         };
-        let kind = if check.required { "required" } else { "optional" };
-        let _ = writeln!(out, "{mark} {:<28} {kind:<8} {}{detail}", check.name, check.endpoint);
+        let kind = if check.required {
+            "required"
+        } else {
+            "optional"
+        };
+        let _ = writeln!(
+            out,
+            "{mark} {:<28} {kind:<8} {}{detail}",
+            check.name, check.endpoint
+        );
         if let CheckOutcome::Denied { fix, .. } = &check.outcome {
             let _ = writeln!(out, "    fix: {fix}");
         }

@@ -10,8 +10,13 @@ use steward_model::Resource;
 use steward_products::sync::SyncProgress;
 
 pub enum TerminalProgress {
-    Bars { multi: MultiProgress, bars: Mutex<BTreeMap<Resource, ProgressBar>> },
-    Lines { last: Mutex<BTreeMap<Resource, u64>> },
+    Bars {
+        multi: MultiProgress,
+        bars: Mutex<BTreeMap<Resource, ProgressBar>>,
+    },
+    Lines {
+        last: Mutex<BTreeMap<Resource, u64>>,
+    },
     Silent,
 }
 
@@ -27,18 +32,24 @@ impl TerminalProgress {
                 bars: Mutex::new(BTreeMap::new()),
             }
         } else {
-            TerminalProgress::Lines { last: Mutex::new(BTreeMap::new()) }
+            TerminalProgress::Lines {
+                last: Mutex::new(BTreeMap::new()),
+            }
         }
     }
 
     fn bar(&self, resource: Resource) -> Option<ProgressBar> {
-        let TerminalProgress::Bars { multi, bars } = self else { return None };
+        let TerminalProgress::Bars { multi, bars } = self else {
+            return None;
+        };
         let mut bars = bars.lock().ok()?;
         Some(
             bars.entry(resource)
                 .or_insert_with(|| {
                     let bar = multi.add(ProgressBar::new_spinner());
-                    if let Ok(style) = ProgressStyle::with_template("{spinner} {prefix:<24} {pos:>9} {msg}") {
+                    if let Ok(style) =
+                        ProgressStyle::with_template("{spinner} {prefix:<24} {pos:>9} {msg}")
+                    {
                         bar.set_style(style);
                     }
                     bar.set_prefix(resource.label());

@@ -21,7 +21,9 @@ pub enum StoreError {
     },
     #[error("sync run {run_id} is {status}, not running; it can no longer be changed")]
     RunNotRunning { run_id: i64, status: String },
-    #[error("sync job {job_id} is no longer held by worker {worker_id:?}: its lease expired and another worker took it over")]
+    #[error(
+        "sync job {job_id} is no longer held by worker {worker_id:?}: its lease expired and another worker took it over"
+    )]
     LeaseLost { job_id: i64, worker_id: String },
     #[error("credential of integration {integration_id}: {reason}")]
     Credential { integration_id: i64, reason: String },

@@ -121,7 +121,9 @@ impl EvidenceItem {
         let needles: Vec<String> = needles.iter().map(|n| n.to_lowercase()).collect();
         let mut done = Vec::new();
         for pointer in self.personal_entries() {
-            let Some(entry) = self.entry(&pointer) else { continue };
+            let Some(entry) = self.entry(&pointer) else {
+                continue;
+            };
             if redacted_digest(entry).is_some() {
                 continue;
             }
@@ -132,7 +134,11 @@ impl EvidenceItem {
             let digest = entry_digest(entry);
             let placeholder = serde_json::json!({ REDACTED_KEY: digest });
             let (root, rest) = split_root(&pointer);
-            let target = if root == "summary" { &mut self.summary } else { &mut self.sources };
+            let target = if root == "summary" {
+                &mut self.summary
+            } else {
+                &mut self.sources
+            };
             if let Some(slot) = target.pointer_mut(rest) {
                 *slot = placeholder;
                 done.push((pointer, digest));
@@ -203,7 +209,11 @@ fn personal_entries(summary: &Value, sources: &Value) -> Vec<String> {
 
 /// `summary` or `sources` as hashed: personal entries replaced by their digest string.
 fn digested(summary: &Value, sources: &Value, root: &str) -> Value {
-    let mut view = if root == "summary" { summary.clone() } else { sources.clone() };
+    let mut view = if root == "summary" {
+        summary.clone()
+    } else {
+        sources.clone()
+    };
     for pointer in personal_entries(summary, sources) {
         let (r, rest) = split_root(&pointer);
         if r != root {
@@ -436,13 +446,15 @@ impl Store {
         });
         Ok(rows
             .into_iter()
-            .map(|(item_id, entry, digest, request_id, redacted_at)| EvidenceRedaction {
-                item_id,
-                entry,
-                digest,
-                request_id,
-                redacted_at,
-            })
+            .map(
+                |(item_id, entry, digest, request_id, redacted_at)| EvidenceRedaction {
+                    item_id,
+                    entry,
+                    digest,
+                    request_id,
+                    redacted_at,
+                },
+            )
             .collect())
     }
 
@@ -503,11 +515,19 @@ mod tests {
             done.iter().map(|(p, _)| p.as_str()).collect::<Vec<_>>(),
             ["/summary/admins/0", "/sources/users/0"]
         );
-        assert!(!redacted.summary.to_string().contains("jane") && !redacted.sources.to_string().to_lowercase().contains("jane"));
+        assert!(
+            !redacted.summary.to_string().contains("jane")
+                && !redacted.sources.to_string().to_lowercase().contains("jane")
+        );
         assert_eq!(redacted.compute_hash(), original.hash);
         assert_eq!(redacted.redacted_entries(), done);
         // Redacting again changes nothing.
-        assert!(redacted.clone().redact_matching(&["00u1".into()]).is_empty());
+        assert!(
+            redacted
+                .clone()
+                .redact_matching(&["00u1".into()])
+                .is_empty()
+        );
 
         let mut edited = redacted.clone();
         edited.summary["admin_count"] = json!(1);

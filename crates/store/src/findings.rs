@@ -150,17 +150,20 @@ impl Store {
              WHERE integration_id = $1 AND resolved_run IS NULL";
         const TOUCH: &str = "UPDATE findings SET last_seen_run = $1 \
              WHERE integration_id = $2 AND kind = $3 AND resolved_run IS NULL";
-        const REFRESH: &str =
-            "UPDATE findings SET subject = $1, severity = $2, detail = $3, evidence = $4 WHERE id = $5";
+        const REFRESH: &str = "UPDATE findings SET subject = $1, severity = $2, detail = $3, evidence = $4 WHERE id = $5";
         const EVALUATION: &str = "INSERT INTO finding_evaluations \
              (integration_id, kind, run_id, evaluated_at, evaluated, reason, open_count) \
              VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (integration_id, kind) DO UPDATE SET \
              run_id = excluded.run_id, evaluated_at = excluded.evaluated_at, \
              evaluated = excluded.evaluated, reason = excluded.reason, open_count = excluded.open_count";
-        let evaluated: BTreeSet<&str> =
-            evaluations.iter().filter(|e| e.evaluated).map(|e| e.kind.as_str()).collect();
+        let evaluated: BTreeSet<&str> = evaluations
+            .iter()
+            .filter(|e| e.evaluated)
+            .map(|e| e.kind.as_str())
+            .collect();
         // Serialise before taking the write lock.
-        let mut wanted: HashMap<(&str, &str), (&NewFinding, &String)> = HashMap::with_capacity(found.len());
+        let mut wanted: HashMap<(&str, &str), (&NewFinding, &String)> =
+            HashMap::with_capacity(found.len());
         for f in found.iter().filter(|f| evaluated.contains(f.kind.as_str())) {
             wanted.insert((f.kind.as_str(), f.subject_key.as_str()), (f, &f.evidence));
         }
@@ -208,7 +211,10 @@ impl Store {
             }
             for chunk in resolve.chunks(ROWS_PER_STATEMENT) {
                 let mut qb = QueryBuilder::new("UPDATE findings SET resolved_run = ");
-                qb.push_bind(run_id).push(", resolved_at = ").push_bind(now).push(" WHERE id IN (");
+                qb.push_bind(run_id)
+                    .push(", resolved_at = ")
+                    .push_bind(now)
+                    .push(" WHERE id IN (");
                 let mut ids = qb.separated(", ");
                 for id in chunk {
                     ids.push_bind(*id);
@@ -222,7 +228,8 @@ impl Store {
                 .map(|(_, (f, e))| (*f, e.as_str()))
                 .collect();
             // Insert in a stable order so ids follow (kind, subject).
-            new_rows.sort_by(|a, b| (&a.0.kind, &a.0.subject_key).cmp(&(&b.0.kind, &b.0.subject_key)));
+            new_rows
+                .sort_by(|a, b| (&a.0.kind, &a.0.subject_key).cmp(&(&b.0.kind, &b.0.subject_key)));
             for chunk in new_rows.chunks(ROWS_PER_STATEMENT) {
                 let mut qb = QueryBuilder::new(
                     "INSERT INTO findings (integration_id, kind, subject_key, subject, severity, detail, \
@@ -283,7 +290,9 @@ impl Store {
             if !filter.include_resolved {
                 qb.push(" AND resolved_run IS NULL");
             }
-            qb.push(" ORDER BY CASE WHEN resolved_run IS NULL THEN 0 ELSE 1 END, kind, subject_key, id");
+            qb.push(
+                " ORDER BY CASE WHEN resolved_run IS NULL THEN 0 ELSE 1 END, kind, subject_key, id",
+            );
             qb.build_query_as::<FindingRow>().fetch_all(pool).await?
         });
         rows.into_iter().map(from_row).collect()
@@ -296,13 +305,19 @@ impl Store {
             "first_seen_run, first_seen_at, last_seen_run, resolved_run, resolved_at FROM findings WHERE id = $1"
         );
         let row = with_pool!(self, |pool| {
-            sqlx::query_as::<_, FindingRow>(SQL).bind(id).fetch_optional(pool).await?
+            sqlx::query_as::<_, FindingRow>(SQL)
+                .bind(id)
+                .fetch_optional(pool)
+                .await?
         });
         row.map(from_row).transpose()
     }
 
     /// Findings first seen, or resolved, at `run_id`.
-    pub async fn finding_changes(&self, run_id: i64) -> Result<(Vec<Finding>, Vec<Finding>), StoreError> {
+    pub async fn finding_changes(
+        &self,
+        run_id: i64,
+    ) -> Result<(Vec<Finding>, Vec<Finding>), StoreError> {
         const NEW: &str = concat!(
             "SELECT id, integration_id, kind, subject_key, subject, severity, detail, evidence, ",
             "first_seen_run, first_seen_at, last_seen_run, resolved_run, resolved_at FROM findings ",
@@ -314,13 +329,22 @@ impl Store {
             "WHERE resolved_run = $1 ORDER BY kind, subject_key, id"
         );
         let (new, resolved) = with_pool!(self, |pool| {
-            let new = sqlx::query_as::<_, FindingRow>(NEW).bind(run_id).fetch_all(pool).await?;
-            let resolved = sqlx::query_as::<_, FindingRow>(RESOLVED).bind(run_id).fetch_all(pool).await?;
+            let new = sqlx::query_as::<_, FindingRow>(NEW)
+                .bind(run_id)
+                .fetch_all(pool)
+                .await?;
+            let resolved = sqlx::query_as::<_, FindingRow>(RESOLVED)
+                .bind(run_id)
+                .fetch_all(pool)
+                .await?;
             (new, resolved)
         });
         Ok((
             new.into_iter().map(from_row).collect::<Result<_, _>>()?,
-            resolved.into_iter().map(from_row).collect::<Result<_, _>>()?,
+            resolved
+                .into_iter()
+                .map(from_row)
+                .collect::<Result<_, _>>()?,
         ))
     }
 
@@ -335,15 +359,19 @@ impl Store {
         });
         Ok(rows
             .into_iter()
-            .map(|(integration_id, kind, run_id, evaluated_at, evaluated, reason, open)| FindingEvaluation {
-                integration_id,
-                kind,
-                run_id,
-                evaluated_at,
-                evaluated,
-                reason,
-                open_count: to_u64(open),
-            })
+            .map(
+                |(integration_id, kind, run_id, evaluated_at, evaluated, reason, open)| {
+                    FindingEvaluation {
+                        integration_id,
+                        kind,
+                        run_id,
+                        evaluated_at,
+                        evaluated,
+                        reason,
+                        open_count: to_u64(open),
+                    }
+                },
+            )
             .collect())
     }
 
@@ -351,17 +379,29 @@ impl Store {
     pub async fn finding_settings(&self) -> Result<BTreeMap<String, i64>, StoreError> {
         const SQL: &str = "SELECT key, value FROM finding_settings";
         let rows = with_pool!(self, |pool| {
-            sqlx::query_as::<_, (String, i64)>(SQL).fetch_all(pool).await?
+            sqlx::query_as::<_, (String, i64)>(SQL)
+                .fetch_all(pool)
+                .await?
         });
         Ok(rows.into_iter().collect())
     }
 
     /// Set one finding threshold.
-    pub async fn set_finding_setting(&self, key: &str, value: i64, now: DateTime<Utc>) -> Result<(), StoreError> {
+    pub async fn set_finding_setting(
+        &self,
+        key: &str,
+        value: i64,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
         const SQL: &str = "INSERT INTO finding_settings (key, value, updated_at) VALUES ($1, $2, $3) \
              ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at";
         with_pool!(self, |pool| {
-            sqlx::query(SQL).bind(key).bind(value).bind(now).execute(pool).await?;
+            sqlx::query(SQL)
+                .bind(key)
+                .bind(value)
+                .bind(now)
+                .execute(pool)
+                .await?;
         });
         Ok(())
     }
@@ -379,7 +419,6 @@ impl KeyList {
         self.joined.split('\u{1f}').filter(|k| !k.is_empty())
     }
 }
-
 
 impl Store {
     /// Calls `f` with each record of one resource of the current snapshot as the projection
@@ -429,8 +468,11 @@ impl Store {
         })
         .await?;
         for key in cut {
-            let data = self.snapshot_record_data(integration_id, resource, &key).await?;
-            f(T::deserialize(crate::snapshot::decode_value(&data)?).map_err(crate::inventory::corrupt_record(resource))?);
+            let data = self
+                .snapshot_record_data(integration_id, resource, &key)
+                .await?;
+            f(T::deserialize(crate::snapshot::decode_value(&data)?)
+                .map_err(crate::inventory::corrupt_record(resource))?);
         }
         Ok(())
     }
@@ -447,7 +489,11 @@ impl Store {
         resource: steward_model::Resource,
         mut f: impl FnMut(&str) + Send,
     ) -> Result<(), StoreError> {
-        for k in self.snapshot_key_list(integration_id, resource).await?.iter() {
+        for k in self
+            .snapshot_key_list(integration_id, resource)
+            .await?
+            .iter()
+        {
             f(k);
         }
         Ok(())
@@ -483,7 +529,9 @@ impl Store {
                     .await?
             }
         };
-        Ok(KeyList { joined: joined.unwrap_or_default() })
+        Ok(KeyList {
+            joined: joined.unwrap_or_default(),
+        })
     }
 
     /// The records of one resource of the current snapshot with these record keys.
@@ -499,7 +547,9 @@ impl Store {
                 let mut qb = QueryBuilder::new(
                     "SELECT r.data FROM records r JOIN integrations i ON r.run_id = i.current_run_id WHERE i.id = ",
                 );
-                qb.push_bind(integration_id).push(" AND r.resource = ").push_bind(resource.as_str());
+                qb.push_bind(integration_id)
+                    .push(" AND r.resource = ")
+                    .push_bind(resource.as_str());
                 qb.push(" AND r.record_key IN (");
                 let mut sep = qb.separated(", ");
                 for k in chunk {

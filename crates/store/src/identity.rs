@@ -46,7 +46,12 @@ pub struct IdentityPage {
 }
 
 /// The resources the search covers.
-const INDEXED: [Resource; 4] = [Resource::Users, Resource::Groups, Resource::Apps, Resource::RoleAssignments];
+const INDEXED: [Resource; 4] = [
+    Resource::Users,
+    Resource::Groups,
+    Resource::Apps,
+    Resource::RoleAssignments,
+];
 
 /// Bits of a SQLite sort id below the resource: a run holds at most 2^28 records of one
 /// resource.
@@ -57,7 +62,9 @@ const RANK_BITS: u32 = 28;
 /// and one resource of one run is one rowid range.
 fn sort_id(run_id: i64, resource_index: usize, rank: usize) -> Option<i64> {
     let rank = i64::try_from(rank).ok().filter(|r| *r < 1 << RANK_BITS)?;
-    let run = run_id.checked_mul(1 << 32).filter(|_| (0..1 << 31).contains(&run_id))?;
+    let run = run_id
+        .checked_mul(1 << 32)
+        .filter(|_| (0..1 << 31).contains(&run_id))?;
     Some(run | (i64::try_from(resource_index).ok()? << RANK_BITS) | rank)
 }
 
@@ -142,8 +149,22 @@ fn search_row(record: &Record, key: String, logins: &HashMap<String, String>) ->
             ]);
             (a.status.clone(), text)
         }
-        Record::Group(g) => (String::new(), search_text([Some(g.name.as_str()), g.description.as_deref(), Some(g.id.as_str())])),
-        Record::App(a) => (a.status.clone(), search_text([Some(a.label.as_str()), Some(a.name.as_str()), Some(a.id.as_str())])),
+        Record::Group(g) => (
+            String::new(),
+            search_text([
+                Some(g.name.as_str()),
+                g.description.as_deref(),
+                Some(g.id.as_str()),
+            ]),
+        ),
+        Record::App(a) => (
+            a.status.clone(),
+            search_text([
+                Some(a.label.as_str()),
+                Some(a.name.as_str()),
+                Some(a.id.as_str()),
+            ]),
+        ),
         Record::RoleAssignment(r) => {
             let text = search_text([
                 Some(r.role_type.as_str()),
@@ -156,13 +177,20 @@ fn search_row(record: &Record, key: String, logins: &HashMap<String, String>) ->
         }
         _ => return None,
     };
-    Some(SearchRow { id: 0, resource: record.resource().as_str(), key, status, text })
+    Some(SearchRow {
+        id: 0,
+        resource: record.resource().as_str(),
+        key,
+        status,
+        text,
+    })
 }
 
 /// Decode one stored record through the store's one decoder (never parsed in SQL), naming
 /// the resource when it fails.
 fn decode(resource: &str, data: &str) -> Result<Record, StoreError> {
-    crate::snapshot::decode_record(data).map_err(|e| StoreError::corrupt(format!("a stored {resource} record"), e))
+    crate::snapshot::decode_record(data)
+        .map_err(|e| StoreError::corrupt(format!("a stored {resource} record"), e))
 }
 
 impl Store {
@@ -218,10 +246,23 @@ impl Store {
         rows.sort_by(|a, b| (a.resource, a.key.as_bytes()).cmp(&(b.resource, b.key.as_bytes())));
         let mut rank = 0;
         for i in 0..rows.len() {
-            rank = if i > 0 && rows[i - 1].resource == rows[i].resource { rank + 1 } else { 0 };
-            let resource_index = INDEXED.iter().position(|r| r.as_str() == rows[i].resource).unwrap_or(0);
+            rank = if i > 0 && rows[i - 1].resource == rows[i].resource {
+                rank + 1
+            } else {
+                0
+            };
+            let resource_index = INDEXED
+                .iter()
+                .position(|r| r.as_str() == rows[i].resource)
+                .unwrap_or(0);
             rows[i].id = sort_id(run_id, resource_index, rank).ok_or_else(|| {
-                StoreError::corrupt("identity search", format!("run {run_id} or its {} records exceed the index's id space", rows[i].resource))
+                StoreError::corrupt(
+                    "identity search",
+                    format!(
+                        "run {run_id} or its {} records exceed the index's id space",
+                        rows[i].resource
+                    ),
+                )
             })?;
         }
         let written = rows.len() as u64;
@@ -251,25 +292,52 @@ impl Store {
             // Fresh statistics for planning searches, and a visibility map so deep pages are
             // index-only scans of the primary key (100,000 heap fetches otherwise). Outside
             // the transaction: VACUUM cannot run in one.
-            sqlx::query("VACUUM (ANALYZE) identity_search").execute(pool).await?;
+            sqlx::query("VACUUM (ANALYZE) identity_search")
+                .execute(pool)
+                .await?;
         }
         Ok(written)
     }
 
     /// A page of one resource across every integration's current snapshot, in
     /// `(run_id, record_key)` order.
-    pub async fn identity_page(&self, resource: Resource, query: &IdentityQuery) -> Result<IdentityPage, StoreError> {
+    pub async fn identity_page(
+        &self,
+        resource: Resource,
+        query: &IdentityQuery,
+    ) -> Result<IdentityPage, StoreError> {
         if !INDEXED.contains(&resource) {
-            return Ok(IdentityPage { items: Vec::new(), has_more: false });
+            return Ok(IdentityPage {
+                items: Vec::new(),
+                has_more: false,
+            });
         }
-        let term = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty()).map(str::to_lowercase);
+        let term = query
+            .q
+            .as_deref()
+            .map(str::trim)
+            .filter(|q| !q.is_empty())
+            .map(str::to_lowercase);
         let like = term.as_deref().map(|t| format!("%{}%", like_escape(t)));
-        let status = query.status.as_deref().map(str::trim).filter(|s| !s.is_empty());
+        let status = query
+            .status
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty());
         let limit = query.limit.clamp(1, 500);
         let (fetch, offset) = (to_i64(limit + 1), to_i64(query.offset));
         let keys = match &self.db {
             Db::Sqlite(pool) => {
-                sqlite_page(pool, resource, term.as_deref(), like.as_deref(), status, fetch, offset).await?
+                sqlite_page(
+                    pool,
+                    resource,
+                    term.as_deref(),
+                    like.as_deref(),
+                    status,
+                    fetch,
+                    offset,
+                )
+                .await?
             }
             Db::Postgres(pool) => {
                 // One SQL text per filter combination rather than `($2 = '' OR ...)`, so each
@@ -280,10 +348,16 @@ impl Store {
                 // With one current run (the usual case) the run is a bound constant: the
                 // planner then reads the primary key in order and stops after the page, where
                 // a join on the current runs made it sort the whole resource for deep pages.
-                const CURRENT: &str = "SELECT current_run_id FROM integrations WHERE current_run_id IS NOT NULL";
-                let runs = sqlx::query_scalar::<_, i64>(CURRENT).fetch_all(pool).await?;
+                const CURRENT: &str =
+                    "SELECT current_run_id FROM integrations WHERE current_run_id IS NOT NULL";
+                let runs = sqlx::query_scalar::<_, i64>(CURRENT)
+                    .fetch_all(pool)
+                    .await?;
                 if runs.is_empty() {
-                    return Ok(IdentityPage { items: Vec::new(), has_more: false });
+                    return Ok(IdentityPage {
+                        items: Vec::new(),
+                        has_more: false,
+                    });
                 }
                 let filtered = |ordered: bool| {
                     let mut qb = QueryBuilder::<Postgres>::new(
@@ -299,13 +373,16 @@ impl Store {
                         }
                     }
                     if let Some(like) = &like {
-                        qb.push(" AND search_text LIKE ").push_bind(like.clone()).push(" ESCAPE '\\'");
+                        qb.push(" AND search_text LIKE ")
+                            .push_bind(like.clone())
+                            .push(" ESCAPE '\\'");
                     }
                     if let Some(s) = status {
                         qb.push(" AND status = ").push_bind(s.to_string());
                     }
                     if ordered {
-                        qb.push(" ORDER BY run_id, record_key LIMIT ").push_bind(fetch);
+                        qb.push(" ORDER BY run_id, record_key LIMIT ")
+                            .push_bind(fetch);
                         qb.push(" OFFSET ").push_bind(offset);
                     } else {
                         qb.push(" LIMIT ").push_bind(to_i64(PG_RARE_HITS + 1));
@@ -321,8 +398,12 @@ impl Store {
                 let rare = match term.as_deref() {
                     Some(t) if t.chars().count() >= 3 => {
                         let mut tx = pool.begin().await?;
-                        sqlx::query("SET LOCAL enable_indexscan = off").execute(&mut *tx).await?;
-                        sqlx::query("SET LOCAL enable_indexonlyscan = off").execute(&mut *tx).await?;
+                        sqlx::query("SET LOCAL enable_indexscan = off")
+                            .execute(&mut *tx)
+                            .await?;
+                        sqlx::query("SET LOCAL enable_indexonlyscan = off")
+                            .execute(&mut *tx)
+                            .await?;
                         let mut hits = filtered(false)
                             .build_query_as::<(i64, String)>()
                             .persistent(false)
@@ -341,7 +422,11 @@ impl Store {
                 match rare {
                     Some(keys) => keys,
                     None => {
-                        filtered(true).build_query_as::<(i64, String)>().persistent(false).fetch_all(pool).await?
+                        filtered(true)
+                            .build_query_as::<(i64, String)>()
+                            .persistent(false)
+                            .fetch_all(pool)
+                            .await?
                     }
                 }
             }
@@ -377,14 +462,21 @@ impl Store {
         let mut out = BTreeMap::new();
         for (run, keys) in by_run {
             let rows = with_pool!(self, |pool| {
-                let mut qb = QueryBuilder::new("SELECT record_key, data FROM records WHERE run_id = ");
-                qb.push_bind(run).push(" AND resource = ").push_bind(resource.as_str()).push(" AND record_key IN (");
+                let mut qb =
+                    QueryBuilder::new("SELECT record_key, data FROM records WHERE run_id = ");
+                qb.push_bind(run)
+                    .push(" AND resource = ")
+                    .push_bind(resource.as_str())
+                    .push(" AND record_key IN (");
                 let mut list = qb.separated(", ");
                 for k in &keys {
                     list.push_bind(*k);
                 }
                 qb.push(")");
-                qb.build_query_as::<(String, String)>().persistent(false).fetch_all(pool).await?
+                qb.build_query_as::<(String, String)>()
+                    .persistent(false)
+                    .fetch_all(pool)
+                    .await?
             });
             out.extend(rows.into_iter().map(|(k, d)| ((run, k), d)));
         }
@@ -407,16 +499,21 @@ async fn sqlite_page(
     fetch: i64,
     offset: i64,
 ) -> Result<Vec<(i64, String)>, StoreError> {
-    const CURRENT: &str =
-        "SELECT current_run_id FROM integrations WHERE current_run_id IS NOT NULL ORDER BY current_run_id";
+    const CURRENT: &str = "SELECT current_run_id FROM integrations WHERE current_run_id IS NOT NULL ORDER BY current_run_id";
     const HITS: &str = "SELECT COUNT(*) FROM (SELECT rowid FROM identity_fts WHERE identity_fts MATCH $1 LIMIT $2)";
-    let runs = sqlx::query_scalar::<_, i64>(CURRENT).fetch_all(pool).await?;
+    let runs = sqlx::query_scalar::<_, i64>(CURRENT)
+        .fetch_all(pool)
+        .await?;
     let (Some(first), Some(last)) = (runs.first(), runs.last()) else {
         return Ok(Vec::new());
     };
     let resource_index = INDEXED.iter().position(|r| *r == resource).unwrap_or(0);
-    let (lo, hi) = sort_range(*first, *last, resource_index)
-        .ok_or_else(|| StoreError::corrupt("identity search", format!("run {last} exceeds the index's id space")))?;
+    let (lo, hi) = sort_range(*first, *last, resource_index).ok_or_else(|| {
+        StoreError::corrupt(
+            "identity search",
+            format!("run {last} exceeds the index's id space"),
+        )
+    })?;
     let phrase = match term {
         Some(t) if t.chars().count() >= 3 => {
             // An FTS5 string: the whole term as one phrase, which the trigram tokenizer
@@ -431,18 +528,26 @@ async fn sqlite_page(
         }
         _ => None,
     };
-    let mut qb = QueryBuilder::<Sqlite>::new("SELECT run_id, record_key FROM identity_search WHERE ");
+    let mut qb =
+        QueryBuilder::<Sqlite>::new("SELECT run_id, record_key FROM identity_search WHERE ");
     match &phrase {
         // `+` keeps the planner off the rowid range and the status index: the few hits drive.
         Some(phrase) => {
-            qb.push("id IN (SELECT rowid FROM identity_fts WHERE identity_fts MATCH ").push_bind(phrase.as_str());
-            qb.push(") AND +id BETWEEN ").push_bind(lo).push(" AND ").push_bind(hi);
+            qb.push("id IN (SELECT rowid FROM identity_fts WHERE identity_fts MATCH ")
+                .push_bind(phrase.as_str());
+            qb.push(") AND +id BETWEEN ")
+                .push_bind(lo)
+                .push(" AND ")
+                .push_bind(hi);
             if let Some(s) = status {
                 qb.push(" AND +status = ").push_bind(s);
             }
         }
         None => {
-            qb.push("id BETWEEN ").push_bind(lo).push(" AND ").push_bind(hi);
+            qb.push("id BETWEEN ")
+                .push_bind(lo)
+                .push(" AND ")
+                .push_bind(hi);
             if let Some(s) = status {
                 qb.push(" AND status = ").push_bind(s);
             }
@@ -452,8 +557,13 @@ async fn sqlite_page(
     qb.push(" AND +resource = ").push_bind(resource.as_str());
     qb.push(" AND +run_id IN (SELECT current_run_id FROM integrations WHERE current_run_id IS NOT NULL)");
     if let Some(like) = like {
-        qb.push(" AND search_text LIKE ").push_bind(like).push(" ESCAPE '\\'");
+        qb.push(" AND search_text LIKE ")
+            .push_bind(like)
+            .push(" ESCAPE '\\'");
     }
-    qb.push(" ORDER BY id LIMIT ").push_bind(fetch).push(" OFFSET ").push_bind(offset);
+    qb.push(" ORDER BY id LIMIT ")
+        .push_bind(fetch)
+        .push(" OFFSET ")
+        .push_bind(offset);
     Ok(qb.build_query_as::<(i64, String)>().fetch_all(pool).await?)
 }

@@ -12,8 +12,8 @@
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
 use futures::TryStreamExt;
+use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use steward_model::Resource;
@@ -111,7 +111,9 @@ pub enum Decision {
         purpose: Option<String>,
         data_categories: Option<Vec<String>>,
     },
-    Ignore { reason: String },
+    Ignore {
+        reason: String,
+    },
 }
 
 /// What one sync run did to the inventory.
@@ -177,7 +179,9 @@ macro_rules! select_items {
 
 fn from_row(row: ItemRow) -> Result<InventoryItem, StoreError> {
     let what = || format!("inventory item {}", row.id);
-    let list = |s: &str| serde_json::from_str::<Vec<String>>(s).map_err(|e| StoreError::corrupt(what(), e));
+    let list = |s: &str| {
+        serde_json::from_str::<Vec<String>>(s).map_err(|e| StoreError::corrupt(what(), e))
+    };
     let triage = Triage::parse(&row.triage)
         .ok_or_else(|| StoreError::corrupt(what(), format!("unknown triage {:?}", row.triage)))?;
     Ok(InventoryItem {
@@ -223,16 +227,35 @@ fn changed_fields(old: &InventoryFacts, new: &InventoryFacts) -> serde_json::Map
     };
     cmp("name", json!(old.name), json!(new.name));
     cmp("label", json!(old.label), json!(new.label));
-    cmp("sign_on_mode", json!(old.sign_on_mode), json!(new.sign_on_mode));
-    cmp("okta_status", json!(old.okta_status), json!(new.okta_status));
+    cmp(
+        "sign_on_mode",
+        json!(old.sign_on_mode),
+        json!(new.sign_on_mode),
+    );
+    cmp(
+        "okta_status",
+        json!(old.okta_status),
+        json!(new.okta_status),
+    );
     cmp("created", json!(old.created), json!(new.created));
-    cmp("assigned_users", json!(old.assigned_users), json!(new.assigned_users));
-    cmp("assigned_groups", json!(old.assigned_groups), json!(new.assigned_groups));
-    cmp("departments", json!(old.departments), json!(new.departments));
+    cmp(
+        "assigned_users",
+        json!(old.assigned_users),
+        json!(new.assigned_users),
+    );
+    cmp(
+        "assigned_groups",
+        json!(old.assigned_groups),
+        json!(new.assigned_groups),
+    );
+    cmp(
+        "departments",
+        json!(old.departments),
+        json!(new.departments),
+    );
     cmp("admins", json!(old.admins), json!(new.admins));
     out
 }
-
 
 /// How a record that does not parse as its projection is reported, naming its resource.
 pub(crate) fn corrupt_record(resource: Resource) -> impl Fn(serde_json::Error) -> StoreError {
@@ -316,7 +339,8 @@ impl Store {
         select: Select<'_>,
         mut each: impl FnMut(&str) -> Result<(), StoreError> + Send,
     ) -> Result<(), StoreError> {
-        self.snapshot_pages_keyed(integration_id, resource, select, |_, data| each(data)).await
+        self.snapshot_pages_keyed(integration_id, resource, select, |_, data| each(data))
+            .await
     }
 
     /// The stored JSON of one record of the current snapshot, by key.
@@ -330,7 +354,11 @@ impl Store {
              WHERE i.id = $1 AND r.resource = $2 AND r.record_key = $3";
         const LOG: &str = "SELECT data FROM log_events WHERE integration_id = $1 AND $2 = 'log_events' AND record_key = $3 \
              AND run_id IN (SELECT id FROM sync_runs WHERE integration_id = $1 AND status = 'succeeded')";
-        let sql = if resource == Resource::LogEvents { LOG } else { RECORD };
+        let sql = if resource == Resource::LogEvents {
+            LOG
+        } else {
+            RECORD
+        };
         let data = with_pool!(self, |pool| {
             sqlx::query_scalar::<_, String>(sql)
                 .bind(integration_id)
@@ -357,11 +385,17 @@ impl Store {
             Select::Whole => ("data".to_string(), None),
             // The head is cut in SQL, so the (often much larger) `raw` never leaves the database.
             Select::Head { containing } => (
-                format!("CASE WHEN {find}(data, ',\"raw\":') > 0 THEN substr(data, 1, {find}(data, ',\"raw\":') - 1) || '}}' ELSE data END"),
+                format!(
+                    "CASE WHEN {find}(data, ',\"raw\":') > 0 THEN substr(data, 1, {find}(data, ',\"raw\":') - 1) || '}}' ELSE data END"
+                ),
                 containing,
             ),
         };
-        let filter = |n: u8| containing.map(|_| format!(" AND {find}(data, ${n}) > 0")).unwrap_or_default();
+        let filter = |n: u8| {
+            containing
+                .map(|_| format!(" AND {find}(data, ${n}) > 0"))
+                .unwrap_or_default()
+        };
         let records = format!(
             "SELECT record_key, {data} FROM records WHERE run_id = $1 AND resource = $2{} ORDER BY record_key",
             filter(3)
@@ -379,8 +413,8 @@ impl Store {
                 .fetch_optional(pool)
                 .await?
         });
-        let Some(run_id) =
-            current.ok_or_else(|| StoreError::not_found(format!("integration {integration_id}")))?
+        let Some(run_id) = current
+            .ok_or_else(|| StoreError::not_found(format!("integration {integration_id}")))?
         else {
             return Ok(());
         };
@@ -389,7 +423,8 @@ impl Store {
         with_pool!(self, |pool| {
             let q = match resource {
                 Resource::LogEvents => {
-                    sqlx::query_as::<_, (String, String)>(sqlx::AssertSqlSafe(log.clone())).bind(integration_id)
+                    sqlx::query_as::<_, (String, String)>(sqlx::AssertSqlSafe(log.clone()))
+                        .bind(integration_id)
                 }
                 r => sqlx::query_as::<_, (String, String)>(sqlx::AssertSqlSafe(records.clone()))
                     .bind(run_id)
@@ -470,7 +505,10 @@ impl Store {
                 .await?;
             (rows, total)
         });
-        let items = rows.into_iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
+        let items = rows
+            .into_iter()
+            .map(from_row)
+            .collect::<Result<Vec<_>, _>>()?;
         Ok((items, to_u64(total)))
     }
 
@@ -478,7 +516,10 @@ impl Store {
     pub async fn inventory_item(&self, id: i64) -> Result<Option<InventoryItem>, StoreError> {
         const SQL: &str = concat!(select_items!(), " WHERE id = $1");
         let row = with_pool!(self, |pool| {
-            sqlx::query_as::<_, ItemRow>(SQL).bind(id).fetch_optional(pool).await?
+            sqlx::query_as::<_, ItemRow>(SQL)
+                .bind(id)
+                .fetch_optional(pool)
+                .await?
         });
         row.map(from_row).transpose()
     }
@@ -508,7 +549,11 @@ impl Store {
                     return Err(StoreError::not_found(format!("inventory item INV-{id}")));
                 }
                 match decision {
-                    Decision::Accept { owner, purpose, data_categories } => {
+                    Decision::Accept {
+                        owner,
+                        purpose,
+                        data_categories,
+                    } => {
                         sqlx::query(ACCEPT)
                             .bind(owner.as_deref())
                             .bind(purpose.as_deref())
@@ -717,9 +762,16 @@ impl Store {
         let changes = rows
             .into_iter()
             .map(|(item_id, app_id, label, change, fields)| {
-                let fields = serde_json::from_str(&fields)
-                    .map_err(|e| StoreError::corrupt(format!("inventory change of INV-{item_id}"), e))?;
-                Ok(InventoryChange { item_id, app_id, label, change, fields })
+                let fields = serde_json::from_str(&fields).map_err(|e| {
+                    StoreError::corrupt(format!("inventory change of INV-{item_id}"), e)
+                })?;
+                Ok(InventoryChange {
+                    item_id,
+                    app_id,
+                    label,
+                    change,
+                    fields,
+                })
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
         let sync = InventorySync {

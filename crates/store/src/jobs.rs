@@ -47,7 +47,9 @@ impl Frequency {
     pub fn parse(input: &str) -> Result<Frequency, String> {
         let s = input.trim().to_ascii_lowercase();
         let bad = || {
-            format!("{input:?} is not a frequency: use hourly, daily, weekly, manual, or an interval like 30m or 2h")
+            format!(
+                "{input:?} is not a frequency: use hourly, daily, weekly, manual, or an interval like 30m or 2h"
+            )
         };
         let minutes = match s.as_str() {
             "hourly" => return Ok(Frequency::Hourly),
@@ -58,14 +60,19 @@ impl Frequency {
                 if let Some(n) = s.strip_suffix('m') {
                     n.parse::<u32>().map_err(|_| bad())?
                 } else if let Some(n) = s.strip_suffix('h') {
-                    n.parse::<u32>().map_err(|_| bad())?.checked_mul(60).ok_or_else(bad)?
+                    n.parse::<u32>()
+                        .map_err(|_| bad())?
+                        .checked_mul(60)
+                        .ok_or_else(bad)?
                 } else {
                     return Err(bad());
                 }
             }
         };
         if minutes == 0 || minutes > MAX_MINUTES {
-            return Err(format!("{input:?}: the interval must be between 1 minute and 4 weeks"));
+            return Err(format!(
+                "{input:?}: the interval must be between 1 minute and 4 weeks"
+            ));
         }
         Ok(Frequency::EveryMinutes(minutes))
     }
@@ -179,7 +186,21 @@ type JobRow = (
 );
 
 fn job_from(row: JobRow) -> SyncJob {
-    let (id, integration_id, kind, due_at, status, lease_owner, lease_expires_at, attempts, run_id, error, created_at, started_at, finished_at) = row;
+    let (
+        id,
+        integration_id,
+        kind,
+        due_at,
+        status,
+        lease_owner,
+        lease_expires_at,
+        attempts,
+        run_id,
+        error,
+        created_at,
+        started_at,
+        finished_at,
+    ) = row;
     SyncJob {
         id,
         integration_id,
@@ -201,13 +222,23 @@ type ScheduleRow = (i64, String, Option<DateTime<Utc>>, bool, DateTime<Utc>);
 
 fn schedule_from(row: ScheduleRow) -> Result<SyncSchedule, StoreError> {
     let (integration_id, frequency, next_due_at, enabled, updated_at) = row;
-    let frequency = Frequency::parse(&frequency)
-        .map_err(|e| StoreError::corrupt(format!("the schedule of integration {integration_id}"), e))?;
-    Ok(SyncSchedule { integration_id, frequency, next_due_at, enabled, updated_at })
+    let frequency = Frequency::parse(&frequency).map_err(|e| {
+        StoreError::corrupt(format!("the schedule of integration {integration_id}"), e)
+    })?;
+    Ok(SyncSchedule {
+        integration_id,
+        frequency,
+        next_due_at,
+        enabled,
+        updated_at,
+    })
 }
 
 fn plus(at: DateTime<Utc>, d: Duration) -> DateTime<Utc> {
-    TimeDelta::from_std(d).ok().and_then(|d| at.checked_add_signed(d)).unwrap_or(DateTime::<Utc>::MAX_UTC)
+    TimeDelta::from_std(d)
+        .ok()
+        .and_then(|d| at.checked_add_signed(d))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
 }
 
 /// Whole seconds: schedule times are compared for equality (compare-and-set), so keep them
@@ -281,7 +312,9 @@ impl Store {
             .ok_or_else(|| StoreError::not_found(format!("integration {integration_id}")))?;
         let now = whole_seconds(now);
         let next_due_at = frequency.interval().map(|interval| {
-            let after_last = integration.last_sync_at.map(|at| whole_seconds(at) + interval);
+            let after_last = integration
+                .last_sync_at
+                .map(|at| whole_seconds(at) + interval);
             after_last.filter(|at| *at > now).unwrap_or(now)
         });
         const SQL: &str = "INSERT INTO sync_schedules (integration_id, frequency, next_due_at, enabled, updated_at) \
@@ -297,7 +330,13 @@ impl Store {
             .execute(pool)
             .await?
             .rows_affected());
-        Ok(SyncSchedule { integration_id, frequency, next_due_at, enabled, updated_at: now })
+        Ok(SyncSchedule {
+            integration_id,
+            frequency,
+            next_due_at,
+            enabled,
+            updated_at: now,
+        })
     }
 
     /// The integration's schedule, if one was set.
@@ -316,12 +355,16 @@ impl Store {
     /// (compare-and-set on `next_due_at`) and a unique `(integration_id, kind, due_at)` stops a
     /// duplicate job. A schedule whose previous job is still queued gets no second one (slow
     /// workers do not pile up a backlog).
-    pub async fn enqueue_due_schedules(&self, now: DateTime<Utc>) -> Result<Vec<SyncJob>, StoreError> {
+    pub async fn enqueue_due_schedules(
+        &self,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<SyncJob>, StoreError> {
         const DUE: &str = "SELECT integration_id, frequency, next_due_at, enabled, updated_at FROM sync_schedules \
                            WHERE enabled = $1 AND next_due_at IS NOT NULL AND next_due_at <= $2 \
                            ORDER BY next_due_at";
         const ADVANCE: &str = "UPDATE sync_schedules SET next_due_at = $3 WHERE integration_id = $1 AND next_due_at = $2";
-        const QUEUED: &str = "SELECT id FROM sync_jobs WHERE integration_id = $1 AND status = 'queued' LIMIT 1";
+        const QUEUED: &str =
+            "SELECT id FROM sync_jobs WHERE integration_id = $1 AND status = 'queued' LIMIT 1";
         let due = with_pool!(self, |pool| sqlx::query_as::<_, ScheduleRow>(DUE)
             .bind(true)
             .bind(now)
@@ -330,7 +373,9 @@ impl Store {
         let mut created = Vec::new();
         for row in due {
             let schedule = schedule_from(row)?;
-            let (Some(interval), Some(due_at)) = (schedule.frequency.interval(), schedule.next_due_at) else {
+            let (Some(interval), Some(due_at)) =
+                (schedule.frequency.interval(), schedule.next_due_at)
+            else {
                 continue;
             };
             let next = next_after(due_at, interval, now);
@@ -366,14 +411,24 @@ impl Store {
         due_at: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<Option<SyncJob>, StoreError> {
-        Ok(in_tx!(self, |tx| insert_job!(&mut *tx, integration_id, "scheduled", due_at, now)?))
+        Ok(in_tx!(self, |tx| insert_job!(
+            &mut *tx,
+            integration_id,
+            "scheduled",
+            due_at,
+            now
+        )?))
     }
 
     /// "Sync now": queue a manual job due `now`. When a job of the integration is already
     /// queued and due, that job is returned instead (merged: it syncs just as soon). A running
     /// job does not merge, its data may predate the request; the new job waits until it ends,
     /// since jobs of one integration never overlap.
-    pub async fn enqueue_manual(&self, integration_id: i64, now: DateTime<Utc>) -> Result<Enqueued, StoreError> {
+    pub async fn enqueue_manual(
+        &self,
+        integration_id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<Enqueued, StoreError> {
         // Two tries: a concurrent "Sync now" may insert between our check and insert, and the
         // unique index on queued manual jobs then refuses ours; the second look finds it.
         for _ in 0..2 {
@@ -387,9 +442,18 @@ impl Store {
                 .fetch_optional(pool)
                 .await?);
             if let Some(row) = existing {
-                return Ok(Enqueued { job: job_from(row), created: false });
+                return Ok(Enqueued {
+                    job: job_from(row),
+                    created: false,
+                });
             }
-            let inserted = with_pool!(self, |pool| insert_job!(pool, integration_id, "manual", now, now));
+            let inserted = with_pool!(self, |pool| insert_job!(
+                pool,
+                integration_id,
+                "manual",
+                now,
+                now
+            ));
             match inserted {
                 Ok(Some(job)) => return Ok(Enqueued { job, created: true }),
                 Ok(None) => continue,
@@ -475,7 +539,10 @@ impl Store {
             .await?
             .rows_affected());
         if done == 0 {
-            return Err(StoreError::LeaseLost { job_id, worker_id: worker_id.to_string() });
+            return Err(StoreError::LeaseLost {
+                job_id,
+                worker_id: worker_id.to_string(),
+            });
         }
         Ok(())
     }
@@ -505,7 +572,10 @@ impl Store {
             .bind(now)
             .fetch_optional(pool)
             .await?);
-        row.map(job_from).ok_or_else(|| StoreError::LeaseLost { job_id, worker_id: worker_id.to_string() })
+        row.map(job_from).ok_or_else(|| StoreError::LeaseLost {
+            job_id,
+            worker_id: worker_id.to_string(),
+        })
     }
 
     /// Give a job back to the queue (its worker is shutting down), so another worker claims
@@ -513,7 +583,12 @@ impl Store {
     pub async fn release_job(&self, job_id: i64, worker_id: &str) -> Result<(), StoreError> {
         const SQL: &str = "UPDATE sync_jobs SET status = 'queued', lease_owner = NULL, lease_expires_at = NULL \
                            WHERE id = $1 AND lease_owner = $2 AND status = 'running'";
-        with_pool!(self, |pool| sqlx::query(SQL).bind(job_id).bind(worker_id).execute(pool).await?.rows_affected());
+        with_pool!(self, |pool| sqlx::query(SQL)
+            .bind(job_id)
+            .bind(worker_id)
+            .execute(pool)
+            .await?
+            .rows_affected());
         Ok(())
     }
 

@@ -201,7 +201,13 @@ impl Sealer {
         rand::rngs::OsRng.fill_bytes(&mut nonce);
         let ct = self
             .cipher
-            .encrypt(XNonce::from_slice(&nonce), Payload { msg, aad: aad.as_bytes() })
+            .encrypt(
+                XNonce::from_slice(&nonce),
+                Payload {
+                    msg,
+                    aad: aad.as_bytes(),
+                },
+            )
             .ok()?;
         let mut out = Vec::with_capacity(1 + NONCE_LEN + ct.len());
         out.push(ENVELOPE_V1);
@@ -219,7 +225,13 @@ impl Sealer {
         }
         let (nonce, ct) = rest.split_at(NONCE_LEN);
         self.cipher
-            .decrypt(XNonce::from_slice(nonce), Payload { msg: ct, aad: aad.as_bytes() })
+            .decrypt(
+                XNonce::from_slice(nonce),
+                Payload {
+                    msg: ct,
+                    aad: aad.as_bytes(),
+                },
+            )
             .ok()
     }
 }

@@ -26,36 +26,42 @@ mod identity;
 mod integrations;
 mod inventory;
 mod jobs;
+mod key;
 mod requests;
 mod review_reminders;
 mod reviews;
-mod key;
 mod runs;
 mod snapshot;
-mod users;
 pub mod testing;
+mod users;
 
 pub use error::StoreError;
 pub use evidence::{
-    EvidenceHead, EvidenceItem, EvidenceRedaction, GENESIS_HASH, NewEvidence, REDACTED_KEY, entry_digest,
-    evidence_id, redacted_digest,
+    EvidenceHead, EvidenceItem, EvidenceRedaction, GENESIS_HASH, NewEvidence, REDACTED_KEY,
+    entry_digest, evidence_id, redacted_digest,
 };
-pub use findings::{Finding, FindingEvaluation, FindingFilter, FindingsUpdate, KeyList, KindEvaluation, NewFinding};
+pub use findings::{
+    Finding, FindingEvaluation, FindingFilter, FindingsUpdate, KeyList, KindEvaluation, NewFinding,
+};
+pub use identity::{IdentityPage, IdentityQuery};
 pub use integrations::{Integration, NewIntegration};
-pub use review_reminders::{ReviewReminder, ReviewerPending};
-pub use reviews::{
-    AuditEntry, Campaign, Case, CaseContext, DecideRefusal, NewCase, NewReviewDefinition, NewReviewPerson, ReviewDefinition,
-    reviewers_text,
-};
 pub use inventory::{
-    Decision, InventoryChange, InventoryFacts, InventoryFilter, InventoryItem, InventorySync, Triage,
+    Decision, InventoryChange, InventoryFacts, InventoryFilter, InventoryItem, InventorySync,
+    Triage,
 };
 pub use jobs::{Enqueued, Frequency, JobEnd, MAX_ATTEMPTS, SyncJob, SyncSchedule};
 pub use key::MasterKey;
-pub use requests::{EmailHash, Erased, Erasure, NewPrivacyRequest, NewReceipt, PrivacyRequest, PrivacyRequestEvent, Receipt, RequestKind};
+pub use requests::{
+    EmailHash, Erased, Erasure, NewPrivacyRequest, NewReceipt, PrivacyRequest, PrivacyRequestEvent,
+    Receipt, RequestKind,
+};
+pub use review_reminders::{ReviewReminder, ReviewerPending};
+pub use reviews::{
+    AuditEntry, Campaign, Case, CaseContext, DecideRefusal, NewCase, NewReviewDefinition,
+    NewReviewPerson, ReviewDefinition, reviewers_text,
+};
 pub use runs::{ResourceOutcome, StagedBatch, SyncRun};
 pub use snapshot::{ResourceStatus, decode_record, decode_value};
-pub use identity::{IdentityPage, IdentityQuery};
 pub use users::{Session, User};
 
 use key::Sealer;

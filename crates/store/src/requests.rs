@@ -21,7 +21,9 @@ use serde_json::Value;
 use sha2::{Digest as _, Sha256};
 use steward_model::{PrincipalKind, Record};
 
-use crate::evidence::{COLUMNS as EVIDENCE_COLUMNS, Row as EvidenceRow, from_row as evidence_from_row};
+use crate::evidence::{
+    COLUMNS as EVIDENCE_COLUMNS, Row as EvidenceRow, from_row as evidence_from_row,
+};
 use crate::{Db, Store, StoreError, in_tx, with_pool};
 
 /// Access (export) or deletion.
@@ -43,7 +45,10 @@ impl RequestKind {
         match s {
             "access" => Ok(RequestKind::Access),
             "deletion" => Ok(RequestKind::Deletion),
-            other => Err(StoreError::corrupt("privacy requests", format!("unknown kind {other:?}"))),
+            other => Err(StoreError::corrupt(
+                "privacy requests",
+                format!("unknown kind {other:?}"),
+            )),
         }
     }
 }
@@ -63,7 +68,10 @@ impl EmailHash {
         let mut salt = [0u8; 16];
         rand::rngs::OsRng.fill_bytes(&mut salt);
         let salt = hex::encode(salt);
-        EmailHash { hash: Self::with_salt(email, &salt), salt }
+        EmailHash {
+            hash: Self::with_salt(email, &salt),
+            salt,
+        }
     }
 
     /// The hash of `email` under a known (hex) salt.
@@ -227,14 +235,37 @@ fn owned_by(record: &Record, account_id: &str) -> bool {
         Record::Membership(m) => m.account_id == account_id,
         Record::AppUser(a) => a.account_id == account_id,
         Record::Factor(f) => f.account_id == account_id,
-        Record::RoleAssignment(r) => r.principal_kind == PrincipalKind::Account && r.principal_id == account_id,
+        Record::RoleAssignment(r) => {
+            r.principal_kind == PrincipalKind::Account && r.principal_id == account_id
+        }
         Record::LogEvent(_) => true,
         _ => false,
     }
 }
 
-type RequestRow = (i64, String, String, DateTime<Utc>, bool, String, String, Option<String>, Option<DateTime<Utc>>, Option<String>);
-type ReceiptRow = (i64, i64, String, String, String, String, String, DateTime<Utc>, DateTime<Utc>);
+type RequestRow = (
+    i64,
+    String,
+    String,
+    DateTime<Utc>,
+    bool,
+    String,
+    String,
+    Option<String>,
+    Option<DateTime<Utc>>,
+    Option<String>,
+);
+type ReceiptRow = (
+    i64,
+    i64,
+    String,
+    String,
+    String,
+    String,
+    String,
+    DateTime<Utc>,
+    DateTime<Utc>,
+);
 
 fn json(s: &str, what: &str) -> Result<Value, StoreError> {
     serde_json::from_str(s).map_err(|e| StoreError::corrupt(what.to_string(), e))
@@ -254,8 +285,7 @@ fn receipt_from(row: ReceiptRow) -> Result<Receipt, StoreError> {
     })
 }
 
-const RECEIPT_COLUMNS: &str =
-    "SELECT id, request_id, kind, email_hash, salt, integrations, outcome, requested_at, completed_at FROM privacy_receipts";
+const RECEIPT_COLUMNS: &str = "SELECT id, request_id, kind, email_hash, salt, integrations, outcome, requested_at, completed_at FROM privacy_receipts";
 
 /// Records of the integration's runs (every run, not only the current one).
 const IN_RUNS: &str = "run_id IN (SELECT id FROM sync_runs WHERE integration_id = $1)";
@@ -276,7 +306,11 @@ impl Store {
                 .bind(&r.subject.salt)
                 .fetch_one(&mut *tx)
                 .await?;
-            sqlx::query(EVENT).bind(id).bind(r.requested_at).execute(&mut *tx).await?;
+            sqlx::query(EVENT)
+                .bind(id)
+                .bind(r.requested_at)
+                .execute(&mut *tx)
+                .await?;
             id
         }))
     }
@@ -292,7 +326,13 @@ impl Store {
         const SQL: &str = "INSERT INTO privacy_request_events (request_id, at, status, detail) VALUES ($1, $2, $3, $4)";
         let detail = detail.to_string();
         with_pool!(self, |pool| {
-            sqlx::query(SQL).bind(request_id).bind(at).bind(status).bind(&detail).execute(pool).await?;
+            sqlx::query(SQL)
+                .bind(request_id)
+                .bind(at)
+                .bind(status)
+                .bind(&detail)
+                .execute(pool)
+                .await?;
         });
         Ok(())
     }
@@ -304,32 +344,51 @@ impl Store {
              LEFT JOIN privacy_request_events e ON e.id = \
                (SELECT MAX(x.id) FROM privacy_request_events x WHERE x.request_id = r.id) \
              ORDER BY r.id DESC";
-        let rows = with_pool!(self, |pool| sqlx::query_as::<_, RequestRow>(SQL).fetch_all(pool).await?);
+        let rows = with_pool!(self, |pool| sqlx::query_as::<_, RequestRow>(SQL)
+            .fetch_all(pool)
+            .await?);
         rows.into_iter()
-            .map(|(id, kind, by, at, dry_run, hash, salt, status, updated, detail)| {
-                Ok(PrivacyRequest {
-                    id,
-                    kind: RequestKind::parse(&kind)?,
-                    requested_by: by,
-                    requested_at: at,
-                    dry_run,
-                    subject: EmailHash { hash, salt },
-                    status: status.unwrap_or_else(|| "started".into()),
-                    updated_at: updated.unwrap_or(at),
-                    detail: detail.map(|d| json(&d, "privacy request event")).transpose()?.unwrap_or(Value::Null),
-                })
-            })
+            .map(
+                |(id, kind, by, at, dry_run, hash, salt, status, updated, detail)| {
+                    Ok(PrivacyRequest {
+                        id,
+                        kind: RequestKind::parse(&kind)?,
+                        requested_by: by,
+                        requested_at: at,
+                        dry_run,
+                        subject: EmailHash { hash, salt },
+                        status: status.unwrap_or_else(|| "started".into()),
+                        updated_at: updated.unwrap_or(at),
+                        detail: detail
+                            .map(|d| json(&d, "privacy request event"))
+                            .transpose()?
+                            .unwrap_or(Value::Null),
+                    })
+                },
+            )
             .collect()
     }
 
     /// The audit trail of one request, oldest first.
-    pub async fn privacy_request_events(&self, request_id: i64) -> Result<Vec<PrivacyRequestEvent>, StoreError> {
+    pub async fn privacy_request_events(
+        &self,
+        request_id: i64,
+    ) -> Result<Vec<PrivacyRequestEvent>, StoreError> {
         const SQL: &str = "SELECT at, status, detail FROM privacy_request_events WHERE request_id = $1 ORDER BY id";
         let rows = with_pool!(self, |pool| {
-            sqlx::query_as::<_, (DateTime<Utc>, String, String)>(SQL).bind(request_id).fetch_all(pool).await?
+            sqlx::query_as::<_, (DateTime<Utc>, String, String)>(SQL)
+                .bind(request_id)
+                .fetch_all(pool)
+                .await?
         });
         rows.into_iter()
-            .map(|(at, status, detail)| Ok(PrivacyRequestEvent { at, status, detail: json(&detail, "privacy request event")? }))
+            .map(|(at, status, detail)| {
+                Ok(PrivacyRequestEvent {
+                    at,
+                    status,
+                    detail: json(&detail, "privacy request event")?,
+                })
+            })
             .collect()
     }
 
@@ -357,7 +416,9 @@ impl Store {
     pub async fn privacy_receipts(&self) -> Result<Vec<Receipt>, StoreError> {
         let sql = format!("{RECEIPT_COLUMNS} ORDER BY id DESC");
         let rows = with_pool!(self, |pool| {
-            sqlx::query_as::<_, ReceiptRow>(sqlx::AssertSqlSafe(sql.clone())).fetch_all(pool).await?
+            sqlx::query_as::<_, ReceiptRow>(sqlx::AssertSqlSafe(sql.clone()))
+                .fetch_all(pool)
+                .await?
         });
         rows.into_iter().map(receipt_from).collect()
     }
@@ -365,9 +426,13 @@ impl Store {
     /// The latest deletion receipt with outcome `deleted` for `email` (recognised by
     /// recomputing each receipt's salted hash), if any.
     pub async fn deletion_receipt_for(&self, email: &str) -> Result<Option<Receipt>, StoreError> {
-        let sql = format!("{RECEIPT_COLUMNS} WHERE kind = 'deletion' AND outcome = 'deleted' ORDER BY id DESC");
+        let sql = format!(
+            "{RECEIPT_COLUMNS} WHERE kind = 'deletion' AND outcome = 'deleted' ORDER BY id DESC"
+        );
         let rows = with_pool!(self, |pool| {
-            sqlx::query_as::<_, ReceiptRow>(sqlx::AssertSqlSafe(sql.clone())).fetch_all(pool).await?
+            sqlx::query_as::<_, ReceiptRow>(sqlx::AssertSqlSafe(sql.clone()))
+                .fetch_all(pool)
+                .await?
         });
         for row in rows {
             let r = receipt_from(row)?;
@@ -396,7 +461,8 @@ impl Store {
              OR (resource = 'factors' AND record_key LIKE $2 || '/%') \
              OR (resource = 'role_assignments' AND record_key LIKE 'account/' || $2 || '/%'))"
         );
-        const LOGS: &str = "DELETE FROM log_events WHERE integration_id = $1 AND data <> REPLACE(data, $2, '')";
+        const LOGS: &str =
+            "DELETE FROM log_events WHERE integration_id = $1 AND data <> REPLACE(data, $2, '')";
         let redact = format!(
             "UPDATE records SET data = REPLACE(data, $2, '[erased]') WHERE {IN_RUNS} AND data <> REPLACE(data, $2, '')"
         );
@@ -409,18 +475,24 @@ impl Store {
             "UPDATE inventory_changes SET fields = REPLACE(fields, $2, '[erased]') \
              WHERE integration_id = $1 AND fields <> REPLACE(fields, $2, '')",
         ];
-        let evidence_sql = format!("SELECT {EVIDENCE_COLUMNS} FROM evidence_items WHERE integration_id = $1 ORDER BY seq");
-        const EVIDENCE_SET: &str = "UPDATE evidence_items SET summary = $2, sources = $3 WHERE seq = $1";
+        let evidence_sql = format!(
+            "SELECT {EVIDENCE_COLUMNS} FROM evidence_items WHERE integration_id = $1 ORDER BY seq"
+        );
+        const EVIDENCE_SET: &str =
+            "UPDATE evidence_items SET summary = $2, sources = $3 WHERE seq = $1";
         const REDACTION: &str = "INSERT INTO evidence_redactions (item_id, entry, digest, request_id, redacted_at) \
              VALUES ($1, $2, $3, $4, $5)";
         const SUBJECT: &str = "INSERT INTO erased_subjects (integration_id, request_id, subject_hash, subject_salt, \
              sealed_identifiers, erased_at) VALUES ($1, $2, $3, $4, $5, $6)";
         let ids = needles(account_id, e.identifiers);
         let subject = EmailHash::new(e.email);
-        let sealed_subject = serde_json::to_vec(&SealedSubject { account_id: account_id.to_string(), identifiers: ids.clone() })
-            .ok()
-            .and_then(|plain| self.sealer.seal_bytes(&subject_aad(integration_id), &plain))
-            .ok_or_else(|| StoreError::corrupt("erased subject", "sealing failed"))?;
+        let sealed_subject = serde_json::to_vec(&SealedSubject {
+            account_id: account_id.to_string(),
+            identifiers: ids.clone(),
+        })
+        .ok()
+        .and_then(|plain| self.sealer.seal_bytes(&subject_aad(integration_id), &plain))
+        .ok_or_else(|| StoreError::corrupt("erased subject", "sealing failed"))?;
         let mut erased = Erased::default();
         macro_rules! steps {
             ($tx:ident) => {{
@@ -431,8 +503,12 @@ impl Store {
                     .await?
                     .rows_affected();
                 for id in &ids {
-                    erased.log_events +=
-                        sqlx::query(LOGS).bind(integration_id).bind(id).execute(&mut *$tx).await?.rows_affected();
+                    erased.log_events += sqlx::query(LOGS)
+                        .bind(integration_id)
+                        .bind(id)
+                        .execute(&mut *$tx)
+                        .await?
+                        .rows_affected();
                 }
                 for id in &ids {
                     erased.redacted += sqlx::query(sqlx::AssertSqlSafe(redact.clone()))
@@ -442,14 +518,19 @@ impl Store {
                         .await?
                         .rows_affected();
                     for sql in INVENTORY {
-                        erased.inventory +=
-                            sqlx::query(sql).bind(integration_id).bind(id).execute(&mut *$tx).await?.rows_affected();
+                        erased.inventory += sqlx::query(sql)
+                            .bind(integration_id)
+                            .bind(id)
+                            .execute(&mut *$tx)
+                            .await?
+                            .rows_affected();
                     }
                 }
-                let rows = sqlx::query_as::<_, EvidenceRow>(sqlx::AssertSqlSafe(evidence_sql.clone()))
-                    .bind(integration_id)
-                    .fetch_all(&mut *$tx)
-                    .await?;
+                let rows =
+                    sqlx::query_as::<_, EvidenceRow>(sqlx::AssertSqlSafe(evidence_sql.clone()))
+                        .bind(integration_id)
+                        .fetch_all(&mut *$tx)
+                        .await?;
                 for row in rows {
                     let mut item = evidence_from_row(row)?;
                     let done = item.redact_matching(&ids);
@@ -489,7 +570,9 @@ impl Store {
             Db::Sqlite(pool) => {
                 let mut conn = pool.acquire().await?;
                 // Zero freed space so the erased bytes do not linger in free pages.
-                sqlx::query("PRAGMA secure_delete = ON").execute(&mut *conn).await?;
+                sqlx::query("PRAGMA secure_delete = ON")
+                    .execute(&mut *conn)
+                    .await?;
                 {
                     let mut tx = sqlx::Connection::begin(&mut *conn).await?;
                     steps!(tx);
@@ -499,7 +582,9 @@ impl Store {
                 // hold old copies of the person's rows: rebuild the file from live rows only,
                 // then drop the old page images the WAL still holds.
                 sqlx::query("VACUUM").execute(&mut *conn).await?;
-                sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&mut *conn).await?;
+                sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                    .execute(&mut *conn)
+                    .await?;
             }
             Db::Postgres(pool) => {
                 let mut tx = pool.begin().await?;
@@ -522,7 +607,10 @@ impl Store {
         const SQL: &str = "SELECT s.integration_id, s.sealed_identifiers FROM erased_subjects s \
              JOIN sync_runs r ON r.integration_id = s.integration_id WHERE r.id = $1 ORDER BY s.id";
         let rows = with_pool!(self, |pool| {
-            sqlx::query_as::<_, (i64, Vec<u8>)>(SQL).bind(run_id).fetch_all(pool).await?
+            sqlx::query_as::<_, (i64, Vec<u8>)>(SQL)
+                .bind(run_id)
+                .fetch_all(pool)
+                .await?
         });
         if rows.is_empty() || records.is_empty() {
             return Ok(Cow::Borrowed(records));
@@ -549,7 +637,10 @@ impl Store {
             let lower = text.to_ascii_lowercase();
             let mut redacted: Option<String> = None;
             for s in &subjects {
-                let named = s.identifiers.iter().any(|id| lower.contains(&id.to_ascii_lowercase()));
+                let named = s
+                    .identifiers
+                    .iter()
+                    .any(|id| lower.contains(&id.to_ascii_lowercase()));
                 if !named {
                     continue;
                 }
@@ -578,8 +669,14 @@ mod tests {
 
     #[test]
     fn replace_ci_ignores_ascii_case() {
-        assert_eq!(replace_ci("a Jane@X.com b jane@x.com", "jane@x.com", "[erased]"), "a [erased] b [erased]");
+        assert_eq!(
+            replace_ci("a Jane@X.com b jane@x.com", "jane@x.com", "[erased]"),
+            "a [erased] b [erased]"
+        );
         assert_eq!(replace_ci("nothing", "jane", "[erased]"), "nothing");
-        assert_eq!(needles("00u1", &["Jane@X.com".into(), "ab".into()]), ["00u1", "Jane@X.com", "jane@x.com"]);
+        assert_eq!(
+            needles("00u1", &["Jane@X.com".into(), "ab".into()]),
+            ["00u1", "Jane@X.com", "jane@x.com"]
+        );
     }
 }

@@ -78,7 +78,11 @@ fn per_reviewer(groups: Vec<(i64, String, i64)>) -> Vec<ReviewerPending> {
         }
     }
     sums.into_iter()
-        .map(|((campaign_id, reviewer), pending)| ReviewerPending { campaign_id, reviewer, pending })
+        .map(|((campaign_id, reviewer), pending)| ReviewerPending {
+            campaign_id,
+            reviewer,
+            pending,
+        })
         .collect()
 }
 
@@ -93,17 +97,23 @@ impl Store {
              WHERE decision IS NULL AND campaign_id IN (SELECT id FROM review_campaigns WHERE status = 'open') \
              GROUP BY campaign_id, reviewers";
         let groups = with_pool!(self, |pool| {
-            sqlx::query_as::<_, (i64, String, i64)>(SQL).fetch_all(pool).await?
+            sqlx::query_as::<_, (i64, String, i64)>(SQL)
+                .fetch_all(pool)
+                .await?
         });
         Ok(per_reviewer(groups))
     }
 
     /// (campaign, reviewer, kind) of every reminder of the open campaigns: what not to send again.
-    pub async fn review_reminder_keys(&self) -> Result<BTreeSet<(i64, String, String)>, StoreError> {
+    pub async fn review_reminder_keys(
+        &self,
+    ) -> Result<BTreeSet<(i64, String, String)>, StoreError> {
         const SQL: &str = "SELECT campaign_id, reviewer, kind FROM review_reminders \
              WHERE campaign_id IN (SELECT id FROM review_campaigns WHERE status = 'open')";
         let rows = with_pool!(self, |pool| {
-            sqlx::query_as::<_, (i64, String, String)>(SQL).fetch_all(pool).await?
+            sqlx::query_as::<_, (i64, String, String)>(SQL)
+                .fetch_all(pool)
+                .await?
         });
         Ok(rows.into_iter().collect())
     }
@@ -153,16 +163,25 @@ impl Store {
                 .fetch_optional(pool)
                 .await?
         });
-        row.map(ReviewReminder::from).ok_or_else(|| StoreError::NotFound { what: format!("review reminder {id}") })
+        row.map(ReviewReminder::from)
+            .ok_or_else(|| StoreError::NotFound {
+                what: format!("review reminder {id}"),
+            })
     }
 
     /// The reminders log, oldest first: of one campaign, or of all.
-    pub async fn review_reminders(&self, campaign_id: Option<i64>) -> Result<Vec<ReviewReminder>, StoreError> {
+    pub async fn review_reminders(
+        &self,
+        campaign_id: Option<i64>,
+    ) -> Result<Vec<ReviewReminder>, StoreError> {
         let sql = format!(
             "SELECT {REMINDER_COLUMNS} FROM review_reminders WHERE ($1 IS NULL OR campaign_id = $1) ORDER BY id"
         );
         let rows = with_pool!(self, |pool| {
-            sqlx::query_as::<_, ReminderRow>(sqlx::AssertSqlSafe(sql.clone())).bind(campaign_id).fetch_all(pool).await?
+            sqlx::query_as::<_, ReminderRow>(sqlx::AssertSqlSafe(sql.clone()))
+                .bind(campaign_id)
+                .fetch_all(pool)
+                .await?
         });
         Ok(rows.into_iter().map(ReviewReminder::from).collect())
     }
@@ -180,9 +199,21 @@ mod tests {
             (2, ",a@x,".into(), 1),
         ]);
         let want = vec![
-            ReviewerPending { campaign_id: 1, reviewer: "a@x".into(), pending: 2 },
-            ReviewerPending { campaign_id: 1, reviewer: "b@y".into(), pending: 5 },
-            ReviewerPending { campaign_id: 2, reviewer: "a@x".into(), pending: 1 },
+            ReviewerPending {
+                campaign_id: 1,
+                reviewer: "a@x".into(),
+                pending: 2,
+            },
+            ReviewerPending {
+                campaign_id: 1,
+                reviewer: "b@y".into(),
+                pending: 5,
+            },
+            ReviewerPending {
+                campaign_id: 2,
+                reviewer: "a@x".into(),
+                pending: 1,
+            },
         ];
         assert_eq!(got, want);
     }

@@ -120,7 +120,10 @@ pub struct Case {
 
 impl Case {
     pub fn reviewer_list(&self) -> Vec<&str> {
-        self.reviewers.split(',').filter(|s| !s.is_empty()).collect()
+        self.reviewers
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .collect()
     }
 }
 
@@ -128,8 +131,14 @@ impl Case {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DecideRefusal {
     NotFound,
-    AlreadyDecided { by: String, at: DateTime<Utc>, decision: String },
-    NotReviewer { reviewers: Vec<String> },
+    AlreadyDecided {
+        by: String,
+        at: DateTime<Utc>,
+        decision: String,
+    },
+    NotReviewer {
+        reviewers: Vec<String>,
+    },
     Closed,
 }
 
@@ -149,18 +158,23 @@ const CASE_COLUMNS: &str = "id, campaign_id, stage, edge, account_id, account_lo
      decided_at, remediation, remediated_at";
 const CAMPAIGN_COLUMNS: &str = "id, definition_id, name, integration_id, run_id, started_at, due_at, stage, \
      status, remediation, closed_at, evidence_id";
-const DEFINITION_COLUMNS: &str =
-    "id, name, integration_id, scope, reviewer, due_days, recur, remediation, next_start_at, created_at";
+const DEFINITION_COLUMNS: &str = "id, name, integration_id, scope, reviewer, due_days, recur, remediation, next_start_at, created_at";
 
 /// `%,reviewer,%` with LIKE's wildcards escaped (emails may hold `_`).
 fn like_member(reviewer: &str) -> String {
-    let escaped = reviewer.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    let escaped = reviewer
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
     format!("%,{escaped},%")
 }
 
 /// Serialise up to [`ROWS_PER_INSERT`] rows of `rows` as one JSON array into `buf` (cleared
 /// first); returns how many.
-fn fill_json<T: Serialize>(rows: &mut impl Iterator<Item = T>, buf: &mut Vec<u8>) -> Result<usize, StoreError> {
+fn fill_json<T: Serialize>(
+    rows: &mut impl Iterator<Item = T>,
+    buf: &mut Vec<u8>,
+) -> Result<usize, StoreError> {
     buf.clear();
     buf.push(b'[');
     let mut n = 0;
@@ -168,7 +182,8 @@ fn fill_json<T: Serialize>(rows: &mut impl Iterator<Item = T>, buf: &mut Vec<u8>
         if n > 0 {
             buf.push(b',');
         }
-        serde_json::to_writer(&mut *buf, &row).map_err(|e| StoreError::corrupt("a review row", e))?;
+        serde_json::to_writer(&mut *buf, &row)
+            .map_err(|e| StoreError::corrupt("a review row", e))?;
         n += 1;
     }
     buf.push(b']');
@@ -214,12 +229,18 @@ impl Store {
     }
 
     /// Recurring definitions whose next campaign is due at `now`.
-    pub async fn due_review_definitions(&self, now: DateTime<Utc>) -> Result<Vec<ReviewDefinition>, StoreError> {
+    pub async fn due_review_definitions(
+        &self,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<ReviewDefinition>, StoreError> {
         let sql = format!(
             "SELECT {DEFINITION_COLUMNS} FROM review_definitions WHERE next_start_at IS NOT NULL AND next_start_at <= $1 ORDER BY id"
         );
         Ok(with_pool!(self, |pool| {
-            sqlx::query_as::<_, ReviewDefinition>(sqlx::AssertSqlSafe(sql.clone())).bind(now).fetch_all(pool).await?
+            sqlx::query_as::<_, ReviewDefinition>(sqlx::AssertSqlSafe(sql.clone()))
+                .bind(now)
+                .fetch_all(pool)
+                .await?
         }))
     }
 
@@ -231,9 +252,16 @@ impl Store {
         expected: DateTime<Utc>,
         next: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        const SQL: &str = "UPDATE review_definitions SET next_start_at = $1 WHERE id = $2 AND next_start_at = $3";
+        const SQL: &str =
+            "UPDATE review_definitions SET next_start_at = $1 WHERE id = $2 AND next_start_at = $3";
         let n = with_pool!(self, |pool| {
-            sqlx::query(SQL).bind(next).bind(id).bind(expected).execute(pool).await?.rows_affected()
+            sqlx::query(SQL)
+                .bind(next)
+                .bind(id)
+                .bind(expected)
+                .execute(pool)
+                .await?
+                .rows_affected()
         });
         Ok(n == 1)
     }
@@ -241,7 +269,10 @@ impl Store {
     pub async fn review_definition(&self, id: i64) -> Result<Option<ReviewDefinition>, StoreError> {
         let sql = format!("SELECT {DEFINITION_COLUMNS} FROM review_definitions WHERE id = $1");
         Ok(with_pool!(self, |pool| {
-            sqlx::query_as::<_, ReviewDefinition>(sqlx::AssertSqlSafe(sql.clone())).bind(id).fetch_optional(pool).await?
+            sqlx::query_as::<_, ReviewDefinition>(sqlx::AssertSqlSafe(sql.clone()))
+                .bind(id)
+                .fetch_optional(pool)
+                .await?
         }))
     }
 
@@ -299,8 +330,17 @@ impl Store {
             if let Some(g) = c.via_group_id {
                 ids.insert(g);
             }
-            let last = c.last_used_at.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false));
-            (c.edge, c.account_id, c.target_id, c.via_group_id, last, c.reviewers)
+            let last = c
+                .last_used_at
+                .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false));
+            (
+                c.edge,
+                c.account_id,
+                c.target_id,
+                c.via_group_id,
+                last,
+                c.reviewers,
+            )
         });
         let campaign = in_tx!(self, |tx| {
             let campaign = sqlx::query_as::<_, Campaign>(sqlx::AssertSqlSafe(insert.clone()))
@@ -319,9 +359,16 @@ impl Store {
             while n > 0 {
                 count += n;
                 let text = json_text(&next)?;
-                let mut write = std::pin::pin!(sqlx::query(cases_sql).bind(text).bind(campaign.id).execute(&mut *tx));
+                let mut write = std::pin::pin!(
+                    sqlx::query(cases_sql)
+                        .bind(text)
+                        .bind(campaign.id)
+                        .execute(&mut *tx)
+                );
                 // Encode the next array while this statement runs.
-                let early = std::future::poll_fn(|cx| std::task::Poll::Ready(write.as_mut().poll(cx))).await;
+                let early =
+                    std::future::poll_fn(|cx| std::task::Poll::Ready(write.as_mut().poll(cx)))
+                        .await;
                 n = fill_json(&mut cases, &mut next)?;
                 match early {
                     std::task::Poll::Ready(written) => written?,
@@ -334,14 +381,24 @@ impl Store {
             let mut ids: Vec<&str> = ids.drain().collect();
             ids.sort_unstable();
             let CaseContext { people, labels } = context(&accounts, &ids);
-            let mut people = people.into_iter().map(|p| (p.account_id, p.login, p.department, p.mfa));
+            let mut people = people
+                .into_iter()
+                .map(|p| (p.account_id, p.login, p.department, p.mfa));
             let mut labels = labels.into_iter();
             let mut buf = Vec::new();
             while fill_json(&mut people, &mut buf)? > 0 {
-                sqlx::query(people_sql).bind(json_text(&buf)?).bind(campaign.id).execute(&mut *tx).await?;
+                sqlx::query(people_sql)
+                    .bind(json_text(&buf)?)
+                    .bind(campaign.id)
+                    .execute(&mut *tx)
+                    .await?;
             }
             while fill_json(&mut labels, &mut buf)? > 0 {
-                sqlx::query(labels_sql).bind(json_text(&buf)?).bind(campaign.id).execute(&mut *tx).await?;
+                sqlx::query(labels_sql)
+                    .bind(json_text(&buf)?)
+                    .bind(campaign.id)
+                    .execute(&mut *tx)
+                    .await?;
             }
             sqlx::query(
                 "INSERT INTO review_audit (campaign_id, case_id, at, actor, action, detail) VALUES ($1, NULL, $2, $3, 'created', $4)",
@@ -360,14 +417,19 @@ impl Store {
     pub async fn campaigns(&self) -> Result<Vec<Campaign>, StoreError> {
         let sql = format!("SELECT {CAMPAIGN_COLUMNS} FROM review_campaigns ORDER BY id");
         Ok(with_pool!(self, |pool| {
-            sqlx::query_as::<_, Campaign>(sqlx::AssertSqlSafe(sql.clone())).fetch_all(pool).await?
+            sqlx::query_as::<_, Campaign>(sqlx::AssertSqlSafe(sql.clone()))
+                .fetch_all(pool)
+                .await?
         }))
     }
 
     pub async fn campaign(&self, id: i64) -> Result<Option<Campaign>, StoreError> {
         let sql = format!("SELECT {CAMPAIGN_COLUMNS} FROM review_campaigns WHERE id = $1");
         Ok(with_pool!(self, |pool| {
-            sqlx::query_as::<_, Campaign>(sqlx::AssertSqlSafe(sql.clone())).bind(id).fetch_optional(pool).await?
+            sqlx::query_as::<_, Campaign>(sqlx::AssertSqlSafe(sql.clone()))
+                .bind(id)
+                .fetch_optional(pool)
+                .await?
         }))
     }
 
@@ -378,23 +440,34 @@ impl Store {
              COALESCE(SUM(CASE WHEN decision = 'revoke' THEN 1 ELSE 0 END), 0) \
              FROM review_cases WHERE campaign_id = $1";
         let (n, k, r) = with_pool!(self, |pool| {
-            sqlx::query_as::<_, (i64, i64, i64)>(SQL).bind(campaign_id).fetch_one(pool).await?
+            sqlx::query_as::<_, (i64, i64, i64)>(SQL)
+                .bind(campaign_id)
+                .fetch_one(pool)
+                .await?
         });
         Ok((crate::to_u64(n), crate::to_u64(k), crate::to_u64(r)))
     }
 
     /// Every case of a campaign, by id.
     pub async fn campaign_cases(&self, campaign_id: i64) -> Result<Vec<Case>, StoreError> {
-        let sql = format!("SELECT {CASE_COLUMNS} FROM review_case_details WHERE campaign_id = $1 ORDER BY id");
+        let sql = format!(
+            "SELECT {CASE_COLUMNS} FROM review_case_details WHERE campaign_id = $1 ORDER BY id"
+        );
         Ok(with_pool!(self, |pool| {
-            sqlx::query_as::<_, Case>(sqlx::AssertSqlSafe(sql.clone())).bind(campaign_id).fetch_all(pool).await?
+            sqlx::query_as::<_, Case>(sqlx::AssertSqlSafe(sql.clone()))
+                .bind(campaign_id)
+                .fetch_all(pool)
+                .await?
         }))
     }
 
     pub async fn review_case(&self, id: i64) -> Result<Option<Case>, StoreError> {
         let sql = format!("SELECT {CASE_COLUMNS} FROM review_case_details WHERE id = $1");
         Ok(with_pool!(self, |pool| {
-            sqlx::query_as::<_, Case>(sqlx::AssertSqlSafe(sql.clone())).bind(id).fetch_optional(pool).await?
+            sqlx::query_as::<_, Case>(sqlx::AssertSqlSafe(sql.clone()))
+                .bind(id)
+                .fetch_optional(pool)
+                .await?
         }))
     }
 
@@ -406,7 +479,10 @@ impl Store {
         );
         let pattern = like_member(reviewer);
         Ok(with_pool!(self, |pool| {
-            sqlx::query_as::<_, Case>(sqlx::AssertSqlSafe(sql.clone())).bind(pattern.as_str()).fetch_all(pool).await?
+            sqlx::query_as::<_, Case>(sqlx::AssertSqlSafe(sql.clone()))
+                .bind(pattern.as_str())
+                .fetch_all(pool)
+                .await?
         }))
     }
 
@@ -455,11 +531,19 @@ impl Store {
             return Ok(Ok(case));
         }
         if let (Some(by), Some(at), Some(d)) = (&case.decided_by, case.decided_at, &case.decision) {
-            return Ok(Err(DecideRefusal::AlreadyDecided { by: by.clone(), at, decision: d.clone() }));
+            return Ok(Err(DecideRefusal::AlreadyDecided {
+                by: by.clone(),
+                at,
+                decision: d.clone(),
+            }));
         }
         if !case.reviewer_list().contains(&reviewer) {
             return Ok(Err(DecideRefusal::NotReviewer {
-                reviewers: case.reviewer_list().into_iter().map(str::to_string).collect(),
+                reviewers: case
+                    .reviewer_list()
+                    .into_iter()
+                    .map(str::to_string)
+                    .collect(),
             }));
         }
         Ok(Err(DecideRefusal::Closed))
@@ -475,12 +559,14 @@ impl Store {
     ) -> Result<(), StoreError> {
         let text = remediation.to_string();
         in_tx!(self, |tx| {
-            sqlx::query("UPDATE review_cases SET remediation = $1, remediated_at = $2 WHERE id = $3")
-                .bind(text.as_str())
-                .bind(now)
-                .bind(case.id)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "UPDATE review_cases SET remediation = $1, remediated_at = $2 WHERE id = $3",
+            )
+            .bind(text.as_str())
+            .bind(now)
+            .bind(case.id)
+            .execute(&mut *tx)
+            .await?;
             sqlx::query(
                 "INSERT INTO review_audit (campaign_id, case_id, at, actor, action, detail) VALUES ($1, $2, $3, $4, 'remediated', $5)",
             )
@@ -524,15 +610,26 @@ impl Store {
     pub async fn review_audit(&self, campaign_id: i64) -> Result<Vec<AuditEntry>, StoreError> {
         const SQL: &str = "SELECT id, campaign_id, case_id, at, actor, action, detail FROM review_audit WHERE campaign_id = $1 ORDER BY id";
         Ok(with_pool!(self, |pool| {
-            sqlx::query_as::<_, AuditEntry>(SQL).bind(campaign_id).fetch_all(pool).await?
+            sqlx::query_as::<_, AuditEntry>(SQL)
+                .bind(campaign_id)
+                .fetch_all(pool)
+                .await?
         }))
     }
 
     /// Note the evidence item a campaign's report became.
-    pub async fn set_campaign_evidence(&self, campaign_id: i64, evidence_id: &str) -> Result<(), StoreError> {
+    pub async fn set_campaign_evidence(
+        &self,
+        campaign_id: i64,
+        evidence_id: &str,
+    ) -> Result<(), StoreError> {
         const SQL: &str = "UPDATE review_campaigns SET evidence_id = $1 WHERE id = $2";
         with_pool!(self, |pool| {
-            sqlx::query(SQL).bind(evidence_id).bind(campaign_id).execute(pool).await?;
+            sqlx::query(SQL)
+                .bind(evidence_id)
+                .bind(campaign_id)
+                .execute(pool)
+                .await?;
         });
         Ok(())
     }

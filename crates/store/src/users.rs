@@ -22,7 +22,12 @@ pub struct User {
 type UserRow = (i64, String, String, DateTime<Utc>);
 
 fn user((id, name, role, created_at): UserRow) -> User {
-    User { id, name, role, created_at }
+    User {
+        id,
+        name,
+        role,
+        created_at,
+    }
 }
 
 /// A live session, as found by the hash of its id.
@@ -53,7 +58,9 @@ impl Store {
             .await);
         match row {
             Ok(r) => Ok(user(r)),
-            Err(e) if is_unique_violation(&e) => Err(StoreError::NameTaken { name: name.to_string() }),
+            Err(e) if is_unique_violation(&e) => Err(StoreError::NameTaken {
+                name: name.to_string(),
+            }),
             Err(e) => Err(e.into()),
         }
     }
@@ -61,31 +68,49 @@ impl Store {
     /// Every user, by name.
     pub async fn users(&self) -> Result<Vec<User>, StoreError> {
         const SQL: &str = "SELECT id, name, role, created_at FROM users ORDER BY name";
-        let rows = with_pool!(self, |pool| sqlx::query_as::<_, UserRow>(SQL).fetch_all(pool).await?);
+        let rows = with_pool!(self, |pool| sqlx::query_as::<_, UserRow>(SQL)
+            .fetch_all(pool)
+            .await?);
         Ok(rows.into_iter().map(user).collect())
     }
 
     /// How many users exist (first run creates an admin when there are none).
     pub async fn user_count(&self) -> Result<u64, StoreError> {
         const SQL: &str = "SELECT COUNT(*) FROM users";
-        let n = with_pool!(self, |pool| sqlx::query_scalar::<_, i64>(SQL).fetch_one(pool).await?);
+        let n = with_pool!(self, |pool| sqlx::query_scalar::<_, i64>(SQL)
+            .fetch_one(pool)
+            .await?);
         Ok(crate::to_u64(n))
     }
 
     /// A user and their password hash, for checking a login.
     pub async fn password_hash(&self, name: &str) -> Result<Option<(User, String)>, StoreError> {
-        const SQL: &str = "SELECT id, name, role, created_at, password_hash FROM users WHERE name = $1";
-        let row = with_pool!(self, |pool| sqlx::query_as::<_, (i64, String, String, DateTime<Utc>, String)>(SQL)
-            .bind(name)
-            .fetch_optional(pool)
-            .await?);
-        Ok(row.map(|(id, name, role, created_at, hash)| (user((id, name, role, created_at)), hash)))
+        const SQL: &str =
+            "SELECT id, name, role, created_at, password_hash FROM users WHERE name = $1";
+        let row = with_pool!(self, |pool| sqlx::query_as::<
+            _,
+            (i64, String, String, DateTime<Utc>, String),
+        >(SQL)
+        .bind(name)
+        .fetch_optional(pool)
+        .await?);
+        Ok(
+            row.map(|(id, name, role, created_at, hash)| {
+                (user((id, name, role, created_at)), hash)
+            }),
+        )
     }
 
     /// Replace a user's password hash and end their sessions (a changed password must log
     /// every other browser out).
-    pub async fn set_password_hash(&self, name: &str, password_hash: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
-        const UPDATE: &str = "UPDATE users SET password_hash = $1, updated_at = $2 WHERE name = $3 RETURNING id";
+    pub async fn set_password_hash(
+        &self,
+        name: &str,
+        password_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        const UPDATE: &str =
+            "UPDATE users SET password_hash = $1, updated_at = $2 WHERE name = $3 RETURNING id";
         const SESSIONS: &str = "DELETE FROM sessions WHERE user_id = $1";
         in_tx!(self, |tx| {
             let id = sqlx::query_scalar::<_, i64>(UPDATE)
@@ -142,7 +167,11 @@ impl Store {
     }
 
     /// The session with this id hash, when it has not expired at `now`.
-    pub async fn session(&self, id_hash: &str, now: DateTime<Utc>) -> Result<Option<Session>, StoreError> {
+    pub async fn session(
+        &self,
+        id_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Session>, StoreError> {
         const SQL: &str = "SELECT u.id, u.name, u.role, u.created_at, s.csrf_token, s.expires_at \
              FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id_hash = $1 AND s.expires_at > $2";
         type Row = (i64, String, String, DateTime<Utc>, String, DateTime<Utc>);
@@ -151,15 +180,21 @@ impl Store {
             .bind(now)
             .fetch_optional(pool)
             .await?);
-        Ok(row.map(|(id, name, role, created_at, csrf_token, expires_at)| Session {
-            user: user((id, name, role, created_at)),
-            csrf_token,
-            expires_at,
-        }))
+        Ok(row.map(
+            |(id, name, role, created_at, csrf_token, expires_at)| Session {
+                user: user((id, name, role, created_at)),
+                csrf_token,
+                expires_at,
+            },
+        ))
     }
 
     /// End one session (logout) and purge expired ones while at it.
-    pub async fn delete_session(&self, id_hash: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
+    pub async fn delete_session(
+        &self,
+        id_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
         const ONE: &str = "DELETE FROM sessions WHERE id_hash = $1";
         const EXPIRED: &str = "DELETE FROM sessions WHERE expires_at <= $1";
         with_pool!(self, |pool| {

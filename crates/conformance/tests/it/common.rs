@@ -14,7 +14,9 @@ pub const USERS: usize = 60;
 pub const SEED: u64 = 7;
 
 pub fn now() -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339("2026-11-01T00:00:00Z").unwrap().with_timezone(&Utc)
+    DateTime::parse_from_rfc3339("2026-11-01T00:00:00Z")
+        .unwrap()
+        .with_timezone(&Utc)
 }
 
 pub fn config() -> SimConfig {
@@ -28,7 +30,9 @@ pub async fn start() -> RunningSimulator {
 }
 
 pub async fn start_with(c: SimConfig) -> RunningSimulator {
-    Simulator::start(c, "127.0.0.1:0".parse().unwrap()).await.unwrap()
+    Simulator::start(c, "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap()
 }
 
 /// One simulator response, headers as (name, value) per header line.
@@ -44,22 +48,35 @@ pub struct Resp {
 
 impl Resp {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
     pub fn path_only(&self) -> &str {
         self.path.split('?').next().unwrap_or(&self.path)
     }
     /// The body as an array (panics otherwise: the caller expects a list).
     pub fn list(&self) -> &Vec<Value> {
-        self.body.as_ref().and_then(Value::as_array).unwrap_or_else(|| panic!("{} {}: not a list: {:?}", self.method, self.path, self.body))
+        self.body
+            .as_ref()
+            .and_then(Value::as_array)
+            .unwrap_or_else(|| panic!("{} {}: not a list: {:?}", self.method, self.path, self.body))
     }
     /// The `Link` entries, in order.
     pub fn links(&self) -> Vec<steward_conformance::headers::LinkEntry> {
-        let values = self.headers.iter().filter(|(n, _)| n.eq_ignore_ascii_case("link")).map(|(_, v)| v.as_str());
+        let values = self
+            .headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case("link"))
+            .map(|(_, v)| v.as_str());
         steward_conformance::headers::parse_links(values).unwrap()
     }
     pub fn next_link(&self) -> Option<String> {
-        self.links().into_iter().find(|e| e.rel == "next").map(|e| e.url)
+        self.links()
+            .into_iter()
+            .find(|e| e.rel == "next")
+            .map(|e| e.url)
     }
     pub fn error_code(&self) -> Option<&str> {
         self.body.as_ref()?.get("errorCode")?.as_str()
@@ -72,30 +89,60 @@ pub fn client() -> reqwest::Client {
 
 /// Send a request with the token of `role` (a raw `SSWS …` value when `role` starts with `SSWS`).
 pub async fn call(sim: &RunningSimulator, role: &str, method: &str, path_or_url: &str) -> Resp {
-    let url = if path_or_url.starts_with("http") { path_or_url.to_string() } else { format!("{}{path_or_url}", sim.base_url()) };
-    let auth = if role.starts_with("SSWS") { role.to_string() } else { format!("SSWS {}", sim.token(role)) };
+    let url = if path_or_url.starts_with("http") {
+        path_or_url.to_string()
+    } else {
+        format!("{}{path_or_url}", sim.base_url())
+    };
+    let auth = if role.starts_with("SSWS") {
+        role.to_string()
+    } else {
+        format!("SSWS {}", sim.token(role))
+    };
     let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
-    let mut req = client().request(m, &url).header("Authorization", auth).header("Accept", "application/json");
+    let mut req = client()
+        .request(m, &url)
+        .header("Authorization", auth)
+        .header("Accept", "application/json");
     if method == "POST" {
         // Okta requires Content-Length: 0 on a POST without a body (411 otherwise).
         req = req.header("Content-Length", "0");
     }
     let r = req.send().await.unwrap();
     let status = r.status().as_u16();
-    let headers: Vec<(String, String)> =
-        r.headers().iter().map(|(n, v)| (n.as_str().to_string(), v.to_str().unwrap_or("<non-ascii>").to_string())).collect();
+    let headers: Vec<(String, String)> = r
+        .headers()
+        .iter()
+        .map(|(n, v)| {
+            (
+                n.as_str().to_string(),
+                v.to_str().unwrap_or("<non-ascii>").to_string(),
+            )
+        })
+        .collect();
     let bytes = r.bytes().await.unwrap();
     let body = if bytes.is_empty() {
         None
     } else {
-        Some(serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("{method} {url}: body is not JSON ({e}): {}", String::from_utf8_lossy(&bytes))))
+        Some(serde_json::from_slice(&bytes).unwrap_or_else(|e| {
+            panic!(
+                "{method} {url}: body is not JSON ({e}): {}",
+                String::from_utf8_lossy(&bytes)
+            )
+        }))
     };
     let u = url::Url::parse(&url).unwrap();
     let path = match u.query() {
         Some(q) => format!("{}?{q}", u.path()),
         None => u.path().to_string(),
     };
-    Resp { method: method.to_string(), path, status, headers, body }
+    Resp {
+        method: method.to_string(),
+        path,
+        status,
+        headers,
+        body,
+    }
 }
 
 pub async fn get(sim: &RunningSimulator, role: &str, path: &str) -> Resp {
@@ -140,14 +187,21 @@ pub fn problems(sample: &Sample, actual: &[&Resp]) -> Vec<String> {
     let mut out = Vec::new();
     for r in actual {
         if r.status != sample.status {
-            out.push(format!("status: {} {} gave {}, recorded {} ({:?})", r.method, r.path, r.status, sample.status, r.body));
+            out.push(format!(
+                "status: {} {} gave {}, recorded {} ({:?})",
+                r.method, r.path, r.status, sample.status, r.body
+            ));
             continue;
         }
         // X-Rate-Limit-* belong to the traffic layer: checked once per endpoint in
         // `headers::rate_limit_headers_on_every_recorded_endpoint`, so one missing piece
         // does not fail every shape test.
-        let kept: Vec<(String, Vec<String>)> =
-            sample.headers.iter().filter(|(n, _)| !is_rate_header(n)).cloned().collect();
+        let kept: Vec<(String, Vec<String>)> = sample
+            .headers
+            .iter()
+            .filter(|(n, _)| !is_rate_header(n))
+            .cloned()
+            .collect();
         for m in check_headers(&kept, &r.headers) {
             out.push(format!("header: {} {}: {m}", r.method, r.path));
         }
@@ -159,11 +213,17 @@ pub fn problems(sample: &Sample, actual: &[&Resp]) -> Vec<String> {
             for r in actual {
                 match &r.body {
                     Some(Value::Array(a)) => all.extend(a.iter().cloned()),
-                    other => out.push(format!("shape: {} {} is not a list: {other:?}", r.method, r.path)),
+                    other => out.push(format!(
+                        "shape: {} {} is not a list: {other:?}",
+                        r.method, r.path
+                    )),
                 }
             }
             if all.is_empty() && rec.as_array().is_some_and(|a| !a.is_empty()) {
-                out.push("shape: the simulator returned no elements to compare with the recording".into());
+                out.push(
+                    "shape: the simulator returned no elements to compare with the recording"
+                        .into(),
+                );
             }
             Value::Array(all)
         } else {
@@ -186,7 +246,13 @@ pub fn problems(sample: &Sample, actual: &[&Resp]) -> Vec<String> {
 /// every problem (path, recorded type, simulator type).
 pub fn assert_conforms(sample: &Sample, actual: &[&Resp]) {
     let p = problems(sample, actual);
-    assert!(p.is_empty(), "simulator vs recording {} ({} problem(s)):\n  {}", sample.id(), p.len(), p.join("\n  "));
+    assert!(
+        p.is_empty(),
+        "simulator vs recording {} ({} problem(s)):\n  {}",
+        sample.id(),
+        p.len(),
+        p.join("\n  ")
+    );
 }
 
 /// Assert against every sample of an endpoint directory.
@@ -198,7 +264,11 @@ pub fn assert_conforms_all(endpoint: &str, actual: &[&Resp]) {
             all.push(format!("vs {}:\n    {}", s.id(), p.join("\n    ")));
         }
     }
-    assert!(all.is_empty(), "simulator vs recordings of {endpoint}:\n  {}", all.join("\n  "));
+    assert!(
+        all.is_empty(),
+        "simulator vs recordings of {endpoint}:\n  {}",
+        all.join("\n  ")
+    );
 }
 
 /// URL-encode a query value.
@@ -208,8 +278,19 @@ pub fn enc(s: &str) -> String {
 
 /// Ids of users with a status (via `search`, which includes DEPROVISIONED).
 pub async fn users_with_status(sim: &RunningSimulator, status: &str) -> Vec<String> {
-    let r = get_ok(sim, "SUPER_ADMIN", &format!("/api/v1/users?search={}", enc(&format!("status eq \"{status}\"")))).await;
-    r.list().iter().filter_map(|u| u["id"].as_str().map(str::to_string)).collect()
+    let r = get_ok(
+        sim,
+        "SUPER_ADMIN",
+        &format!(
+            "/api/v1/users?search={}",
+            enc(&format!("status eq \"{status}\""))
+        ),
+    )
+    .await;
+    r.list()
+        .iter()
+        .filter_map(|u| u["id"].as_str().map(str::to_string))
+        .collect()
 }
 
 pub fn is_rate_header(name: &str) -> bool {

@@ -18,20 +18,47 @@ async fn users_list() {
     assert_conforms(&sample("users-list", "01-py-limit1-page1"), &[&p1]);
     assert_conforms(&sample("users-list", "02-py-limit1-page2-after"), &[&p2]);
     // 03: search by exact email (the privacy lookup); 04: email prefix.
-    let email = p1.list()[0]["profile"]["email"].as_str().unwrap().to_string();
+    let email = p1.list()[0]["profile"]["email"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let q = enc(&format!("profile.email eq \"{email}\""));
-    let s3 = get_ok(&sim, "SUPER_ADMIN", &format!("/api/v1/users?limit=200&search={q}")).await;
+    let s3 = get_ok(
+        &sim,
+        "SUPER_ADMIN",
+        &format!("/api/v1/users?limit=200&search={q}"),
+    )
+    .await;
     assert_eq!(s3.list().len(), 1);
     assert_conforms(&sample("users-list", "03-tf-search-email-eq"), &[&s3]);
     let prefix = &email[..3];
-    let s4 = get_ok(&sim, "SUPER_ADMIN", &format!("/api/v1/users?limit=200&search={}", enc(&format!("profile.email sw \"{prefix}\"")))).await;
+    let s4 = get_ok(
+        &sim,
+        "SUPER_ADMIN",
+        &format!(
+            "/api/v1/users?limit=200&search={}",
+            enc(&format!("profile.email sw \"{prefix}\""))
+        ),
+    )
+    .await;
     assert!(!s4.list().is_empty());
-    assert_conforms(&sample("users-list", "04-tf-search-email-sw-sorted"), &[&s4]);
+    assert_conforms(
+        &sample("users-list", "04-tf-search-email-sw-sorted"),
+        &[&s4],
+    );
     // 05: filter by status.
-    let s5 = get_ok(&sim, "SUPER_ADMIN", &format!("/api/v1/users?filter={}", enc("status eq \"SUSPENDED\""))).await;
+    let s5 = get_ok(
+        &sim,
+        "SUPER_ADMIN",
+        &format!("/api/v1/users?filter={}", enc("status eq \"SUSPENDED\"")),
+    )
+    .await;
     assert!(!s5.list().is_empty(), "the 60-user org has SUSPENDED users");
     assert!(s5.list().iter().all(|u| u["status"] == "SUSPENDED"));
-    assert_conforms(&sample("users-list", "05-py-filter-status-suspended"), &[&s5]);
+    assert_conforms(
+        &sample("users-list", "05-py-filter-status-suspended"),
+        &[&s5],
+    );
     // 06: the default page.
     let s6 = get_ok(&sim, "SUPER_ADMIN", "/api/v1/users").await;
     assert_conforms(&sample("users-list", "06-rb-2016-default-page"), &[&s6]);
@@ -48,7 +75,11 @@ async fn users_get_by_status_and_me() {
         ("04-tf-deprovisioned-user", "DEPROVISIONED"),
     ] {
         let s = sample("users-get", name);
-        assert_eq!(s.body.as_ref().unwrap()["status"], status, "recording {name}");
+        assert_eq!(
+            s.body.as_ref().unwrap()["status"],
+            status,
+            "recording {name}"
+        );
         let ids = users_with_status(&sim, status).await;
         assert!(!ids.is_empty(), "the test org has a {status} user");
         let r = get_ok(&sim, "SUPER_ADMIN", &format!("/api/v1/users/{}", ids[0])).await;
@@ -57,7 +88,13 @@ async fn users_get_by_status_and_me() {
     }
     // Every status the simulator has, against the closest recording (ACTIVE has none:
     // compare with the STAGED one, whose keys are the same).
-    for status in ["ACTIVE", "PROVISIONED", "PASSWORD_EXPIRED", "LOCKED_OUT", "RECOVERY"] {
+    for status in [
+        "ACTIVE",
+        "PROVISIONED",
+        "PASSWORD_EXPIRED",
+        "LOCKED_OUT",
+        "RECOVERY",
+    ] {
         for id in users_with_status(&sim, status).await.iter().take(1) {
             let r = get_ok(&sim, "SUPER_ADMIN", &format!("/api/v1/users/{id}")).await;
             assert_conforms(&sample("users-get", "01-py-active-user"), &[&r]);
@@ -65,9 +102,19 @@ async fn users_get_by_status_and_me() {
     }
     // /users/me: no recording; the spec says it is the ordinary User (same shape as users-get).
     let me = get_ok(&sim, "READ_ONLY_ADMIN", "/api/v1/users/me").await;
-    assert_eq!(me.body.as_ref().unwrap()["id"].as_str(), sim.token_user_id("READ_ONLY_ADMIN").as_deref());
-    let status = me.body.as_ref().unwrap()["status"].as_str().unwrap().to_string();
-    let closest = if status == "SUSPENDED" { "02-py-suspended-user" } else { "01-py-active-user" };
+    assert_eq!(
+        me.body.as_ref().unwrap()["id"].as_str(),
+        sim.token_user_id("READ_ONLY_ADMIN").as_deref()
+    );
+    let status = me.body.as_ref().unwrap()["status"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let closest = if status == "SUSPENDED" {
+        "02-py-suspended-user"
+    } else {
+        "01-py-active-user"
+    };
     assert_conforms(&sample("users-get", closest), &[&me]);
     sim.shutdown().await;
 }
@@ -75,7 +122,12 @@ async fn users_get_by_status_and_me() {
 /// Users holding admin roles, from `/iam/assignees/users` (SUPER_ADMIN only).
 async fn role_holders(sim: &steward_simulator::RunningSimulator) -> Vec<String> {
     let r = get_ok(sim, "SUPER_ADMIN", "/api/v1/iam/assignees/users").await;
-    r.body.as_ref().unwrap()["value"].as_array().unwrap().iter().filter_map(|v| v["id"].as_str().map(str::to_string)).collect()
+    r.body.as_ref().unwrap()["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|v| v["id"].as_str().map(str::to_string))
+        .collect()
 }
 
 #[tokio::test]
@@ -96,7 +148,11 @@ async fn users_roles() {
 async fn users_groups_applinks_factors() {
     let sim = start().await;
     let users = get_ok(&sim, "SUPER_ADMIN", "/api/v1/users?limit=20").await;
-    let ids: Vec<String> = users.list().iter().map(|u| u["id"].as_str().unwrap().to_string()).collect();
+    let ids: Vec<String> = users
+        .list()
+        .iter()
+        .map(|u| u["id"].as_str().unwrap().to_string())
+        .collect();
     let mut groups = Vec::new();
     let mut links = Vec::new();
     let mut factors = Vec::new();
@@ -107,10 +163,20 @@ async fn users_groups_applinks_factors() {
     }
     assert_conforms_all("users-groups", &refs(&groups));
     // appLinks: only `[]` was ever recorded, so the shape is judged by the spec alone.
-    assert!(links.iter().any(|l| !l.list().is_empty()), "some user has app links");
+    assert!(
+        links.iter().any(|l| !l.list().is_empty()),
+        "some user has app links"
+    );
     assert_conforms_all("users-applinks", &refs(&links));
     // factors: the recorded kinds (sms) must be among the simulator's.
-    let kinds: Vec<String> = factors.iter().flat_map(|f| f.list().iter().filter_map(|x| x["factorType"].as_str().map(str::to_string))).collect();
+    let kinds: Vec<String> = factors
+        .iter()
+        .flat_map(|f| {
+            f.list()
+                .iter()
+                .filter_map(|x| x["factorType"].as_str().map(str::to_string))
+        })
+        .collect();
     assert!(kinds.iter().any(|k| k == "sms"), "{kinds:?}");
     assert_conforms_all("users-factors", &refs(&factors));
     sim.shutdown().await;
@@ -122,19 +188,45 @@ async fn groups_list_and_members() {
     let all = get_ok(&sim, "SUPER_ADMIN", "/api/v1/groups").await;
     assert!(all.list().len() > 3);
     assert_conforms(&sample("groups-list", "01-py-default-list"), &[&all]);
-    let name = all.list()[1]["profile"]["name"].as_str().unwrap().to_string();
-    let q = get_ok(&sim, "SUPER_ADMIN", &format!("/api/v1/groups?limit=200&q={}", enc(&name[..3]))).await;
+    let name = all.list()[1]["profile"]["name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let q = get_ok(
+        &sim,
+        "SUPER_ADMIN",
+        &format!("/api/v1/groups?limit=200&q={}", enc(&name[..3])),
+    )
+    .await;
     assert!(!q.list().is_empty());
     assert_conforms(&sample("groups-list", "02-tf-q-prefix"), &[&q]);
-    let f = get_ok(&sim, "SUPER_ADMIN", &format!("/api/v1/groups?filter={}&limit=200", enc("type eq \"APP_GROUP\""))).await;
+    let f = get_ok(
+        &sim,
+        "SUPER_ADMIN",
+        &format!(
+            "/api/v1/groups?filter={}&limit=200",
+            enc("type eq \"APP_GROUP\"")
+        ),
+    )
+    .await;
     assert!(f.list().iter().all(|g| g["type"] == "APP_GROUP"));
-    assert_conforms(&sample("groups-list", "03-tf-filter-app-group-empty"), &[&f]);
+    assert_conforms(
+        &sample("groups-list", "03-tf-filter-app-group-empty"),
+        &[&f],
+    );
     // Members of the first groups with members.
     let mut members = Vec::new();
     for g in all.list().iter().take(6) {
         let id = g["id"].as_str().unwrap();
         members.push(get_ok(&sim, "SUPER_ADMIN", &format!("/api/v1/groups/{id}/users")).await);
-        members.push(get_ok(&sim, "SUPER_ADMIN", &format!("/api/v1/groups/{id}/users?limit=200")).await);
+        members.push(
+            get_ok(
+                &sim,
+                "SUPER_ADMIN",
+                &format!("/api/v1/groups/{id}/users?limit=200"),
+            )
+            .await,
+        );
     }
     assert!(members.iter().any(|m| !m.list().is_empty()));
     let refs: Vec<&Resp> = members.iter().collect();
@@ -150,7 +242,10 @@ async fn apps_list_users_groups() {
     assert!(two.next_link().is_some());
     let all = get_ok(&sim, "SUPER_ADMIN", "/api/v1/apps?limit=200").await;
     // Pool the page with the whole list so every signOnMode the simulator has is compared.
-    assert_conforms(&sample("apps-list", "01-py-limit2-with-next"), &[&two, &all]);
+    assert_conforms(
+        &sample("apps-list", "01-py-limit2-with-next"),
+        &[&two, &all],
+    );
     // App users (plain, expand=user pages) and app groups, over the apps that have them.
     let mut users = Vec::new();
     let mut expanded = Vec::new();
@@ -158,7 +253,12 @@ async fn apps_list_users_groups() {
     for a in all.list().iter().take(12) {
         let id = a["id"].as_str().unwrap();
         users.push(get_ok(&sim, "SUPER_ADMIN", &format!("/api/v1/apps/{id}/users")).await);
-        let p1 = get_ok(&sim, "SUPER_ADMIN", &format!("/api/v1/apps/{id}/users?expand=user&limit=1")).await;
+        let p1 = get_ok(
+            &sim,
+            "SUPER_ADMIN",
+            &format!("/api/v1/apps/{id}/users?expand=user&limit=1"),
+        )
+        .await;
         if let Some(next) = p1.next_link() {
             expanded.push(get_ok(&sim, "SUPER_ADMIN", &next).await);
         }
@@ -169,8 +269,14 @@ async fn apps_list_users_groups() {
     assert!(groups.iter().any(|g| !g.list().is_empty()));
     assert_conforms(&sample("apps-users", "01-py-assigned-users"), &refs(&users));
     assert_conforms(&sample("apps-users", "02-tf-assigned-users"), &refs(&users));
-    assert_conforms(&sample("apps-users", "03-rb-expand-user-page1"), &refs(&expanded));
-    assert_conforms(&sample("apps-users", "04-rb-expand-user-page2"), &refs(&expanded));
+    assert_conforms(
+        &sample("apps-users", "03-rb-expand-user-page1"),
+        &refs(&expanded),
+    );
+    assert_conforms(
+        &sample("apps-users", "04-rb-expand-user-page2"),
+        &refs(&expanded),
+    );
     assert_conforms_all("apps-groups", &refs(&groups));
     sim.shutdown().await;
 }
@@ -180,9 +286,22 @@ async fn apps_list_users_groups() {
 async fn apps_list_custom_oidc_app() {
     let sim = start().await;
     let all = get_ok(&sim, "SUPER_ADMIN", "/api/v1/apps?limit=200").await;
-    let oidc = all.list().iter().find(|a| a["name"] == "oidc_client" && a["status"] == "ACTIVE").expect("the simulator has active custom OIDC apps");
+    let oidc = all
+        .list()
+        .iter()
+        .find(|a| a["name"] == "oidc_client" && a["status"] == "ACTIVE")
+        .expect("the simulator has active custom OIDC apps");
     let label = oidc["label"].as_str().unwrap().to_string();
-    let f = get_ok(&sim, "SUPER_ADMIN", &format!("/api/v1/apps?filter={}&limit=1&q={}", enc("status eq \"ACTIVE\""), enc(&label))).await;
+    let f = get_ok(
+        &sim,
+        "SUPER_ADMIN",
+        &format!(
+            "/api/v1/apps?filter={}&limit=1&q={}",
+            enc("status eq \"ACTIVE\""),
+            enc(&label)
+        ),
+    )
+    .await;
     assert_eq!(f.list().len(), 1, "{:?}", f.body);
     assert_eq!(f.list()[0]["label"], label.as_str());
     assert_conforms(&sample("apps-list", "02-tf-filter-status-q"), &[&f]);
@@ -193,7 +312,11 @@ async fn apps_list_custom_oidc_app() {
 async fn policies_and_rules() {
     let sim = start().await;
     let mut rules = Vec::new();
-    for (dir, t) in [("policies-okta-sign-on", "OKTA_SIGN_ON"), ("policies-access-policy", "ACCESS_POLICY"), ("policies-mfa-enroll", "MFA_ENROLL")] {
+    for (dir, t) in [
+        ("policies-okta-sign-on", "OKTA_SIGN_ON"),
+        ("policies-access-policy", "ACCESS_POLICY"),
+        ("policies-mfa-enroll", "MFA_ENROLL"),
+    ] {
         let list = get_ok(&sim, "SUPER_ADMIN", &format!("/api/v1/policies?type={t}")).await;
         assert!(!list.list().is_empty(), "{t}");
         assert!(list.list().iter().all(|p| p["type"] == t));
@@ -206,11 +329,19 @@ async fn policies_and_rules() {
                 let one = get_ok(&sim, "SUPER_ADMIN", &format!("/api/v1/policies/{id}")).await;
                 let mut as_list = one.clone();
                 as_list.body = Some(Value::Array(vec![one.body.clone().unwrap()]));
-                assert!(schema_problems(&one).is_empty(), "{:?}", schema_problems(&one));
+                assert!(
+                    schema_problems(&one).is_empty(),
+                    "{:?}",
+                    schema_problems(&one)
+                );
                 let mut s = s.clone();
                 s.body = s.body.map(|b| Value::Array(vec![b]));
                 // Shape only (the schema of the by-id operation was checked above).
-                let report = steward_conformance::compare(s.body.as_ref().unwrap(), as_list.body.as_ref().unwrap(), &steward_conformance::ShapeRules::for_endpoint(dir));
+                let report = steward_conformance::compare(
+                    s.body.as_ref().unwrap(),
+                    as_list.body.as_ref().unwrap(),
+                    &steward_conformance::ShapeRules::for_endpoint(dir),
+                );
                 assert!(report.is_ok(), "{}: {report}", s.id());
             }
         }
@@ -225,7 +356,11 @@ async fn policies_and_rules() {
             // A rule by id (GET /policies/{id}/rules/{ruleId}): one element of the list.
             let mut s = s.clone();
             s.body = s.body.map(|b| Value::Array(vec![b]));
-            let report = steward_conformance::compare(s.body.as_ref().unwrap(), &Value::Array(rules.iter().flat_map(|r| r.list().clone()).collect()), &steward_conformance::ShapeRules::for_endpoint("policies-rules"));
+            let report = steward_conformance::compare(
+                s.body.as_ref().unwrap(),
+                &Value::Array(rules.iter().flat_map(|r| r.list().clone()).collect()),
+                &steward_conformance::ShapeRules::for_endpoint("policies-rules"),
+            );
             assert!(report.is_ok(), "{}: {report}", s.id());
         } else {
             assert_conforms(&s, &refs);
@@ -243,9 +378,15 @@ async fn iam_assignees_users() {
     let p1 = get_ok(&sim, "SUPER_ADMIN", "/api/v1/iam/assignees/users?limit=1").await;
     let body = p1.body.as_ref().unwrap();
     assert_eq!(body["value"].as_array().unwrap().len(), 1);
-    let next = body["_links"]["next"]["href"].as_str().expect("_links.next.href");
+    let next = body["_links"]["next"]["href"]
+        .as_str()
+        .expect("_links.next.href");
     assert!(next.starts_with(&sim.base_url()), "{next}");
-    assert!(schema_problems(&p1).is_empty(), "{:?}", schema_problems(&p1));
+    assert!(
+        schema_problems(&p1).is_empty(),
+        "{:?}",
+        schema_problems(&p1)
+    );
     sim.shutdown().await;
 }
 
@@ -253,11 +394,22 @@ async fn iam_assignees_users() {
 async fn logs() {
     let sim = start().await;
     // A system-family event like the recorded per-token rate-limit violation.
-    sim.record_rate_event(steward_simulator::RateEvent::Violation { bucket: "/api/v1/logs".into(), limit: 10 });
+    sim.record_rate_event(steward_simulator::RateEvent::Violation {
+        bucket: "/api/v1/logs".into(),
+        limit: 10,
+    });
     let since = enc("2026-10-01T00:00:00.000Z");
-    let r = get_ok(&sim, "SUPER_ADMIN", &format!("/api/v1/logs?since={since}&limit=1000")).await;
+    let r = get_ok(
+        &sim,
+        "SUPER_ADMIN",
+        &format!("/api/v1/logs?since={since}&limit=1000"),
+    )
+    .await;
     assert!(r.list().len() > 10);
-    assert!(r.next_link().is_some(), "polling query: rel=next always present");
+    assert!(
+        r.next_link().is_some(),
+        "polling query: rel=next always present"
+    );
     assert_conforms_all("logs", &[&r]);
     sim.shutdown().await;
 }
@@ -265,9 +417,19 @@ async fn logs() {
 #[tokio::test]
 async fn rate_limit_settings() {
     let sim = start().await;
-    let w = get_ok(&sim, "SUPER_ADMIN", "/api/v1/rate-limit-settings/warning-threshold").await;
+    let w = get_ok(
+        &sim,
+        "SUPER_ADMIN",
+        "/api/v1/rate-limit-settings/warning-threshold",
+    )
+    .await;
     assert_conforms_all("rate-limit-warning-threshold", &[&w]);
-    let n = get_ok(&sim, "SUPER_ADMIN", "/api/v1/rate-limit-settings/admin-notifications").await;
+    let n = get_ok(
+        &sim,
+        "SUPER_ADMIN",
+        "/api/v1/rate-limit-settings/admin-notifications",
+    )
+    .await;
     assert_conforms_all("rate-limit-admin-notifications", &[&n]);
     sim.shutdown().await;
 }

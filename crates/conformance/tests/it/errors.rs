@@ -20,7 +20,10 @@ async fn unknown_user_is_404_e0000007() {
     let sim = start().await;
     let r = get(&sim, "SUPER_ADMIN", "/api/v1/users/00u0000000000000000x").await;
     assert_eq!(r.error_code(), Some("E0000007"));
-    assert_eq!(r.body.as_ref().unwrap()["errorSummary"], "Not found: Resource not found: 00u0000000000000000x (User)");
+    assert_eq!(
+        r.body.as_ref().unwrap()["errorSummary"],
+        "Not found: Resource not found: 00u0000000000000000x (User)"
+    );
     assert_conforms(&sample("users-get", "05-py-404-after-delete"), &[&r]);
     sim.shutdown().await;
 }
@@ -33,13 +36,22 @@ async fn read_only_admin_on_assignees_is_403_e0000006() {
     let r = get(&sim, "READ_ONLY_ADMIN", "/api/v1/iam/assignees/users").await;
     assert_eq!(r.status, 403, "{:?}", r.body);
     assert_eq!(r.error_code(), Some("E0000006"));
-    let example = Spec::global().unwrap().document().pointer("/components/examples/ErrorAccessDenied/value").expect("spec example ErrorAccessDenied").clone();
+    let example = Spec::global()
+        .unwrap()
+        .document()
+        .pointer("/components/examples/ErrorAccessDenied/value")
+        .expect("spec example ErrorAccessDenied")
+        .clone();
     assert_eq!(example["errorCode"], "E0000006");
     let report = compare(&example, r.body.as_ref().unwrap(), &ShapeRules::generic());
     assert!(report.is_ok(), "{report}");
     assert!(schema_problems(&r).is_empty(), "{:?}", schema_problems(&r));
     // Headers like any other answer of that org (the 404 recording's set).
-    let kept: Vec<_> = sample("users-get", "05-py-404-after-delete").headers.into_iter().filter(|(n, _)| !is_rate_header(n)).collect();
+    let kept: Vec<_> = sample("users-get", "05-py-404-after-delete")
+        .headers
+        .into_iter()
+        .filter(|(n, _)| !is_rate_header(n))
+        .collect();
     let h = steward_conformance::check_headers(&kept, &r.headers);
     assert!(h.is_empty(), "{h:?}");
     sim.shutdown().await;
@@ -57,7 +69,11 @@ async fn malformed_after_is_400_e0000029() {
     ] {
         let r = get(&sim, "SUPER_ADMIN", path).await;
         assert_eq!(r.error_code(), Some("E0000029"), "{path}: {:?}", r.body);
-        assert_eq!(r.body.as_ref().unwrap()["errorCauses"][0]["errorSummary"], "Invalid cursor.", "{path}");
+        assert_eq!(
+            r.body.as_ref().unwrap()["errorCauses"][0]["errorSummary"],
+            "Invalid cursor.",
+            "{path}"
+        );
         assert_conforms(&s, &[&r]);
     }
     sim.shutdown().await;
@@ -78,7 +94,10 @@ async fn malformed_search_and_filter_are_400_e0000031() {
         let r = get(&sim, "SUPER_ADMIN", &path).await;
         assert_eq!(r.status, 400, "{path}: {:?}", r.body);
         assert_eq!(r.error_code(), Some("E0000031"), "{path}: {:?}", r.body);
-        assert_eq!(r.body.as_ref().unwrap()["errorSummary"], "Invalid search criteria.");
+        assert_eq!(
+            r.body.as_ref().unwrap()["errorSummary"],
+            "Invalid search criteria."
+        );
         assert_conforms(&s, &[&r]);
     }
     sim.shutdown().await;
@@ -115,9 +134,18 @@ async fn exhausted_bucket_is_429_e0000047() {
     assert_eq!(r.header("x-rate-limit-remaining"), Some("0"));
     let reset: i64 = r.header("x-rate-limit-reset").unwrap().parse().unwrap();
     let date = httpdate::parse_http_date(r.header("date").unwrap()).unwrap();
-    let date = date.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
-    assert!(reset >= date && reset <= date + 61, "reset {reset} vs date {date}");
-    assert!(r.header("retry-after").is_none(), "Okta sends no Retry-After");
+    let date = date
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    assert!(
+        reset >= date && reset <= date + 61,
+        "reset {reset} vs date {date}"
+    );
+    assert!(
+        r.header("retry-after").is_none(),
+        "Okta sends no Retry-After"
+    );
     assert_conforms(&sample("errors", "429-E0000047-then-retry-01-429"), &[&r]);
     sim.shutdown().await;
 }
@@ -126,6 +154,7 @@ async fn exhausted_bucket_is_429_e0000047() {
 fn error_envelope_schema_accepts_every_recorded_error() {
     let spec = Spec::global().unwrap();
     for s in samples("errors").iter().filter(|s| s.status >= 400) {
-        spec.validate_def("Error", s.body.as_ref().unwrap()).unwrap_or_else(|e| panic!("{}: {e}", s.id()));
+        spec.validate_def("Error", s.body.as_ref().unwrap())
+            .unwrap_or_else(|e| panic!("{}: {e}", s.id()));
     }
 }

@@ -4,7 +4,11 @@
 use crate::common::*;
 
 fn limit_of(url: &str) -> Option<String> {
-    url::Url::parse(url).ok()?.query_pairs().find(|(k, _)| k == "limit").map(|(_, v)| v.into_owned())
+    url::Url::parse(url)
+        .ok()?
+        .query_pairs()
+        .find(|(k, _)| k == "limit")
+        .map(|(_, v)| v.into_owned())
 }
 
 #[tokio::test]
@@ -29,8 +33,18 @@ async fn users_limit_is_clamped_to_200() {
 #[tokio::test]
 async fn every_paged_endpoint_clamps_to_its_maximum() {
     let sim = start().await;
-    let app = get_ok(&sim, "SUPER_ADMIN", "/api/v1/apps?limit=1").await.list()[0]["id"].as_str().unwrap().to_string();
-    let group = get_ok(&sim, "SUPER_ADMIN", "/api/v1/groups?limit=1").await.list()[0]["id"].as_str().unwrap().to_string();
+    let app = get_ok(&sim, "SUPER_ADMIN", "/api/v1/apps?limit=1")
+        .await
+        .list()[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let group = get_ok(&sim, "SUPER_ADMIN", "/api/v1/groups?limit=1")
+        .await
+        .list()[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     // (path, max) from API-NOTES §5: users 200, apps 200, groups 10000, group members
     // 1000 (default, also the largest recorded), app users 500, app groups 200, logs 1000.
     for (path, max) in [
@@ -43,11 +57,25 @@ async fn every_paged_endpoint_clamps_to_its_maximum() {
     ] {
         let r = get_ok(&sim, "SUPER_ADMIN", &format!("{path}?limit=100000")).await;
         assert!(r.list().len() <= max);
-        let self_link = r.links().into_iter().find(|l| l.rel == "self").unwrap_or_else(|| panic!("{path}: no rel=self"));
-        assert_eq!(limit_of(&self_link.url), Some(max.to_string()), "{path}: {}", self_link.url);
+        let self_link = r
+            .links()
+            .into_iter()
+            .find(|l| l.rel == "self")
+            .unwrap_or_else(|| panic!("{path}: no rel=self"));
+        assert_eq!(
+            limit_of(&self_link.url),
+            Some(max.to_string()),
+            "{path}: {}",
+            self_link.url
+        );
     }
     let since = enc("2026-10-01T00:00:00.000Z");
-    let r = get_ok(&sim, "SUPER_ADMIN", &format!("/api/v1/logs?since={since}&limit=100000")).await;
+    let r = get_ok(
+        &sim,
+        "SUPER_ADMIN",
+        &format!("/api/v1/logs?since={since}&limit=100000"),
+    )
+    .await;
     assert!(r.list().len() <= 1000);
     sim.shutdown().await;
 }

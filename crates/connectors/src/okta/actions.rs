@@ -20,7 +20,10 @@ use super::client::{OktaClient, rate_headers};
 use super::governor::bucket_of;
 use super::wire;
 use crate::ConnectorError;
-use crate::actions::{EraseOutcome, Part, PersonActions, RemediationActions, RemovalOutcome, PersonApp, PersonData, PersonFactor, PersonGroup, PersonRole, account_matches};
+use crate::actions::{
+    EraseOutcome, Part, PersonActions, PersonApp, PersonData, PersonFactor, PersonGroup,
+    PersonRole, RemediationActions, RemovalOutcome, account_matches,
+};
 
 /// Who may deactivate and delete users (API-NOTES §4: READ_ONLY_ADMIN cannot write).
 pub const ROLE_TO_DELETE: &str = "SUPER_ADMIN or ORG_ADMIN (the okta.users.manage permission)";
@@ -51,9 +54,11 @@ fn str_at(v: &Value, ptr: &str) -> Option<String> {
 fn part<T>(r: Result<Vec<T>, ConnectorError>) -> Result<Part<T>, ConnectorError> {
     match r {
         Ok(items) => Ok(Part::Read { items }),
-        Err(ConnectorError::MissingPermission { status, code, fix, .. }) => {
-            Ok(Part::NotReadable { reason: format!("not readable ({status} {code}): {fix}") })
-        }
+        Err(ConnectorError::MissingPermission {
+            status, code, fix, ..
+        }) => Ok(Part::NotReadable {
+            reason: format!("not readable ({status} {code}): {fix}"),
+        }),
         Err(e) => Err(e),
     }
 }
@@ -66,7 +71,10 @@ pub struct OktaActions {
 
 impl OktaActions {
     pub fn new(connector: &OktaConnector) -> Result<Self, ConnectorError> {
-        Ok(OktaActions { client: connector.client(4, 90)?, requests: AtomicU64::new(0) })
+        Ok(OktaActions {
+            client: connector.client(4, 90)?,
+            requests: AtomicU64::new(0),
+        })
     }
 
     async fn get_all(&self, path: &str) -> Result<Vec<Value>, ConnectorError> {
@@ -98,7 +106,10 @@ impl OktaActions {
                 Err(e) => {
                     self.client.governor.no_answer(&bucket);
                     drop(ticket);
-                    return Err(ConnectorError::Http(format!("{method} {endpoint}: no answer: {}", e.without_url())));
+                    return Err(ConnectorError::Http(format!(
+                        "{method} {endpoint}: no answer: {}",
+                        e.without_url()
+                    )));
                 }
             };
             let status = resp.status();
@@ -114,7 +125,13 @@ impl OktaActions {
                 s if s.is_success() => return Ok(()),
                 StatusCode::TOO_MANY_REQUESTS if limited < MAX_WRITE_RATE_LIMITED => {
                     limited += 1;
-                    tokio::time::sleep(self.client.governor.wait_for_reset(&rh).min(Duration::from_secs(90))).await;
+                    tokio::time::sleep(
+                        self.client
+                            .governor
+                            .wait_for_reset(&rh)
+                            .min(Duration::from_secs(90)),
+                    )
+                    .await;
                 }
                 StatusCode::UNAUTHORIZED => return Err(ConnectorError::TokenRejected { code }),
                 StatusCode::FORBIDDEN => {
@@ -127,7 +144,11 @@ impl OktaActions {
                 }
                 StatusCode::NOT_FOUND => return Err(ConnectorError::NotFound { endpoint, code }),
                 s => {
-                    return Err(ConnectorError::Unexpected { endpoint, status: s.as_u16(), body: text.chars().take(300).collect() });
+                    return Err(ConnectorError::Unexpected {
+                        endpoint,
+                        status: s.as_u16(),
+                        body: text.chars().take(300).collect(),
+                    });
                 }
             }
         }
@@ -140,20 +161,41 @@ impl PersonActions for OktaActions {
         // `search` (not `filter`) includes DEPROVISIONED users and matches case-insensitively;
         // the client-side check keeps only exact matches on the three identifiers.
         let q = quoted(email);
-        let expr = format!("profile.login eq {q} or profile.email eq {q} or profile.secondEmail eq {q}");
-        let found = self.get_all(&format!("/api/v1/users?search={}&limit=200", enc(&expr))).await?;
-        Ok(found.iter().filter_map(wire::account).filter(|a| account_matches(a, email)).collect())
+        let expr =
+            format!("profile.login eq {q} or profile.email eq {q} or profile.secondEmail eq {q}");
+        let found = self
+            .get_all(&format!("/api/v1/users?search={}&limit=200", enc(&expr)))
+            .await?;
+        Ok(found
+            .iter()
+            .filter_map(wire::account)
+            .filter(|a| account_matches(a, email))
+            .collect())
     }
 
-    async fn person_data(&self, account: &Account, since: DateTime<Utc>) -> Result<PersonData, ConnectorError> {
+    async fn person_data(
+        &self,
+        account: &Account,
+        since: DateTime<Utc>,
+    ) -> Result<PersonData, ConnectorError> {
         let id = enc(&account.id);
         let since = enc(&since.to_rfc3339_opts(SecondsFormat::Millis, true));
         let groups_path = format!("/api/v1/users/{id}/groups");
-        let apps_path = format!("/api/v1/apps?filter={}&expand={}&limit=200", enc(&format!("user.id eq {}", quoted(&account.id))), enc(&format!("user/{}", account.id)));
+        let apps_path = format!(
+            "/api/v1/apps?filter={}&expand={}&limit=200",
+            enc(&format!("user.id eq {}", quoted(&account.id))),
+            enc(&format!("user/{}", account.id))
+        );
         let factors_path = format!("/api/v1/users/{id}/factors");
         let roles_path = format!("/api/v1/users/{id}/roles");
-        let actor_path = format!("/api/v1/logs?since={since}&limit=1000&sortOrder=ASCENDING&filter={}", enc(&format!("actor.id eq {}", quoted(&account.id))));
-        let target_path = format!("/api/v1/logs?since={since}&limit=1000&sortOrder=ASCENDING&filter={}", enc(&format!("target.id eq {}", quoted(&account.id))));
+        let actor_path = format!(
+            "/api/v1/logs?since={since}&limit=1000&sortOrder=ASCENDING&filter={}",
+            enc(&format!("actor.id eq {}", quoted(&account.id)))
+        );
+        let target_path = format!(
+            "/api/v1/logs?since={since}&limit=1000&sortOrder=ASCENDING&filter={}",
+            enc(&format!("target.id eq {}", quoted(&account.id)))
+        );
         let (groups, apps, factors, roles, actor, target) = futures::join!(
             self.get_all(&groups_path),
             self.get_all(&apps_path),
@@ -165,7 +207,11 @@ impl PersonActions for OktaActions {
         let groups = part(groups.map(|gs| {
             gs.iter()
                 .filter_map(wire::group)
-                .map(|g| PersonGroup { id: g.id, name: g.name, group_type: g.group_type })
+                .map(|g| PersonGroup {
+                    id: g.id,
+                    name: g.name,
+                    group_type: g.group_type,
+                })
                 .collect()
         }))?;
         let apps = part(apps.map(|apps| {
@@ -189,7 +235,12 @@ impl PersonActions for OktaActions {
         let factors = part(factors.map(|fs| {
             fs.iter()
                 .filter_map(|f| wire::factor(&account.id, f))
-                .map(|f| PersonFactor { id: f.id, factor_type: f.factor_type, provider: f.provider, status: f.status })
+                .map(|f| PersonFactor {
+                    id: f.id,
+                    factor_type: f.factor_type,
+                    provider: f.provider,
+                    status: f.status,
+                })
                 .collect()
         }))?;
         let roles = part(roles.map(|rs| {
@@ -205,14 +256,22 @@ impl PersonActions for OktaActions {
         let log_events = match (actor, target) {
             (Ok(mut a), Ok(t)) => {
                 // An event can name the person as actor and target: keep it once.
-                let seen: std::collections::HashSet<String> = a.iter().map(|e| e.id.clone()).collect();
+                let seen: std::collections::HashSet<String> =
+                    a.iter().map(|e| e.id.clone()).collect();
                 a.extend(t.into_iter().filter(|e| !seen.contains(&e.id)));
                 a.sort_by(|x, y| (x.published, &x.id).cmp(&(y.published, &y.id)));
                 Part::Read { items: a }
             }
             (Err(e), _) | (_, Err(e)) => part(Err(e))?,
         };
-        Ok(PersonData { account: account.clone(), groups, apps, factors, roles, log_events })
+        Ok(PersonData {
+            account: account.clone(),
+            groups,
+            apps,
+            factors,
+            roles,
+            log_events,
+        })
     }
 
     async fn erase(&self, account: &Account) -> Result<EraseOutcome, ConnectorError> {
@@ -220,25 +279,39 @@ impl PersonActions for OktaActions {
         let refused = |e: ConnectorError| match e {
             ConnectorError::MissingPermission { status, code, .. } => Ok(EraseOutcome::Refused {
                 role_needed: ROLE_TO_DELETE.to_string(),
-                reason: format!("Okta refused the deletion ({status} {code}): the token's admin role may not write users"),
+                reason: format!(
+                    "Okta refused the deletion ({status} {code}): the token's admin role may not write users"
+                ),
             }),
             ConnectorError::NotFound { .. } => Ok(EraseOutcome::AlreadyGone),
             e => Err(e),
         };
         if account.status != "DEPROVISIONED"
-            && let Err(e) = self.write(reqwest::Method::POST, &format!("/api/v1/users/{id}/lifecycle/deactivate")).await
+            && let Err(e) = self
+                .write(
+                    reqwest::Method::POST,
+                    &format!("/api/v1/users/{id}/lifecycle/deactivate"),
+                )
+                .await
         {
             return refused(e);
         }
-        if let Err(e) = self.write(reqwest::Method::DELETE, &format!("/api/v1/users/{id}")).await {
+        if let Err(e) = self
+            .write(reqwest::Method::DELETE, &format!("/api/v1/users/{id}"))
+            .await
+        {
             return refused(e);
         }
         self.requests.fetch_add(1, Ordering::Relaxed);
         match self.client.get(&format!("/api/v1/users/{id}")).await {
-            Err(ConnectorError::NotFound { code, .. }) => {
-                Ok(EraseOutcome::Deleted { verified: code == "E0000007", code: Some(code) })
-            }
-            Ok(_) => Ok(EraseOutcome::Deleted { verified: false, code: None }),
+            Err(ConnectorError::NotFound { code, .. }) => Ok(EraseOutcome::Deleted {
+                verified: code == "E0000007",
+                code: Some(code),
+            }),
+            Ok(_) => Ok(EraseOutcome::Deleted {
+                verified: false,
+                code: None,
+            }),
             Err(e) => Err(e),
         }
     }
@@ -269,14 +342,17 @@ impl OktaActions {
 }
 
 /// Who may remove app assignments and group memberships (API-NOTES §4).
-pub const ROLE_TO_REMEDIATE: &str = "SUPER_ADMIN or ORG_ADMIN (okta.apps.manage / okta.groups.manage)";
+pub const ROLE_TO_REMEDIATE: &str =
+    "SUPER_ADMIN or ORG_ADMIN (okta.apps.manage / okta.groups.manage)";
 
 impl OktaActions {
     fn refused(e: ConnectorError) -> Result<RemovalOutcome, ConnectorError> {
         match e {
             ConnectorError::MissingPermission { status, code, .. } => Ok(RemovalOutcome::Refused {
                 role_needed: ROLE_TO_REMEDIATE.to_string(),
-                reason: format!("Okta refused the change ({status} {code}): the token's admin role may not write"),
+                reason: format!(
+                    "Okta refused the change ({status} {code}): the token's admin role may not write"
+                ),
             }),
             ConnectorError::NotFound { .. } => Ok(RemovalOutcome::AlreadyAbsent),
             e => Err(e),
@@ -286,25 +362,52 @@ impl OktaActions {
 
 #[async_trait::async_trait]
 impl RemediationActions for OktaActions {
-    async fn remove_app_assignment(&self, app_id: &str, account_id: &str) -> Result<RemovalOutcome, ConnectorError> {
+    async fn remove_app_assignment(
+        &self,
+        app_id: &str,
+        account_id: &str,
+    ) -> Result<RemovalOutcome, ConnectorError> {
         let (app, user) = (enc(app_id), enc(account_id));
-        if let Err(e) = self.write(reqwest::Method::DELETE, &format!("/api/v1/apps/{app}/users/{user}")).await {
+        if let Err(e) = self
+            .write(
+                reqwest::Method::DELETE,
+                &format!("/api/v1/apps/{app}/users/{user}"),
+            )
+            .await
+        {
             return Self::refused(e);
         }
         // Verify with a re-read of the app's users.
-        let users = self.get_all(&format!("/api/v1/apps/{app}/users?limit=500")).await?;
-        let still = users.iter().any(|u| u.get("id").and_then(Value::as_str) == Some(account_id));
+        let users = self
+            .get_all(&format!("/api/v1/apps/{app}/users?limit=500"))
+            .await?;
+        let still = users
+            .iter()
+            .any(|u| u.get("id").and_then(Value::as_str) == Some(account_id));
         Ok(RemovalOutcome::Removed { verified: !still })
     }
 
-    async fn remove_group_membership(&self, group_id: &str, account_id: &str) -> Result<RemovalOutcome, ConnectorError> {
+    async fn remove_group_membership(
+        &self,
+        group_id: &str,
+        account_id: &str,
+    ) -> Result<RemovalOutcome, ConnectorError> {
         let (group, user) = (enc(group_id), enc(account_id));
-        if let Err(e) = self.write(reqwest::Method::DELETE, &format!("/api/v1/groups/{group}/users/{user}")).await {
+        if let Err(e) = self
+            .write(
+                reqwest::Method::DELETE,
+                &format!("/api/v1/groups/{group}/users/{user}"),
+            )
+            .await
+        {
             return Self::refused(e);
         }
-        let groups = self.get_all(&format!("/api/v1/users/{user}/groups")).await?;
-        let still = groups.iter().any(|g| g.get("id").and_then(Value::as_str) == Some(group_id));
+        let groups = self
+            .get_all(&format!("/api/v1/users/{user}/groups"))
+            .await?;
+        let still = groups
+            .iter()
+            .any(|g| g.get("id").and_then(Value::as_str) == Some(group_id));
         Ok(RemovalOutcome::Removed { verified: !still })
     }
 }
-

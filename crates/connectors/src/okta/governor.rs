@@ -41,7 +41,11 @@ const RESET_MARGIN: Duration = Duration::from_millis(250);
 
 /// The bucket a request falls in (see the module table).
 pub fn bucket_of(method: &str, path: &str) -> String {
-    let segs: Vec<&str> = path.trim_start_matches('/').split('/').filter(|s| !s.is_empty()).collect();
+    let segs: Vec<&str> = path
+        .trim_start_matches('/')
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .collect();
     let rest: &[&str] = match segs.as_slice() {
         ["api", "v1", rest @ ..] => rest,
         _ => &[],
@@ -112,7 +116,9 @@ pub struct Governor {
 
 impl std::fmt::Debug for Governor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Governor").field("cap", &self.cap.load(Ordering::Relaxed)).finish_non_exhaustive()
+        f.debug_struct("Governor")
+            .field("cap", &self.cap.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
     }
 }
 
@@ -142,7 +148,8 @@ impl Governor {
     }
 
     pub fn set_threshold(&self, threshold: u8) {
-        self.threshold.store(u64::from(threshold.clamp(1, 100)), Ordering::Relaxed);
+        self.threshold
+            .store(u64::from(threshold.clamp(1, 100)), Ordering::Relaxed);
     }
 
     pub fn threshold(&self) -> u8 {
@@ -199,7 +206,9 @@ impl Governor {
                 Some(Some(d)) => tokio::time::sleep(d.max(Duration::from_millis(1))).await,
                 // Window end not known yet: wait for an answer (or poll briefly).
                 Some(None) => {
-                    let _ = tokio::time::timeout(Duration::from_millis(50), self.changed.notified()).await;
+                    let _ =
+                        tokio::time::timeout(Duration::from_millis(50), self.changed.notified())
+                            .await;
                 }
             }
         }
@@ -209,7 +218,9 @@ impl Governor {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, BucketState>> {
-        self.buckets.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.buckets
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Convert a server epoch-second instant to the local monotonic clock.
@@ -218,7 +229,11 @@ impl Governor {
         let local_ms = server_epoch_s * 1000 - offset;
         let delta = local_ms - now_epoch_ms();
         let base = Instant::now();
-        if delta <= 0 { base + RESET_MARGIN } else { base + Duration::from_millis(delta as u64) + RESET_MARGIN }
+        if delta <= 0 {
+            base + RESET_MARGIN
+        } else {
+            base + Duration::from_millis(delta as u64) + RESET_MARGIN
+        }
     }
 
     /// Record a response's rate-limit headers (any status).
@@ -251,12 +266,14 @@ impl Governor {
                 }
                 let server_used = remaining.map(|r| limit.saturating_sub(r));
                 let stale = matches!((st.prev_reset, h.reset), (Some(p), Some(r)) if r <= p);
-                let same_window = !stale && match (st.window_reset, h.reset) {
-                    (Some(a), Some(b)) => a == b,
-                    (None, _) => true,
-                    _ => false,
-                };
-                let newer = !stale && matches!((st.window_reset, h.reset), (Some(a), Some(b)) if b > a);
+                let same_window = !stale
+                    && match (st.window_reset, h.reset) {
+                        (Some(a), Some(b)) => a == b,
+                        (None, _) => true,
+                        _ => false,
+                    };
+                let newer =
+                    !stale && matches!((st.window_reset, h.reset), (Some(a), Some(b)) if b > a);
                 if same_window || newer {
                     if newer {
                         // The server opened a window before we expected: our requests still
@@ -299,7 +316,12 @@ impl Governor {
     pub fn lower_cap(&self) {
         let cur = self.cap.load(Ordering::Relaxed);
         let new = (cur / 2).max(1);
-        if new < cur && self.cap.compare_exchange(cur, new, Ordering::Relaxed, Ordering::Relaxed).is_ok() {
+        if new < cur
+            && self
+                .cap
+                .compare_exchange(cur, new, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        {
             let sem = self.sem.clone();
             let take = u32::try_from(cur - new).unwrap_or(u32::MAX);
             tokio::spawn(async move {
@@ -317,13 +339,18 @@ impl Governor {
                 let ms = (r * 1000 - d).max(0) as u64;
                 Duration::from_millis(ms) + RESET_MARGIN
             }
-            (Some(r), None) => self.local_instant(r).saturating_duration_since(Instant::now()),
+            (Some(r), None) => self
+                .local_instant(r)
+                .saturating_duration_since(Instant::now()),
             _ => Duration::from_secs(1),
         }
     }
 
     pub fn bucket_reports(&self) -> std::collections::BTreeMap<String, BucketReport> {
-        self.lock().iter().map(|(k, v)| (k.clone(), v.report.clone())).collect()
+        self.lock()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.report.clone()))
+            .collect()
     }
 }
 
@@ -334,14 +361,35 @@ mod tests {
     #[test]
     fn buckets() {
         assert_eq!(bucket_of("GET", "/api/v1/users"), "GET /api/v1/users");
-        assert_eq!(bucket_of("GET", "/api/v1/users/me"), "GET /api/v1/users/{id}");
-        assert_eq!(bucket_of("GET", "/api/v1/users/00u1/roles"), "GET /api/v1/users/{id}/*");
-        assert_eq!(bucket_of("GET", "/api/v1/groups/00g1/users"), "GET /api/v1/groups");
-        assert_eq!(bucket_of("GET", "/api/v1/policies/00p1/rules"), "GET /api/v1/policies");
-        assert_eq!(bucket_of("GET", "/api/v1/apps/0oa1/users"), "GET /api/v1/apps");
-        assert_eq!(bucket_of("GET", "/api/v1/apps/0oa1"), "GET /api/v1/apps/{id}");
+        assert_eq!(
+            bucket_of("GET", "/api/v1/users/me"),
+            "GET /api/v1/users/{id}"
+        );
+        assert_eq!(
+            bucket_of("GET", "/api/v1/users/00u1/roles"),
+            "GET /api/v1/users/{id}/*"
+        );
+        assert_eq!(
+            bucket_of("GET", "/api/v1/groups/00g1/users"),
+            "GET /api/v1/groups"
+        );
+        assert_eq!(
+            bucket_of("GET", "/api/v1/policies/00p1/rules"),
+            "GET /api/v1/policies"
+        );
+        assert_eq!(
+            bucket_of("GET", "/api/v1/apps/0oa1/users"),
+            "GET /api/v1/apps"
+        );
+        assert_eq!(
+            bucket_of("GET", "/api/v1/apps/0oa1"),
+            "GET /api/v1/apps/{id}"
+        );
         assert_eq!(bucket_of("GET", "/api/v1/logs"), "GET /api/v1/logs");
-        assert_eq!(bucket_of("GET", "/api/v1/iam/assignees/users"), "GET /api/v1/iam");
+        assert_eq!(
+            bucket_of("GET", "/api/v1/iam/assignees/users"),
+            "GET /api/v1/iam"
+        );
         assert_eq!(bucket_of("GET", "/api/v1/meta/schemas"), "GET /api/v1");
     }
 
@@ -360,7 +408,12 @@ mod pacing_tests {
 
     fn headers(limit: u64, remaining: u64, reset_in_s: i64) -> RateHeaders {
         let now = chrono::Utc::now().timestamp_millis();
-        RateHeaders { limit: Some(limit), remaining: Some(remaining), reset: Some(now / 1000 + reset_in_s), date_ms: Some(now / 1000 * 1000) }
+        RateHeaders {
+            limit: Some(limit),
+            remaining: Some(remaining),
+            reset: Some(now / 1000 + reset_in_s),
+            date_ms: Some(now / 1000 * 1000),
+        }
     }
 
     #[tokio::test]
@@ -374,10 +427,17 @@ mod pacing_tests {
         for _ in 0..7 {
             drop(g.admit(b).await);
         }
-        assert!(t0.elapsed() < Duration::from_millis(100), "the budget is admitted at once");
+        assert!(
+            t0.elapsed() < Duration::from_millis(100),
+            "the budget is admitted at once"
+        );
         // The 9th request of the window waits for the reset (≥ 1 s away).
         drop(g.admit(b).await);
-        assert!(t0.elapsed() >= Duration::from_millis(900), "{:?}", t0.elapsed());
+        assert!(
+            t0.elapsed() >= Duration::from_millis(900),
+            "{:?}",
+            t0.elapsed()
+        );
         let rep = g.bucket_reports();
         assert_eq!(rep[b].limit, Some(10));
         assert_eq!(rep[b].min_remaining, Some(9));

@@ -30,13 +30,21 @@ pub struct OktaConnector {
 
 impl std::fmt::Debug for OktaConnector {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OktaConnector").field("domain", &self.domain.as_str()).field("token", &"[REDACTED]").finish()
+        f.debug_struct("OktaConnector")
+            .field("domain", &self.domain.as_str())
+            .field("token", &"[REDACTED]")
+            .finish()
     }
 }
 
 impl OktaConnector {
     pub fn new(domain: IntegrationDomain, token: SecretString) -> Result<Self, ConnectorError> {
-        Ok(OktaConnector { domain, token, seed: DEFAULT_SEED, backoff: Backoff::default() })
+        Ok(OktaConnector {
+            domain,
+            token,
+            seed: DEFAULT_SEED,
+            backoff: Backoff::default(),
+        })
     }
 
     /// Seed the retry jitter (deterministic tests).
@@ -52,7 +60,10 @@ impl OktaConnector {
 
     fn client(&self, max_in_flight: usize, threshold: u8) -> Result<OktaClient, ConnectorError> {
         let governor = Arc::new(Governor::new(max_in_flight, threshold));
-        Ok(OktaClient::new(self.domain.clone(), self.token.clone(), governor, self.seed)?.with_backoff(self.backoff))
+        Ok(
+            OktaClient::new(self.domain.clone(), self.token.clone(), governor, self.seed)?
+                .with_backoff(self.backoff),
+        )
     }
 }
 
@@ -67,17 +78,28 @@ impl Connector for OktaConnector {
     async fn test_connection(&self) -> ConnectionReport {
         match self.client(4, 90) {
             Ok(c) => check::test_connection(&c).await,
-            Err(e) => ConnectionReport { fatal: Some(e.to_string()), ..ConnectionReport::default() },
+            Err(e) => ConnectionReport {
+                fatal: Some(e.to_string()),
+                ..ConnectionReport::default()
+            },
         }
     }
-    async fn sync(&self, options: SyncOptions, out: mpsc::Sender<SyncEvent>) -> Result<SyncReport, ConnectorError> {
+    async fn sync(
+        &self,
+        options: SyncOptions,
+        out: mpsc::Sender<SyncEvent>,
+    ) -> Result<SyncReport, ConnectorError> {
         let client = Arc::new(self.client(options.max_in_flight, 90)?);
         sync::SyncRun { client, options }.run(out).await
     }
-    fn person_actions(&self) -> Result<Option<Box<dyn crate::actions::PersonActions + '_>>, ConnectorError> {
+    fn person_actions(
+        &self,
+    ) -> Result<Option<Box<dyn crate::actions::PersonActions + '_>>, ConnectorError> {
         Ok(Some(Box::new(actions::OktaActions::new(self)?)))
     }
-    fn remediation_actions(&self) -> Result<Option<Box<dyn crate::actions::RemediationActions + '_>>, ConnectorError> {
+    fn remediation_actions(
+        &self,
+    ) -> Result<Option<Box<dyn crate::actions::RemediationActions + '_>>, ConnectorError> {
         Ok(Some(Box::new(actions::OktaActions::new(self)?)))
     }
 }

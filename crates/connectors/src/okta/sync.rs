@@ -11,6 +11,7 @@ use std::sync::Arc;
 use futures::StreamExt;
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::Value;
+use serde_json::value::RawValue;
 use steward_model::{PrincipalKind, Record, Resource, Setting};
 use tokio::sync::{mpsc, watch};
 use url::Url;
@@ -42,7 +43,10 @@ struct Emitter {
 
 impl Emitter {
     async fn send(&self, ev: SyncEvent) -> Result<(), ConnectorError> {
-        self.out.send(ev).await.map_err(|_| ConnectorError::ConsumerGone)
+        self.out
+            .send(ev)
+            .await
+            .map_err(|_| ConnectorError::ConsumerGone)
     }
 }
 
@@ -56,7 +60,12 @@ struct Sink {
 
 impl Sink {
     fn new(em: &Emitter, resource: Resource) -> Self {
-        Sink { em: em.clone(), resource, buf: Vec::new(), count: 0 }
+        Sink {
+            em: em.clone(),
+            resource,
+            buf: Vec::new(),
+            count: 0,
+        }
     }
     async fn push(&mut self, r: Record) -> Result<(), ConnectorError> {
         self.buf.push(r);
@@ -75,7 +84,12 @@ impl Sink {
         if !self.buf.is_empty() {
             let records = std::mem::take(&mut self.buf);
             self.count += records.len() as u64;
-            self.em.send(SyncEvent::Batch { resource: self.resource, records }).await?;
+            self.em
+                .send(SyncEvent::Batch {
+                    resource: self.resource,
+                    records,
+                })
+                .await?;
         }
         Ok(())
     }
@@ -89,7 +103,12 @@ impl Sink {
             f.insert(self.resource);
         }
         tracing::debug!(resource = %self.resource, count = self.count, "Resource read.");
-        self.em.send(SyncEvent::Done { resource: self.resource, count: self.count }).await?;
+        self.em
+            .send(SyncEvent::Done {
+                resource: self.resource,
+                count: self.count,
+            })
+            .await?;
         Ok(self.count)
     }
 }
@@ -97,7 +116,9 @@ impl Sink {
 /// Errors that make one resource unreadable instead of failing the sync.
 fn unreadable_reason(e: &ConnectorError) -> Option<String> {
     match e {
-        ConnectorError::MissingPermission { .. } | ConnectorError::NotFound { .. } => Some(e.to_string()),
+        ConnectorError::MissingPermission { .. } | ConnectorError::NotFound { .. } => {
+            Some(e.to_string())
+        }
         _ => None,
     }
 }
@@ -116,7 +137,11 @@ where
                     if em.finished.lock().map(|f| f.contains(r)).unwrap_or(false) {
                         continue;
                     }
-                    em.send(SyncEvent::Unreadable { resource: *r, reason: reason.clone() }).await?;
+                    em.send(SyncEvent::Unreadable {
+                        resource: *r,
+                        reason: reason.clone(),
+                    })
+                    .await?;
                 }
                 Ok(())
             }
@@ -132,16 +157,20 @@ fn items(body: Value) -> Vec<Value> {
     }
 }
 
-/// Every item of a paged list (for per-parent sub-resources), each mapped by `f` as its page
-/// arrives: the source objects of one page are dropped before the next is read (the
-/// Everyone group's member list is every user's full profile).
-async fn fetch_all<T>(client: &OktaClient, path: &str, mut f: impl FnMut(Value) -> Option<T>) -> Result<Vec<T>, ConnectorError> {
+/// Every item of a paged list (for per-parent sub-resources), each mapped by `f` from its
+/// JSON text as its page arrives: the source objects of one page are dropped before the next
+/// is read (the Everyone group's member list is every user's full profile).
+async fn fetch_all<T>(
+    client: &OktaClient,
+    path: &str,
+    mut f: impl FnMut(&RawValue) -> Option<T>,
+) -> Result<Vec<T>, ConnectorError> {
     let mut out = Vec::new();
     let mut next = Some(client.url(path)?);
     while let Some(u) = next.take() {
-        let page = client.get_url(u).await?;
-        out.extend(items(page.body).into_iter().filter_map(&mut f));
-        next = page.next;
+        let (mapped, after) = client.get_items(u, &mut f).await?;
+        out.extend(mapped);
+        next = after;
     }
     Ok(out)
 }
@@ -153,14 +182,14 @@ async fn stream_all(
     client: &OktaClient,
     path: &str,
     mut part: Sink,
-    mut f: impl FnMut(Value) -> Option<Record>,
+    mut f: impl FnMut(&RawValue) -> Option<Record>,
 ) -> Result<(Resource, u64), ConnectorError> {
     let mut next = Some(client.url(path)?);
     while let Some(u) = next.take() {
-        let page = client.get_url(u).await?;
-        part.buf.extend(items(page.body).into_iter().filter_map(&mut f));
+        let (mapped, after) = client.get_items(u, &mut f).await?;
+        part.buf.extend(mapped);
         part.page_end().await?;
-        next = page.next;
+        next = after;
     }
     Ok((part.resource, part.count))
 }
@@ -176,11 +205,16 @@ impl Drop for Work {
 
 impl Future for Work {
     type Output = Result<(), ConnectorError>;
-    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Self::Output> {
-        std::pin::Pin::new(&mut self.0).poll(cx).map(|joined| match joined {
-            Ok(done) => done,
-            Err(e) => Err(ConnectorError::Http(format!("a sync task stopped: {e}"))),
-        })
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        std::pin::Pin::new(&mut self.0)
+            .poll(cx)
+            .map(|joined| match joined {
+                Ok(done) => done,
+                Err(e) => Err(ConnectorError::Http(format!("a sync task stopped: {e}"))),
+            })
     }
 }
 
@@ -198,7 +232,10 @@ type GroupList = Arc<Vec<String>>;
 
 impl SyncRun {
     pub async fn run(self, out: mpsc::Sender<SyncEvent>) -> Result<SyncReport, ConnectorError> {
-        let em = Emitter { out, finished: Arc::default() };
+        let em = Emitter {
+            out,
+            finished: Arc::default(),
+        };
         let mut notes = Vec::new();
         // First: the warning threshold every bucket is paced under.
         let c = &self.client;
@@ -209,7 +246,9 @@ impl SyncRun {
             },
             Err(e @ ConnectorError::TokenRejected { .. }) => return Err(e),
             Err(e) => {
-                notes.push(format!("warning threshold unreadable ({e}); pacing under 90%"));
+                notes.push(format!(
+                    "warning threshold unreadable ({e}); pacing under 90%"
+                ));
                 None
             }
         };
@@ -217,7 +256,8 @@ impl SyncRun {
             Some((t, _)) => c.governor.set_threshold(*t),
             None => {
                 if notes.is_empty() {
-                    notes.push("warning threshold missing from the answer; pacing under 90%".into());
+                    notes
+                        .push("warning threshold missing from the answer; pacing under 90%".into());
                 }
                 c.governor.set_threshold(90);
             }
@@ -295,11 +335,25 @@ impl SyncRun {
                     fix: "grant the token's admin READ_ONLY_ADMIN".into(),
                 });
             };
-            let n = c.get("/api/v1/rate-limit-settings/admin-notifications").await?;
+            let n = c
+                .get("/api/v1/rate-limit-settings/admin-notifications")
+                .await?;
             let mut sink = Sink::new(em, Resource::Settings);
-            sink.push(Record::Setting(Setting { key: "warningThreshold".into(), value: Value::from(t) })).await?;
-            let v = n.body.get("notificationsEnabled").cloned().unwrap_or(Value::Null);
-            sink.push(Record::Setting(Setting { key: "notificationsEnabled".into(), value: v })).await?;
+            sink.push(Record::Setting(Setting {
+                key: "warningThreshold".into(),
+                value: Value::from(t),
+            }))
+            .await?;
+            let v = n
+                .body
+                .get("notificationsEnabled")
+                .cloned()
+                .unwrap_or(Value::Null);
+            sink.push(Record::Setting(Setting {
+                key: "notificationsEnabled".into(),
+                value: v,
+            }))
+            .await?;
             sink.done().await.map(|_| ())
         })
         .await
@@ -319,16 +373,17 @@ impl SyncRun {
             // The plain list omits DEPROVISIONED users; a filter query adds them.
             let firsts = [
                 "/api/v1/users?limit=200".to_string(),
-                format!("/api/v1/users?limit=200&filter={}", enc("status eq \"DEPROVISIONED\"")),
+                format!(
+                    "/api/v1/users?limit=200&filter={}",
+                    enc("status eq \"DEPROVISIONED\"")
+                ),
             ];
             for first in firsts {
                 let mut next = Some(c.url(&first)?);
                 while let Some(u) = next.take() {
-                    let page = c.get_url(u).await?;
-                    for v in items(page.body) {
-                        if let Some(a) = wire::into_account(v)
-                            && seen.insert(a.id.clone())
-                        {
+                    let (accounts, after) = c.get_items(u, wire::account_raw).await?;
+                    for a in accounts {
+                        if seen.insert(a.id.clone()) {
                             if enrolled(&a.status) {
                                 let _ = ids_tx.send(a.id.clone());
                             }
@@ -337,7 +392,7 @@ impl SyncRun {
                         }
                     }
                     sink.page_end().await?;
-                    next = page.next;
+                    next = after;
                 }
             }
             sink.done().await?;
@@ -347,22 +402,24 @@ impl SyncRun {
         .await
     }
 
-    async fn groups(&self, em: &Emitter, tx: watch::Sender<Option<GroupList>>) -> Result<(), ConnectorError> {
+    async fn groups(
+        &self,
+        em: &Emitter,
+        tx: watch::Sender<Option<GroupList>>,
+    ) -> Result<(), ConnectorError> {
         let c = &self.client;
         guarded(em, &[Resource::Groups, Resource::Memberships], async {
             let mut sink = Sink::new(em, Resource::Groups);
             let mut ids = Vec::new();
             let mut next = Some(c.url("/api/v1/groups?limit=200")?);
             while let Some(u) = next.take() {
-                let page = c.get_url(u).await?;
-                for v in items(page.body) {
-                    if let Some(g) = wire::into_group(v) {
-                        ids.push(g.id.clone());
-                        sink.push(Record::Group(g)).await?;
-                    }
+                let (groups, after) = c.get_items(u, wire::group_raw).await?;
+                for g in groups {
+                    ids.push(g.id.clone());
+                    sink.push(Record::Group(g)).await?;
                 }
                 sink.page_end().await?;
-                next = page.next;
+                next = after;
             }
             sink.done().await?;
             let ids = Arc::new(ids);
@@ -374,12 +431,16 @@ impl SyncRun {
                     move |gid| {
                         let c = Arc::clone(&c);
                         async move {
-                    let url = format!("/api/v1/groups/{gid}/users?limit=1000");
-                    fetch_all(&c, &url, |u| wire::membership(&gid, &u)).await
-                }}})
+                            let url = format!("/api/v1/groups/{gid}/users?limit=1000");
+                            fetch_all(&c, &url, |u| wire::membership_raw(&gid, u)).await
+                        }
+                    }
+                })
                 .buffer_unordered(self.width());
             while let Some(r) = stream.next().await {
-                members.extend(r?.into_iter().map(Record::Membership)).await?;
+                members
+                    .extend(r?.into_iter().map(Record::Membership))
+                    .await?;
             }
             members.done().await.map(|_| ())
         })
@@ -388,58 +449,71 @@ impl SyncRun {
 
     async fn apps(&self, em: &Emitter) -> Result<(), ConnectorError> {
         let c = &self.client;
-        guarded(em, &[Resource::Apps, Resource::AppUsers, Resource::AppGroups], async {
-            let mut sink = Sink::new(em, Resource::Apps);
-            let mut ids = Vec::new();
-            let mut next = Some(c.url("/api/v1/apps?limit=200")?);
-            while let Some(u) = next.take() {
-                let page = c.get_url(u).await?;
-                for v in items(page.body) {
-                    if let Some(a) = wire::into_app(v) {
+        guarded(
+            em,
+            &[Resource::Apps, Resource::AppUsers, Resource::AppGroups],
+            async {
+                let mut sink = Sink::new(em, Resource::Apps);
+                let mut ids = Vec::new();
+                let mut next = Some(c.url("/api/v1/apps?limit=200")?);
+                while let Some(u) = next.take() {
+                    let (apps, after) = c.get_items(u, wire::app_raw).await?;
+                    for a in apps {
                         ids.push(a.id.clone());
                         sink.push(Record::App(a)).await?;
                     }
+                    sink.page_end().await?;
+                    next = after;
                 }
-                sink.page_end().await?;
-                next = page.next;
-            }
-            sink.done().await?;
-            // App users and app groups of every app, all in flight together (one bucket). Each
-            // page goes to the consumer as it arrives: an app assigned to everyone is tens of
-            // thousands of app users, and holding one app's list until its last page was the
-            // sync's peak memory.
-            let jobs: Vec<(String, bool)> = ids.iter().flat_map(|id| [(id.clone(), true), (id.clone(), false)]).collect();
-            let mut stream = futures::stream::iter(jobs)
-                .map({
-                    let c = Arc::clone(c);
-                    let em = em.clone();
-                    move |(id, users)| {
-                        let c = Arc::clone(&c);
+                sink.done().await?;
+                // App users and app groups of every app, all in flight together (one bucket). Each
+                // page goes to the consumer as it arrives: an app assigned to everyone is tens of
+                // thousands of app users, and holding one app's list until its last page was the
+                // sync's peak memory.
+                let jobs: Vec<(String, bool)> = ids
+                    .iter()
+                    .flat_map(|id| [(id.clone(), true), (id.clone(), false)])
+                    .collect();
+                let mut stream = futures::stream::iter(jobs)
+                    .map({
+                        let c = Arc::clone(c);
                         let em = em.clone();
-                        async move {
-                    if users {
-                        let url = format!("/api/v1/apps/{id}/users?limit=500");
-                        let part = Sink::new(&em, Resource::AppUsers);
-                        stream_all(&c, &url, part, |u| wire::into_app_user(&id, u).map(Record::AppUser)).await
-                    } else {
-                        let url = format!("/api/v1/apps/{id}/groups?limit=200");
-                        let part = Sink::new(&em, Resource::AppGroups);
-                        stream_all(&c, &url, part, |g| wire::into_app_group(&id, g).map(Record::AppGroup)).await
+                        move |(id, users)| {
+                            let c = Arc::clone(&c);
+                            let em = em.clone();
+                            async move {
+                                if users {
+                                    let url = format!("/api/v1/apps/{id}/users?limit=500");
+                                    let part = Sink::new(&em, Resource::AppUsers);
+                                    stream_all(&c, &url, part, |u| {
+                                        wire::app_user_raw(&id, u).map(Record::AppUser)
+                                    })
+                                    .await
+                                } else {
+                                    let url = format!("/api/v1/apps/{id}/groups?limit=200");
+                                    let part = Sink::new(&em, Resource::AppGroups);
+                                    stream_all(&c, &url, part, |g| {
+                                        wire::app_group_raw(&id, g).map(Record::AppGroup)
+                                    })
+                                    .await
+                                }
+                            }
+                        }
+                    })
+                    .buffer_unordered(self.width());
+                let mut au = Sink::new(em, Resource::AppUsers);
+                let mut ag = Sink::new(em, Resource::AppGroups);
+                while let Some(r) = stream.next().await {
+                    let (resource, count) = r?;
+                    match resource {
+                        Resource::AppUsers => au.count += count,
+                        _ => ag.count += count,
                     }
-                }}})
-                .buffer_unordered(self.width());
-            let mut au = Sink::new(em, Resource::AppUsers);
-            let mut ag = Sink::new(em, Resource::AppGroups);
-            while let Some(r) = stream.next().await {
-                let (resource, count) = r?;
-                match resource {
-                    Resource::AppUsers => au.count += count,
-                    _ => ag.count += count,
                 }
-            }
-            au.done().await?;
-            ag.done().await.map(|_| ())
-        })
+                au.done().await?;
+                ag.done().await.map(|_| ())
+            },
+        )
         .await
     }
 
@@ -460,8 +534,9 @@ impl SyncRun {
                     move |uid: String| {
                         let c = Arc::clone(&c);
                         async move {
-                            let p = c.get(&format!("/api/v1/users/{uid}/factors")).await?;
-                            Ok::<_, ConnectorError>(items(p.body).into_iter().filter_map(|f| wire::into_factor(&uid, f)).collect::<Vec<_>>())
+                            let url = c.url(&format!("/api/v1/users/{uid}/factors"))?;
+                            let (factors, _) = c.get_items(url, |f| wire::factor_raw(&uid, f)).await?;
+                            Ok::<_, ConnectorError>(factors)
                         }
                     }
                 })
@@ -558,7 +633,7 @@ impl SyncRun {
                             }
                             None => need_scan = true,
                         }
-                    } else if let Some(ra) = wire::into_role(PrincipalKind::Account, &uid, v) {
+                    } else if let Some(ra) = wire::role(PrincipalKind::Account, &uid, &v) {
                         sink.push(Record::RoleAssignment(ra)).await?;
                     }
                 }
@@ -593,7 +668,7 @@ impl SyncRun {
             while let Some(r) = stream.next().await {
                 let (gid, roles) = r?;
                 for v in roles {
-                    if let Some(ra) = wire::into_role(PrincipalKind::Group, &gid, v) {
+                    if let Some(ra) = wire::role(PrincipalKind::Group, &gid, &v) {
                         sink.push(Record::RoleAssignment(ra)).await?;
                     }
                 }
@@ -611,15 +686,13 @@ impl SyncRun {
             for t in POLICY_TYPES {
                 let mut next = Some(c.url(&format!("/api/v1/policies?type={t}&limit=200"))?);
                 while let Some(u) = next.take() {
-                    let page = c.get_url(u).await?;
-                    for v in items(page.body) {
-                        if let Some(p) = wire::into_policy(v) {
-                            ids.push(p.id.clone());
-                            sink.push(Record::Policy(p)).await?;
-                        }
+                    let (policies, after) = c.get_items(u, wire::policy_raw).await?;
+                    for p in policies {
+                        ids.push(p.id.clone());
+                        sink.push(Record::Policy(p)).await?;
                     }
                     sink.page_end().await?;
-                    next = page.next;
+                    next = after;
                 }
             }
             sink.done().await?;
@@ -630,9 +703,14 @@ impl SyncRun {
                     move |pid| {
                         let c = Arc::clone(&c);
                         async move {
-                    let url = format!("/api/v1/policies/{pid}/rules?limit=200");
-                    fetch_all(&c, &url, |r| wire::into_rule(&pid, r).map(Record::PolicyRule)).await
-                }}})
+                            let url = format!("/api/v1/policies/{pid}/rules?limit=200");
+                            fetch_all(&c, &url, |r| {
+                                wire::rule_raw(&pid, r).map(Record::PolicyRule)
+                            })
+                            .await
+                        }
+                    }
+                })
                 .buffer_unordered(self.width());
             while let Some(r) = stream.next().await {
                 rules.extend(r?).await?;
@@ -648,7 +726,8 @@ impl SyncRun {
             let start: Url = match self.options.cursors.get(&Resource::LogEvents) {
                 Some(cursor) => c.checked_next("/api/v1/logs", cursor)?,
                 None => {
-                    let since = (self.options.now - chrono::Duration::days(90)).to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+                    let since = (self.options.now - chrono::Duration::days(90))
+                        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
                     c.url(&format!("/api/v1/logs?since={}&limit=1000", enc(&since)))?
                 }
             };
@@ -656,18 +735,18 @@ impl SyncRun {
             let mut url = start;
             let mut pages = 0u32;
             loop {
-                let page = c.get_url(url.clone()).await?;
+                // Every item counts for "was the page empty", usable or not.
+                let (events, after) = c
+                    .get_items(url.clone(), |v| Some(wire::log_event_raw(v)))
+                    .await?;
                 pages += 1;
-                let events = items(page.body);
                 let empty = events.is_empty();
-                for v in events {
-                    if let Some(e) = wire::into_log_event(v) {
-                        sink.push(Record::LogEvent(e)).await?;
-                    }
+                for e in events.into_iter().flatten() {
+                    sink.push(Record::LogEvent(e)).await?;
                 }
                 sink.page_end().await?;
                 // Polling: `next` is always present; an empty page (next == self) is the end.
-                match page.next {
+                match after {
                     Some(n) if !empty && n != url => url = n,
                     Some(n) => {
                         url = n;
@@ -685,7 +764,11 @@ impl SyncRun {
                 None => url.path().to_string(),
             };
             sink.done().await?;
-            em.send(SyncEvent::Cursor { resource: Resource::LogEvents, cursor }).await
+            em.send(SyncEvent::Cursor {
+                resource: Resource::LogEvents,
+                cursor,
+            })
+            .await
         })
         .await
     }

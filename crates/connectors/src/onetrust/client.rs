@@ -36,7 +36,10 @@ pub enum Auth {
     /// An API key: it is the bearer access token itself.
     ApiKey(SecretString),
     /// OAuth 2.0 client credentials, exchanged at `POST /api/access/v1/oauth/token`.
-    ClientCredentials { client_id: String, client_secret: SecretString },
+    ClientCredentials {
+        client_id: String,
+        client_secret: SecretString,
+    },
 }
 
 impl Auth {
@@ -46,10 +49,15 @@ impl Auth {
         let text = secret.expose_secret().trim();
         if text.starts_with('{')
             && let Ok(v) = serde_json::from_str::<Value>(text)
-            && let (Some(id), Some(sec)) =
-                (v.get("client_id").and_then(Value::as_str), v.get("client_secret").and_then(Value::as_str))
+            && let (Some(id), Some(sec)) = (
+                v.get("client_id").and_then(Value::as_str),
+                v.get("client_secret").and_then(Value::as_str),
+            )
         {
-            return Auth::ClientCredentials { client_id: id.to_string(), client_secret: SecretString::from(sec.to_string()) };
+            return Auth::ClientCredentials {
+                client_id: id.to_string(),
+                client_secret: SecretString::from(sec.to_string()),
+            };
         }
         Auth::ApiKey(secret)
     }
@@ -72,7 +80,10 @@ pub struct Pacing {
 impl Default for Pacing {
     /// 1,000/minute per endpoint (S7), with half a second of slack for clock skew.
     fn default() -> Self {
-        Pacing { limit: 1000, window: Duration::from_millis(60_500) }
+        Pacing {
+            limit: 1000,
+            window: Duration::from_millis(60_500),
+        }
     }
 }
 
@@ -85,7 +96,10 @@ pub struct Backoff {
 
 impl Default for Backoff {
     fn default() -> Self {
-        Backoff { base: Duration::from_millis(100), max: Duration::from_secs(5) }
+        Backoff {
+            base: Duration::from_millis(100),
+            max: Duration::from_secs(5),
+        }
     }
 }
 
@@ -102,7 +116,9 @@ pub fn scope_of(path: &str) -> &'static str {
 
 /// What to do about a missing scope.
 pub fn scope_fix(scope: &str) -> String {
-    format!("generate an API key under {KEY_PLACE} with the {scope} scope (or add {scope} to the client credentials) and replace the credential with `steward integration set-token`")
+    format!(
+        "generate an API key under {KEY_PLACE} with the {scope} scope (or add {scope} to the client credentials) and replace the credential with `steward integration set-token`"
+    )
 }
 
 /// Endpoint family: ids (uuids, numbers, long opaque segments) replaced by `{id}`.
@@ -112,7 +128,11 @@ pub fn bucket_of(method: &str, path: &str) -> String {
         .map(|seg| {
             let idish = seg.len() >= 16 && seg.chars().any(|c| c.is_ascii_digit())
                 || (!seg.is_empty() && seg.chars().all(|c| c.is_ascii_digit()));
-            if idish { "{id}".to_string() } else { seg.to_string() }
+            if idish {
+                "{id}".to_string()
+            } else {
+                seg.to_string()
+            }
         })
         .collect();
     format!("{method} {}", family.join("/"))
@@ -147,7 +167,10 @@ pub struct OtClient {
 
 impl std::fmt::Debug for OtClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OtClient").field("domain", &self.domain.as_str()).field("credential", &"[REDACTED]").finish()
+        f.debug_struct("OtClient")
+            .field("domain", &self.domain.as_str())
+            .field("credential", &"[REDACTED]")
+            .finish()
     }
 }
 
@@ -183,7 +206,12 @@ fn is_loopback(domain: &IntegrationDomain) -> bool {
 }
 
 impl OtClient {
-    pub fn new(domain: IntegrationDomain, auth: Auth, max_in_flight: usize, seed: u64) -> Result<Self, ConnectorError> {
+    pub fn new(
+        domain: IntegrationDomain,
+        auth: Auth,
+        max_in_flight: usize,
+        seed: u64,
+    ) -> Result<Self, ConnectorError> {
         let mut builder = reqwest::Client::builder();
         if is_loopback(&domain) {
             // A local simulator: never route the credential through a configured proxy.
@@ -228,7 +256,10 @@ impl OtClient {
     }
 
     pub fn bucket_reports(&self) -> BTreeMap<String, BucketReport> {
-        self.buckets.lock().map(|b| b.reports.clone()).unwrap_or_default()
+        self.buckets
+            .lock()
+            .map(|b| b.reports.clone())
+            .unwrap_or_default()
     }
 
     fn note(&self, bucket: &str, limited: bool) {
@@ -258,38 +289,59 @@ impl OtClient {
     async fn admit(&self, bucket: &str) {
         loop {
             let wait = {
-                let Ok(mut b) = self.buckets.lock() else { return };
+                let Ok(mut b) = self.buckets.lock() else {
+                    return;
+                };
                 let now = Instant::now();
                 let limit = b.limits.get(bucket).copied().unwrap_or(self.pacing.limit);
                 let q = b.sent.entry(bucket.to_string()).or_default();
-                while q.front().is_some_and(|t| now.duration_since(*t) >= self.pacing.window) {
+                while q
+                    .front()
+                    .is_some_and(|t| now.duration_since(*t) >= self.pacing.window)
+                {
                     q.pop_front();
                 }
                 if q.len() < limit {
                     q.push_back(now);
                     return;
                 }
-                q.front().map(|t| self.pacing.window.saturating_sub(now.duration_since(*t))).unwrap_or_default()
+                q.front()
+                    .map(|t| self.pacing.window.saturating_sub(now.duration_since(*t)))
+                    .unwrap_or_default()
             };
             tokio::time::sleep(wait.max(Duration::from_millis(1))).await;
         }
     }
 
     fn jitter(&self, attempt: u32) -> Duration {
-        let exp = self.backoff.base.saturating_mul(1u32 << attempt.min(16)).min(self.backoff.max);
-        let f: f64 = self.rng.lock().map(|mut r| r.gen_range(0.5..1.0)).unwrap_or(0.75);
+        let exp = self
+            .backoff
+            .base
+            .saturating_mul(1u32 << attempt.min(16))
+            .min(self.backoff.max);
+        let f: f64 = self
+            .rng
+            .lock()
+            .map(|mut r| r.gen_range(0.5..1.0))
+            .unwrap_or(0.75);
         exp.mul_f64(f)
     }
 
     pub fn url(&self, path_and_query: &str) -> Result<Url, ConnectorError> {
-        self.domain.url().join(path_and_query).map_err(|e| ConnectorError::Http(format!("bad request path {path_and_query}: {e}")))
+        self.domain
+            .url()
+            .join(path_and_query)
+            .map_err(|e| ConnectorError::Http(format!("bad request path {path_and_query}: {e}")))
     }
 
     /// The bearer token: the API key, or a (cached) client-credentials access token.
     async fn bearer(&self, refresh: bool) -> Result<SecretString, ConnectorError> {
         match &self.auth {
             Auth::ApiKey(k) => Ok(k.clone()),
-            Auth::ClientCredentials { client_id, client_secret } => {
+            Auth::ClientCredentials {
+                client_id,
+                client_secret,
+            } => {
                 let mut guard = self.token.lock().await;
                 if !refresh
                     && let Some((t, until)) = guard.as_ref()
@@ -304,7 +356,11 @@ impl OtClient {
         }
     }
 
-    async fn fetch_token(&self, client_id: &str, client_secret: &SecretString) -> Result<(SecretString, Duration), ConnectorError> {
+    async fn fetch_token(
+        &self,
+        client_id: &str,
+        client_secret: &SecretString,
+    ) -> Result<(SecretString, Duration), ConnectorError> {
         const PATH: &str = "/api/access/v1/oauth/token";
         let url = self.url(PATH)?;
         let form = url::form_urlencoded::Serializer::new(String::new())
@@ -333,17 +389,33 @@ impl OtClient {
                     let text = resp.text().await.unwrap_or_default();
                     match status {
                         s if s.is_success() => {
-                            let v: Value = serde_json::from_str(&text)
-                                .map_err(|e| ConnectorError::Decode { endpoint: PATH.into(), reason: e.to_string() })?;
-                            let token = v.get("access_token").and_then(Value::as_str).ok_or_else(|| ConnectorError::Decode {
-                                endpoint: PATH.into(),
-                                reason: "no access_token in the answer".into(),
+                            let v: Value = serde_json::from_str(&text).map_err(|e| {
+                                ConnectorError::Decode {
+                                    endpoint: PATH.into(),
+                                    reason: e.to_string(),
+                                }
                             })?;
+                            let token =
+                                v.get("access_token")
+                                    .and_then(Value::as_str)
+                                    .ok_or_else(|| ConnectorError::Decode {
+                                        endpoint: PATH.into(),
+                                        reason: "no access_token in the answer".into(),
+                                    })?;
                             let ttl = v.get("expires_in").and_then(Value::as_u64).unwrap_or(3600);
                             // Renew a minute early so a token never expires mid-request.
                             let ttl = Duration::from_secs(ttl.saturating_sub(60).max(1));
                             let mut info = serde_json::Map::new();
-                            for k in ["orgGroupId", "orgGroupGuid", "tenantGuid", "tenantId", "scope", "ot_scopes", "user_name", "email"] {
+                            for k in [
+                                "orgGroupId",
+                                "orgGroupGuid",
+                                "tenantGuid",
+                                "tenantId",
+                                "scope",
+                                "ot_scopes",
+                                "user_name",
+                                "email",
+                            ] {
                                 if let Some(x) = v.get(k) {
                                     info.insert(k.to_string(), x.clone());
                                 }
@@ -353,7 +425,9 @@ impl OtClient {
                             }
                             return Ok((SecretString::from(token.to_string()), ttl));
                         }
-                        StatusCode::BAD_REQUEST | StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
+                        StatusCode::BAD_REQUEST
+                        | StatusCode::UNAUTHORIZED
+                        | StatusCode::FORBIDDEN => {
                             return Err(ConnectorError::CredentialRejected {
                                 status: status.as_u16(),
                                 fix: format!(
@@ -373,7 +447,11 @@ impl OtClient {
             };
             attempts += 1;
             if attempts >= MAX_ATTEMPTS {
-                return Err(ConnectorError::GaveUp { endpoint: PATH.into(), attempts, last: retry });
+                return Err(ConnectorError::GaveUp {
+                    endpoint: PATH.into(),
+                    attempts,
+                    last: retry,
+                });
             }
             self.retries.fetch_add(1, Ordering::Relaxed);
             tokio::time::sleep(self.jitter(attempts - 1)).await;
@@ -387,11 +465,19 @@ impl OtClient {
 
     /// Send a request with retries, pacing and `Retry-After`; `Value::Null` for empty answers
     /// (SCIM PATCH may answer 204).
-    pub async fn send(&self, method: reqwest::Method, path_and_query: &str, body: Option<&Value>) -> Result<Value, ConnectorError> {
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path_and_query: &str,
+        body: Option<&Value>,
+    ) -> Result<Value, ConnectorError> {
         let url = self.url(path_and_query)?;
         let endpoint = url.path().to_string();
         if !self.domain.same_origin(&url) {
-            return Err(ConnectorError::CrossOrigin { endpoint, origin: url.origin().ascii_serialization() });
+            return Err(ConnectorError::CrossOrigin {
+                endpoint,
+                origin: url.origin().ascii_serialization(),
+            });
         }
         let bucket = bucket_of(method.as_str(), &endpoint);
         let mut attempts = 0u32;
@@ -428,7 +514,11 @@ impl OtClient {
                 Attempt::Retry(last) => {
                     attempts += 1;
                     if attempts >= MAX_ATTEMPTS {
-                        return Err(ConnectorError::GaveUp { endpoint, attempts, last });
+                        return Err(ConnectorError::GaveUp {
+                            endpoint,
+                            attempts,
+                            last,
+                        });
                     }
                     self.retries.fetch_add(1, Ordering::Relaxed);
                     tracing::debug!(%endpoint, attempt = attempts, reason = %last, "Retrying.");
@@ -440,7 +530,11 @@ impl OtClient {
                     }
                     limited += 1;
                     if limited > MAX_RATE_LIMITED {
-                        return Err(ConnectorError::GaveUp { endpoint, attempts: limited, last: "429 rate limited".into() });
+                        return Err(ConnectorError::GaveUp {
+                            endpoint,
+                            attempts: limited,
+                            last: "429 rate limited".into(),
+                        });
                     }
                     self.rate_limited.fetch_add(1, Ordering::Relaxed);
                     self.retries.fetch_add(1, Ordering::Relaxed);
@@ -451,7 +545,14 @@ impl OtClient {
         }
     }
 
-    async fn attempt(&self, method: &reqwest::Method, url: &Url, endpoint: &str, token: &SecretString, body: Option<&Value>) -> Attempt {
+    async fn attempt(
+        &self,
+        method: &reqwest::Method,
+        url: &Url,
+        endpoint: &str,
+        token: &SecretString,
+        body: Option<&Value>,
+    ) -> Attempt {
         let mut auth = match HeaderValue::from_str(&format!("Bearer {}", token.expose_secret())) {
             Ok(h) => h,
             Err(_) => {
@@ -468,11 +569,19 @@ impl OtClient {
             .header(ACCEPT, "application/json, application/scim+json")
             .header(USER_AGENT, concat!("steward/", env!("CARGO_PKG_VERSION")));
         if let Some(b) = body {
-            req = req.header(CONTENT_TYPE, "application/scim+json").body(b.to_string());
+            req = req
+                .header(CONTENT_TYPE, "application/scim+json")
+                .body(b.to_string());
         }
         let resp = match req.send().await {
             Ok(r) => r,
-            Err(e) => return Attempt::Retry(format!("network error talking to {}: {}", url.host_str().unwrap_or_default(), without_url(&e))),
+            Err(e) => {
+                return Attempt::Retry(format!(
+                    "network error talking to {}: {}",
+                    url.host_str().unwrap_or_default(),
+                    without_url(&e)
+                ));
+            }
         };
         let status = resp.status();
         let wait = retry_after(resp.headers());
@@ -493,9 +602,11 @@ impl OtClient {
                 }
             }
             // No Retry-After: wait a second and try again (still not a lost record).
-            StatusCode::TOO_MANY_REQUESTS => {
-                Attempt::RateLimited(wait.unwrap_or(Duration::from_secs(1)).min(Duration::from_secs(3600)), minute_quota)
-            }
+            StatusCode::TOO_MANY_REQUESTS => Attempt::RateLimited(
+                wait.unwrap_or(Duration::from_secs(1))
+                    .min(Duration::from_secs(3600)),
+                minute_quota,
+            ),
             StatusCode::UNAUTHORIZED => Attempt::Unauthorized(error_text(&text)),
             StatusCode::FORBIDDEN => {
                 let scope = scope_of(endpoint);
@@ -503,12 +614,25 @@ impl OtClient {
                     endpoint: endpoint.to_string(),
                     status: 403,
                     code: scope.to_string(),
-                    fix: format!("the credential lacks the {scope} scope ({}); {}", error_text(&text), scope_fix(scope)),
+                    fix: format!(
+                        "the credential lacks the {scope} scope ({}); {}",
+                        error_text(&text),
+                        scope_fix(scope)
+                    ),
                 })
             }
-            StatusCode::NOT_FOUND => Attempt::Fatal(ConnectorError::NotFound { endpoint: endpoint.to_string(), code: error_text(&text) }),
-            s if s.is_server_error() => Attempt::Retry(format!("{} {}", s.as_u16(), error_text(&text))),
-            s => Attempt::Fatal(ConnectorError::Unexpected { endpoint: endpoint.to_string(), status: s.as_u16(), body: text.chars().take(300).collect() }),
+            StatusCode::NOT_FOUND => Attempt::Fatal(ConnectorError::NotFound {
+                endpoint: endpoint.to_string(),
+                code: error_text(&text),
+            }),
+            s if s.is_server_error() => {
+                Attempt::Retry(format!("{} {}", s.as_u16(), error_text(&text)))
+            }
+            s => Attempt::Fatal(ConnectorError::Unexpected {
+                endpoint: endpoint.to_string(),
+                status: s.as_u16(),
+                body: text.chars().take(300).collect(),
+            }),
         }
     }
 }
@@ -520,17 +644,30 @@ fn minute_quota(h: &reqwest::header::HeaderMap) -> Option<usize> {
     if !period.trim().eq_ignore_ascii_case("MINUTE") {
         return None;
     }
-    h.get("ot-requests-allowed")?.to_str().ok()?.trim().parse().ok()
+    h.get("ot-requests-allowed")?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
 }
 
 /// `Retry-After` in seconds (or an HTTP date), as a wait.
 fn retry_after(h: &reqwest::header::HeaderMap) -> Option<Duration> {
-    let v = h.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?.trim().to_string();
+    let v = h
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .to_string();
     if let Ok(secs) = v.parse::<f64>() {
         return Some(Duration::from_secs_f64(secs.max(0.0)));
     }
     let at = httpdate::parse_http_date(&v).ok()?;
-    Some(at.duration_since(std::time::SystemTime::now()).unwrap_or_default())
+    Some(
+        at.duration_since(std::time::SystemTime::now())
+            .unwrap_or_default(),
+    )
 }
 
 #[cfg(test)]
@@ -540,12 +677,21 @@ mod tests {
 
     #[test]
     fn buckets_replace_ids() {
-        assert_eq!(bucket_of("GET", "/api/scim/v2/Users"), "GET /api/scim/v2/Users");
         assert_eq!(
-            bucket_of("GET", "/api/access/v1/user-groups/5f8a1b2c-1111-2222-3333-444455556666/members"),
+            bucket_of("GET", "/api/scim/v2/Users"),
+            "GET /api/scim/v2/Users"
+        );
+        assert_eq!(
+            bucket_of(
+                "GET",
+                "/api/access/v1/user-groups/5f8a1b2c-1111-2222-3333-444455556666/members"
+            ),
             "GET /api/access/v1/user-groups/{id}/members"
         );
-        assert_eq!(bucket_of("GET", "/api/audit/v1/users/12345/activities"), "GET /api/audit/v1/users/{id}/activities");
+        assert_eq!(
+            bucket_of("GET", "/api/audit/v1/users/12345/activities"),
+            "GET /api/audit/v1/users/{id}/activities"
+        );
     }
 
     #[test]
@@ -563,7 +709,10 @@ mod tests {
     #[test]
     fn scopes_by_path() {
         assert_eq!(scope_of("/api/scim/v2/Users"), "SCIM");
-        assert_eq!(scope_of("/api/access/v1/external/organizations"), "ORGANIZATION");
+        assert_eq!(
+            scope_of("/api/access/v1/external/organizations"),
+            "ORGANIZATION"
+        );
         assert_eq!(scope_of("/api/access/v2/users"), "USER");
         assert_eq!(scope_of("/api/access/v1/login-history"), "USER");
     }
@@ -572,14 +721,24 @@ mod tests {
     fn client_credentials_round_trip_and_debug_hides_secrets() {
         let sealed = Auth::seal_client_credentials("cid", &SecretString::from("s3cr3t"));
         match Auth::from_secret(sealed) {
-            Auth::ClientCredentials { client_id, client_secret } => {
+            Auth::ClientCredentials {
+                client_id,
+                client_secret,
+            } => {
                 assert_eq!(client_id, "cid");
                 assert_eq!(client_secret.expose_secret(), "s3cr3t");
             }
             Auth::ApiKey(_) => panic!("expected client credentials"),
         }
-        assert!(matches!(Auth::from_secret(SecretString::from("opaque-key")), Auth::ApiKey(_)));
-        let d = IntegrationDomain::parse_onetrust("acme.my.onetrust.com", crate::DomainOptions::default()).unwrap();
+        assert!(matches!(
+            Auth::from_secret(SecretString::from("opaque-key")),
+            Auth::ApiKey(_)
+        ));
+        let d = IntegrationDomain::parse_onetrust(
+            "acme.my.onetrust.com",
+            crate::DomainOptions::default(),
+        )
+        .unwrap();
         let c = OtClient::new(d, Auth::ApiKey(SecretString::from("supersecretkey")), 2, 1).unwrap();
         assert!(!format!("{c:?}").contains("supersecret"));
     }

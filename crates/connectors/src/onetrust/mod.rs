@@ -14,7 +14,9 @@ pub mod sync;
 
 use secrecy::SecretString;
 use serde_json::Value;
-use steward_model::{Capability, CheckOutcome, ConnectionReport, IntegrationKind, PermissionCheck, Resource};
+use steward_model::{
+    Capability, CheckOutcome, ConnectionReport, IntegrationKind, PermissionCheck, Resource,
+};
 use tokio::sync::mpsc;
 
 use crate::{Connector, ConnectorError, IntegrationDomain, SyncEvent, SyncOptions, SyncReport};
@@ -101,14 +103,23 @@ pub struct OneTrustConnector {
 
 impl std::fmt::Debug for OneTrustConnector {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OneTrustConnector").field("domain", &self.domain.as_str()).field("credential", &"[REDACTED]").finish()
+        f.debug_struct("OneTrustConnector")
+            .field("domain", &self.domain.as_str())
+            .field("credential", &"[REDACTED]")
+            .finish()
     }
 }
 
 impl OneTrustConnector {
     /// `secret` is an API key or sealed client credentials ([`Auth::from_secret`]).
     pub fn new(domain: IntegrationDomain, secret: SecretString) -> Result<Self, ConnectorError> {
-        Ok(OneTrustConnector { domain, secret, seed: DEFAULT_SEED, backoff: Backoff::default(), pacing: Pacing::default() })
+        Ok(OneTrustConnector {
+            domain,
+            secret,
+            seed: DEFAULT_SEED,
+            backoff: Backoff::default(),
+            pacing: Pacing::default(),
+        })
     }
 
     pub fn with_seed(mut self, seed: u64) -> Self {
@@ -128,9 +139,14 @@ impl OneTrustConnector {
     }
 
     pub fn client(&self, max_in_flight: usize) -> Result<OtClient, ConnectorError> {
-        Ok(OtClient::new(self.domain.clone(), Auth::from_secret(self.secret.clone()), max_in_flight, self.seed)?
-            .with_backoff(self.backoff)
-            .with_pacing(self.pacing))
+        Ok(OtClient::new(
+            self.domain.clone(),
+            Auth::from_secret(self.secret.clone()),
+            max_in_flight,
+            self.seed,
+        )?
+        .with_backoff(self.backoff)
+        .with_pacing(self.pacing))
     }
 
     pub fn domain(&self) -> &IntegrationDomain {
@@ -139,17 +155,27 @@ impl OneTrustConnector {
 }
 
 fn cap(id: &str) -> &'static Capability {
-    CAPABILITIES.iter().find(|c| c.id == id).unwrap_or(&CAPABILITIES[0])
+    CAPABILITIES
+        .iter()
+        .find(|c| c.id == id)
+        .unwrap_or(&CAPABILITIES[0])
 }
 
 /// The outcome of one probe; a rejected credential is fatal for the whole test.
-fn outcome(c: &Capability, r: Result<Value, ConnectorError>, fatal: &mut Option<String>) -> CheckOutcome {
+fn outcome(
+    c: &Capability,
+    r: Result<Value, ConnectorError>,
+    fatal: &mut Option<String>,
+) -> CheckOutcome {
     match r {
         Ok(_) => CheckOutcome::Ok,
         Err(ConnectorError::MissingPermission { status, code, .. }) => CheckOutcome::Denied {
             http_status: status,
             code: Some(code.clone()),
-            reason: format!("OneTrust refused {} ({status}): the credential lacks the {code} scope", c.endpoint),
+            reason: format!(
+                "OneTrust refused {} ({status}): the credential lacks the {code} scope",
+                c.endpoint
+            ),
             fix: scope_fix(&code),
         },
         Err(e @ ConnectorError::CredentialRejected { .. }) => {
@@ -157,10 +183,12 @@ fn outcome(c: &Capability, r: Result<Value, ConnectorError>, fatal: &mut Option<
             fatal.get_or_insert(s.clone());
             CheckOutcome::Error { reason: s }
         }
-        Err(ConnectorError::NotFound { endpoint, .. }) => {
-            CheckOutcome::Error { reason: format!("{endpoint} is not served by this tenant (404)") }
-        }
-        Err(e) => CheckOutcome::Error { reason: e.to_string() },
+        Err(ConnectorError::NotFound { endpoint, .. }) => CheckOutcome::Error {
+            reason: format!("{endpoint} is not served by this tenant (404)"),
+        },
+        Err(e) => CheckOutcome::Error {
+            reason: e.to_string(),
+        },
     }
 }
 
@@ -170,12 +198,27 @@ pub async fn test_connection(client: &OtClient) -> ConnectionReport {
     let mut report = ConnectionReport::default();
     let mut fatal = None;
     let probes: [(&str, String); 7] = [
-        ("scim_users", format!("{}/Users?startIndex=1&count=1", sync::SCIM_BASE)),
-        ("scim_groups", format!("{}/Groups?startIndex=1&count=1", sync::SCIM_BASE)),
-        ("organizations", "/api/access/v1/external/organizations".into()),
+        (
+            "scim_users",
+            format!("{}/Users?startIndex=1&count=1", sync::SCIM_BASE),
+        ),
+        (
+            "scim_groups",
+            format!("{}/Groups?startIndex=1&count=1", sync::SCIM_BASE),
+        ),
+        (
+            "organizations",
+            "/api/access/v1/external/organizations".into(),
+        ),
         ("access_users", "/api/access/v2/users?page=0&size=1".into()),
-        ("user_groups", "/api/access/v1/user-groups?page=0&size=1".into()),
-        ("login_history", "/api/access/v1/login-history?page=0&size=1".into()),
+        (
+            "user_groups",
+            "/api/access/v1/user-groups?page=0&size=1".into(),
+        ),
+        (
+            "login_history",
+            "/api/access/v1/login-history?page=0&size=1".into(),
+        ),
         ("audit_activities", String::new()),
     ];
     let mut first_user: Option<String> = None;
@@ -183,7 +226,11 @@ pub async fn test_connection(client: &OtClient) -> ConnectionReport {
         let c = cap(id);
         let r = if id == "audit_activities" {
             match &first_user {
-                Some(u) => client.get(&format!("/api/audit/v1/users/{u}/activities?page=0&size=1")).await,
+                Some(u) => {
+                    client
+                        .get(&format!("/api/audit/v1/users/{u}/activities?page=0&size=1"))
+                        .await
+                }
                 None => {
                     // Without a readable user there is nothing to ask about: the verdict is the
                     // user list's (the same USER scope).
@@ -202,7 +249,9 @@ pub async fn test_connection(client: &OtClient) -> ConnectionReport {
                         name: c.name.into(),
                         required: c.required,
                         endpoint: c.endpoint.into(),
-                        outcome: prior.unwrap_or(CheckOutcome::Error { reason: "no user to check audit activities with".into() }),
+                        outcome: prior.unwrap_or(CheckOutcome::Error {
+                            reason: "no user to check audit activities with".into(),
+                        }),
                     });
                     continue;
                 }
@@ -219,10 +268,21 @@ pub async fn test_connection(client: &OtClient) -> ConnectionReport {
                 .and_then(Value::as_str)
                 .map(str::to_string);
         }
-        if matches!(r, Err(ConnectorError::GaveUp { .. } | ConnectorError::Http(_))) && report.checks.is_empty() {
-            let host = client.domain().url().host_str().unwrap_or_default().to_string();
+        if matches!(
+            r,
+            Err(ConnectorError::GaveUp { .. } | ConnectorError::Http(_))
+        ) && report.checks.is_empty()
+        {
+            let host = client
+                .domain()
+                .url()
+                .host_str()
+                .unwrap_or_default()
+                .to_string();
             if let Err(e) = r {
-                report.fatal = Some(format!("could not reach {host}: {e}; check the domain and the network (proxy, firewall)"));
+                report.fatal = Some(format!(
+                    "could not reach {host}: {e}; check the domain and the network (proxy, firewall)"
+                ));
             }
             return report;
         }
@@ -252,7 +312,12 @@ pub async fn test_connection(client: &OtClient) -> ConnectionReport {
         },
     });
     // Scopes proven by the probes.
-    let passed = |id: &str| report.checks.iter().any(|k| k.capability == id && k.passed());
+    let passed = |id: &str| {
+        report
+            .checks
+            .iter()
+            .any(|k| k.capability == id && k.passed())
+    };
     let mut scopes = Vec::new();
     if passed("scim_groups") {
         scopes.push("SCIM".to_string());
@@ -268,10 +333,18 @@ pub async fn test_connection(client: &OtClient) -> ConnectionReport {
         report.principal = info
             .get("orgGroupId")
             .or_else(|| info.get("orgGroupGuid"))
-            .map(|o| format!("client credentials of organisation group {}", o.as_str().map(str::to_string).unwrap_or_else(|| o.to_string())));
+            .map(|o| {
+                format!(
+                    "client credentials of organisation group {}",
+                    o.as_str()
+                        .map(str::to_string)
+                        .unwrap_or_else(|| o.to_string())
+                )
+            });
     }
     if report.principal.is_none() {
-        report.principal = Some("API key (acts for the organisation group it was created in)".into());
+        report.principal =
+            Some("API key (acts for the organisation group it was created in)".into());
     }
     for scope in ["SCIM", "ORGANIZATION", "USER"] {
         if !report.roles.iter().any(|r| r == scope) {
@@ -280,7 +353,10 @@ pub async fn test_connection(client: &OtClient) -> ConnectionReport {
             } else {
                 "the sync cannot run until it is granted"
             };
-            report.warnings.push(format!("the {scope} scope is missing: {what}; {}", scope_fix(scope)));
+            report.warnings.push(format!(
+                "the {scope} scope is missing: {what}; {}",
+                scope_fix(scope)
+            ));
         }
     }
     report
@@ -297,22 +373,38 @@ impl Connector for OneTrustConnector {
     async fn test_connection(&self) -> ConnectionReport {
         match self.client(2) {
             Ok(c) => test_connection(&c).await,
-            Err(e) => ConnectionReport { fatal: Some(e.to_string()), ..ConnectionReport::default() },
+            Err(e) => ConnectionReport {
+                fatal: Some(e.to_string()),
+                ..ConnectionReport::default()
+            },
         }
     }
-    async fn sync(&self, options: SyncOptions, out: mpsc::Sender<SyncEvent>) -> Result<SyncReport, ConnectorError> {
+    async fn sync(
+        &self,
+        options: SyncOptions,
+        out: mpsc::Sender<SyncEvent>,
+    ) -> Result<SyncReport, ConnectorError> {
         let client = self.client(options.max_in_flight)?;
-        let notes = sync::SyncRun { client: &client, options }.run(out).await?;
+        let notes = sync::SyncRun {
+            client: &client,
+            options,
+        }
+        .run(out)
+        .await?;
         Ok(SyncReport {
             requests: client.requests.load(std::sync::atomic::Ordering::Relaxed),
             retries: client.retries.load(std::sync::atomic::Ordering::Relaxed),
-            rate_limited: client.rate_limited.load(std::sync::atomic::Ordering::Relaxed),
+            rate_limited: client
+                .rate_limited
+                .load(std::sync::atomic::Ordering::Relaxed),
             warning_threshold: None,
             buckets: client.bucket_reports(),
             notes,
         })
     }
-    fn person_actions(&self) -> Result<Option<Box<dyn crate::actions::PersonActions + '_>>, ConnectorError> {
+    fn person_actions(
+        &self,
+    ) -> Result<Option<Box<dyn crate::actions::PersonActions + '_>>, ConnectorError> {
         Ok(Some(Box::new(actions::OneTrustActions::new(self)?)))
     }
 }

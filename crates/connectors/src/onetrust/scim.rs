@@ -21,7 +21,11 @@ use crate::ConnectorError;
 pub const SCIM_COUNT: usize = 25;
 
 /// RFC 3986 unreserved characters stay as they are (ids are uuids with dashes).
-const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
 
 /// Percent-encode a path segment or query value.
 pub fn enc(s: &str) -> String {
@@ -44,16 +48,27 @@ fn resources(page: &mut Value) -> Vec<Value> {
 }
 
 fn total(page: &Value) -> usize {
-    page.get("totalResults").and_then(Value::as_u64).unwrap_or(0) as usize
+    page.get("totalResults")
+        .and_then(Value::as_u64)
+        .unwrap_or(0) as usize
 }
 
 impl<'a> ScimReader<'a> {
     pub fn new(client: &'a OtClient, base: &str) -> Self {
-        ScimReader { client, base: base.trim_end_matches('/').to_string(), concurrency: 4 }
+        ScimReader {
+            client,
+            base: base.trim_end_matches('/').to_string(),
+            concurrency: 4,
+        }
     }
 
     async fn page(&self, kind: &str, extra: &str, start: usize) -> Result<Value, ConnectorError> {
-        self.client.get(&format!("{}/{kind}?startIndex={start}&count={SCIM_COUNT}{extra}", self.base)).await
+        self.client
+            .get(&format!(
+                "{}/{kind}?startIndex={start}&count={SCIM_COUNT}{extra}",
+                self.base
+            ))
+            .await
     }
 
     /// Every resource of `kind` (`Users`, `Groups`), `extra` appended to each query.
@@ -67,8 +82,12 @@ impl<'a> ScimReader<'a> {
             return Ok(out);
         }
         let starts: Vec<usize> = (1 + page_size..=total).step_by(page_size).collect();
-        let mut pages = futures::stream::iter(starts.into_iter().map(|s| async move { (s, self.page(kind, extra, s).await) }))
-            .buffered(self.concurrency.max(1));
+        let mut pages = futures::stream::iter(
+            starts
+                .into_iter()
+                .map(|s| async move { (s, self.page(kind, extra, s).await) }),
+        )
+        .buffered(self.concurrency.max(1));
         let mut gaps = Vec::new();
         while let Some((start, page)) = pages.next().await {
             let mut page = page?;
@@ -114,11 +133,20 @@ impl<'a> ScimReader<'a> {
     pub async fn find_by_email(&self, email: &str) -> Result<Vec<Value>, ConnectorError> {
         let mut out = Vec::new();
         let mut seen = HashSet::new();
-        for f in [format!("userName eq \"{email}\""), format!("emails.value eq \"{email}\"")] {
-            let found = match self.client.get(&format!("{}/Users?filter={}", self.base, enc(&f))).await {
+        for f in [
+            format!("userName eq \"{email}\""),
+            format!("emails.value eq \"{email}\""),
+        ] {
+            let found = match self
+                .client
+                .get(&format!("{}/Users?filter={}", self.base, enc(&f)))
+                .await
+            {
                 Ok(mut page) => resources(&mut page),
                 // A server that does not support one of the filters: the other one still counts.
-                Err(ConnectorError::Unexpected { status: 400 | 501, .. }) => Vec::new(),
+                Err(ConnectorError::Unexpected {
+                    status: 400 | 501, ..
+                }) => Vec::new(),
                 Err(e) => return Err(e),
             };
             for u in found {
@@ -138,7 +166,10 @@ pub fn id_of(v: &Value) -> Option<String> {
 }
 
 fn s(v: &Value, ptr: &str) -> Option<String> {
-    v.pointer(ptr).and_then(Value::as_str).filter(|x| !x.is_empty()).map(str::to_string)
+    v.pointer(ptr)
+        .and_then(Value::as_str)
+        .filter(|x| !x.is_empty())
+        .map(str::to_string)
 }
 
 fn ts(v: &Value, ptr: &str) -> Option<chrono::DateTime<chrono::Utc>> {
@@ -157,13 +188,23 @@ fn emails(v: &Value) -> (Option<String>, Option<String>) {
             a.iter()
                 .filter_map(|e| {
                     let value = e.get("value").and_then(Value::as_str)?.to_string();
-                    Some((e.get("primary").and_then(Value::as_bool).unwrap_or(false), value))
+                    Some((
+                        e.get("primary").and_then(Value::as_bool).unwrap_or(false),
+                        value,
+                    ))
                 })
                 .collect()
         })
         .unwrap_or_default();
-    let primary = list.iter().find(|(p, _)| *p).or(list.first()).map(|(_, e)| e.clone());
-    let second = list.iter().map(|(_, e)| e.clone()).find(|e| Some(e) != primary.as_ref());
+    let primary = list
+        .iter()
+        .find(|(p, _)| *p)
+        .or(list.first())
+        .map(|(_, e)| e.clone());
+    let second = list
+        .iter()
+        .map(|(_, e)| e.clone())
+        .find(|e| Some(e) != primary.as_ref());
     (primary, second)
 }
 
@@ -173,11 +214,13 @@ pub fn account(v: Value) -> Option<Account> {
     let (email, second_email) = emails(&v);
     let first = s(&v, "/name/givenName");
     let last = s(&v, "/name/familyName");
-    let display = s(&v, "/displayName").or_else(|| s(&v, "/name/formatted")).or_else(|| match (&first, &last) {
-        (Some(f), Some(l)) => Some(format!("{f} {l}")),
-        (None, Some(l)) => Some(l.clone()),
-        _ => None,
-    });
+    let display = s(&v, "/displayName")
+        .or_else(|| s(&v, "/name/formatted"))
+        .or_else(|| match (&first, &last) {
+            (Some(f), Some(l)) => Some(format!("{f} {l}")),
+            (None, Some(l)) => Some(l.clone()),
+            _ => None,
+        });
     let active = v.get("active").and_then(Value::as_bool).unwrap_or(true);
     const ENT: &str = "/urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
     Some(Account {
@@ -188,7 +231,11 @@ pub fn account(v: Value) -> Option<Account> {
         first_name: first,
         last_name: last,
         display_name: display,
-        status: if active { "ACTIVE".into() } else { "INACTIVE".into() },
+        status: if active {
+            "ACTIVE".into()
+        } else {
+            "INACTIVE".into()
+        },
         department: s(&v, &format!("{ENT}/department")),
         title: s(&v, "/title"),
         manager: s(&v, &format!("{ENT}/manager/value")),
@@ -197,7 +244,7 @@ pub fn account(v: Value) -> Option<Account> {
         last_login: None,
         last_updated: ts(&v, "/meta/lastModified"),
         license_status: None,
-        raw: v,
+        raw: v.into(),
     })
 }
 
@@ -210,7 +257,10 @@ pub fn group(v: Value, group_type: &str) -> Option<(Group, Vec<Membership>)> {
         .map(|a| {
             a.iter()
                 .filter_map(|m| m.get("value").and_then(Value::as_str))
-                .map(|u| Membership { group_id: id.clone(), account_id: u.to_string() })
+                .map(|u| Membership {
+                    group_id: id.clone(),
+                    account_id: u.to_string(),
+                })
                 .collect()
         })
         .unwrap_or_default();
@@ -219,7 +269,7 @@ pub fn group(v: Value, group_type: &str) -> Option<(Group, Vec<Membership>)> {
         name: s(&v, "/displayName").unwrap_or_default(),
         description: None,
         group_type: group_type.to_string(),
-        raw: v,
+        raw: v.into(),
     };
     Some((g, members))
 }

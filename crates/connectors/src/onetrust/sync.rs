@@ -13,7 +13,9 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use futures::StreamExt;
 use serde_json::Value;
-use steward_model::{Account, Group, LogEvent, Membership, PrincipalKind, Record, Resource, RoleAssignment};
+use steward_model::{
+    Account, Group, LogEvent, Membership, PrincipalKind, Record, Resource, RoleAssignment,
+};
 use tokio::sync::mpsc;
 
 use super::client::OtClient;
@@ -32,7 +34,10 @@ pub const USAGE_DAYS: i64 = 90;
 pub const SCIM_BASE: &str = "/api/scim/v2";
 
 fn str_of(v: &Value, k: &str) -> Option<String> {
-    v.get(k).and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_string)
+    v.get(k)
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
 }
 
 fn ts_of(v: &Value, k: &str) -> Option<DateTime<Utc>> {
@@ -40,14 +45,26 @@ fn ts_of(v: &Value, k: &str) -> Option<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(t)
         .map(|t| t.with_timezone(&Utc))
         .ok()
-        .or_else(|| chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S%.f").ok().map(|n| n.and_utc()))
+        .or_else(|| {
+            chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S%.f")
+                .ok()
+                .map(|n| n.and_utc())
+        })
 }
 
 /// Every item of a Spring-paged list: page 0 first (it tells `totalPages`), the rest
 /// concurrently. `path` already holds its other query parameters.
-pub async fn spring_all(client: &OtClient, path: &str, concurrency: usize) -> Result<Vec<Value>, ConnectorError> {
+pub async fn spring_all(
+    client: &OtClient,
+    path: &str,
+    concurrency: usize,
+) -> Result<Vec<Value>, ConnectorError> {
     let sep = if path.contains('?') { '&' } else { '?' };
-    let page = |n: usize| async move { client.get(&format!("{path}{sep}page={n}&size={PAGE_SIZE}")).await };
+    let page = |n: usize| async move {
+        client
+            .get(&format!("{path}{sep}page={n}&size={PAGE_SIZE}"))
+            .await
+    };
     let mut first = page(0).await?;
     let pages = first.get("totalPages").and_then(Value::as_u64).unwrap_or(1) as usize;
     let mut out = take_content(&mut first);
@@ -73,8 +90,14 @@ fn take_content(page: &mut Value) -> Vec<Value> {
 /// Licence status (no OneTrust field, API-NOTES §2; GUESS as Torii maps it): `Unlicensed`
 /// when inactive, `External` for non-internal users, else `Licensed`.
 pub fn licence_of(access_user: &Value) -> String {
-    let active = access_user.get("active").and_then(Value::as_bool).unwrap_or(true);
-    let internal = access_user.get("internal").and_then(Value::as_bool).unwrap_or(true);
+    let active = access_user
+        .get("active")
+        .and_then(Value::as_bool)
+        .unwrap_or(true);
+    let internal = access_user
+        .get("internal")
+        .and_then(Value::as_bool)
+        .unwrap_or(true);
     if !active {
         "Unlicensed".into()
     } else if !internal {
@@ -97,7 +120,11 @@ pub fn access_account(v: &Value) -> Option<Account> {
         first_name: str_of(v, "firstName"),
         last_name: str_of(v, "lastName"),
         display_name: str_of(v, "fullName"),
-        status: if active { "ACTIVE".into() } else { "INACTIVE".into() },
+        status: if active {
+            "ACTIVE".into()
+        } else {
+            "INACTIVE".into()
+        },
         department: None,
         title: None,
         manager: None,
@@ -106,7 +133,7 @@ pub fn access_account(v: &Value) -> Option<Account> {
         last_login: ts_of(v, "lastLoginDate"),
         last_updated: ts_of(v, "lastModifiedDate"),
         license_status: Some(licence_of(v)),
-        raw: serde_json::json!({ "access": v }),
+        raw: serde_json::json!({ "access": v }).into(),
     })
 }
 
@@ -121,23 +148,32 @@ pub fn merge_access(a: &mut Account, v: &Value) {
     if a.email.is_none() {
         a.email = str_of(v, "email");
     } else if let Some(e) = str_of(v, "email")
-        && a.email.as_deref().is_some_and(|x| !x.eq_ignore_ascii_case(&e))
+        && a.email
+            .as_deref()
+            .is_some_and(|x| !x.eq_ignore_ascii_case(&e))
         && a.second_email.is_none()
     {
         a.second_email = Some(e);
     }
     // The access view's `active` wins: it is what OneTrust enforces at sign-in.
     if let Some(active) = v.get("active").and_then(Value::as_bool) {
-        a.status = if active { "ACTIVE".into() } else { "INACTIVE".into() };
+        a.status = if active {
+            "ACTIVE".into()
+        } else {
+            "INACTIVE".into()
+        };
     }
-    if let Value::Object(m) = &mut a.raw {
+    if let Value::Object(mut m) = a.raw.to_value() {
         m.insert("access".into(), v.clone());
+        a.raw = Value::Object(m).into();
     }
 }
 
 /// Access levels (role in an organisation) of an access-management user.
 pub fn access_levels(v: &Value) -> Vec<RoleAssignment> {
-    let Some(uid) = str_of(v, "userId").or_else(|| str_of(v, "id")) else { return Vec::new() };
+    let Some(uid) = str_of(v, "userId").or_else(|| str_of(v, "id")) else {
+        return Vec::new();
+    };
     v.get("accessLevels")
         .and_then(Value::as_array)
         .map(|a| {
@@ -154,7 +190,7 @@ pub fn access_levels(v: &Value) -> Vec<RoleAssignment> {
                         role_type: role_name.clone(),
                         label: format!("{role_name} in {org_name}"),
                         status: None,
-                        raw: l.clone(),
+                        raw: l.clone().into(),
                     })
                 })
                 .collect()
@@ -176,13 +212,15 @@ pub fn organizations(root: Value) -> Vec<Group> {
         if let Value::Object(m) = &mut node {
             m.remove("children");
         }
-        let Some(id) = str_of(&node, "organizationId") else { continue };
+        let Some(id) = str_of(&node, "organizationId") else {
+            continue;
+        };
         out.push(Group {
             id,
             name: str_of(&node, "name").unwrap_or_default(),
             description: str_of(&node, "description"),
             group_type: "ORGANIZATION".into(),
-            raw: node,
+            raw: node.into(),
         });
     }
     out
@@ -197,7 +235,11 @@ pub fn login_events(items: Vec<Value>) -> Vec<LogEvent> {
         .filter_map(|v| {
             let published = ts_of(&v, "createDT")?;
             let user = str_of(&v, "userId");
-            let base = format!("login/{}/{}", user.clone().unwrap_or_default(), published.timestamp_millis());
+            let base = format!(
+                "login/{}/{}",
+                user.clone().unwrap_or_default(),
+                published.timestamp_millis()
+            );
             let n = seen.entry(base.clone()).or_insert(0);
             *n += 1;
             let id = if *n == 1 { base } else { format!("{base}/{n}") };
@@ -209,8 +251,12 @@ pub fn login_events(items: Vec<Value>) -> Vec<LogEvent> {
                 actor_id: user.clone(),
                 actor_alternate_id: str_of(&v, "userName"),
                 target_ids: user.into_iter().collect(),
-                outcome: Some(if ok { "SUCCESS".into() } else { "FAILURE".into() }),
-                raw: v,
+                outcome: Some(if ok {
+                    "SUCCESS".into()
+                } else {
+                    "FAILURE".into()
+                }),
+                raw: v.into(),
             })
         })
         .collect()
@@ -229,12 +275,15 @@ pub fn audit_events(user_id: &str, items: Vec<Value>) -> Vec<LogEvent> {
             Some(LogEvent {
                 id: format!("{base}/{n}"),
                 published,
-                event_type: format!("onetrust.audit.{}", str_of(&v, "event").unwrap_or_else(|| "activity".into())),
+                event_type: format!(
+                    "onetrust.audit.{}",
+                    str_of(&v, "event").unwrap_or_else(|| "activity".into())
+                ),
                 actor_id: None,
                 actor_alternate_id: str_of(&v, "updatedBy"),
                 target_ids: vec![user_id.to_string()],
                 outcome: None,
-                raw: v,
+                raw: v.into(),
             })
         })
         .collect()
@@ -250,7 +299,9 @@ fn part<T>(r: Result<T, ConnectorError>) -> Result<Part<T>, ConnectorError> {
         Ok(v) => Ok(Ok(v)),
         // The fix already names the missing scope and where to add it (Okta's wording of
         // this error speaks of admin roles, which OneTrust keys do not have).
-        Err(ConnectorError::MissingPermission { endpoint, fix, .. }) => Ok(Err(format!("{endpoint}: {fix}"))),
+        Err(ConnectorError::MissingPermission { endpoint, fix, .. }) => {
+            Ok(Err(format!("{endpoint}: {fix}")))
+        }
         Err(e @ ConnectorError::NotFound { .. }) => Ok(Err(e.to_string())),
         Err(e) => Err(e),
     }
@@ -262,25 +313,49 @@ struct Out {
 
 impl Out {
     async fn send(&self, ev: SyncEvent) -> Result<(), ConnectorError> {
-        self.tx.send(ev).await.map_err(|_| ConnectorError::ConsumerGone)
+        self.tx
+            .send(ev)
+            .await
+            .map_err(|_| ConnectorError::ConsumerGone)
     }
 
     /// Send a resource's records (in batches) and its `Done`.
-    async fn resource(&self, resource: Resource, records: Vec<Record>) -> Result<(), ConnectorError> {
+    async fn resource(
+        &self,
+        resource: Resource,
+        records: Vec<Record>,
+    ) -> Result<(), ConnectorError> {
         let count = records.len() as u64;
         let mut it = records.into_iter().peekable();
         while it.peek().is_some() {
             let batch: Vec<Record> = it.by_ref().take(FLUSH_AT).collect();
-            self.send(SyncEvent::Batch { resource, records: batch }).await?;
+            self.send(SyncEvent::Batch {
+                resource,
+                records: batch,
+            })
+            .await?;
         }
         self.send(SyncEvent::Done { resource, count }).await
     }
 
     /// Send what the readable parts gave, or `Unreadable` when no part was readable.
-    async fn parts(&self, resource: Resource, parts: Vec<Part<Vec<Record>>>, notes: &mut Vec<String>) -> Result<(), ConnectorError> {
-        let reasons: Vec<String> = parts.iter().filter_map(|p| p.as_ref().err().cloned()).collect();
+    async fn parts(
+        &self,
+        resource: Resource,
+        parts: Vec<Part<Vec<Record>>>,
+        notes: &mut Vec<String>,
+    ) -> Result<(), ConnectorError> {
+        let reasons: Vec<String> = parts
+            .iter()
+            .filter_map(|p| p.as_ref().err().cloned())
+            .collect();
         if parts.iter().all(Result::is_err) {
-            return self.send(SyncEvent::Unreadable { resource, reason: reasons.join("; ") }).await;
+            return self
+                .send(SyncEvent::Unreadable {
+                    resource,
+                    reason: reasons.join("; "),
+                })
+                .await;
         }
         for r in &reasons {
             notes.push(format!("{resource}: partly read, {r}"));
@@ -306,7 +381,9 @@ impl SyncRun<'_> {
 
         // The parts are independent: read them concurrently (each endpoint is paced apart).
         let now = self.options.now;
-        let start = (now - ChronoDuration::days(USAGE_DAYS)).format("%Y-%m-%dT%H:%M:%SZ").to_string();
+        let start = (now - ChronoDuration::days(USAGE_DAYS))
+            .format("%Y-%m-%dT%H:%M:%SZ")
+            .to_string();
         let end = now.format("%Y-%m-%dT%H:%M:%SZ").to_string();
         let login_path = format!("/api/access/v1/login-history?startDate={start}&endDate={end}");
         let (scim_users, access_users, scim_groups, user_groups, orgs, logins) = tokio::join!(
@@ -317,8 +394,14 @@ impl SyncRun<'_> {
             c.get("/api/access/v1/external/organizations"),
             spring_all(c, &login_path, conc),
         );
-        let (scim_users, access_users, scim_groups, user_groups, orgs, logins) =
-            (part(scim_users)?, part(access_users)?, part(scim_groups)?, part(user_groups)?, part(orgs)?, part(logins)?);
+        let (scim_users, access_users, scim_groups, user_groups, orgs, logins) = (
+            part(scim_users)?,
+            part(access_users)?,
+            part(scim_groups)?,
+            part(user_groups)?,
+            part(orgs)?,
+            part(logins)?,
+        );
 
         // Users: SCIM accounts, completed (or replaced) by the access-management view.
         let mut accounts: BTreeMap<String, Account> = BTreeMap::new();
@@ -331,10 +414,16 @@ impl SyncRun<'_> {
         if let Ok(users) = &access_users {
             let by_email: HashMap<String, String> = accounts
                 .values()
-                .filter_map(|a| a.email.as_ref().map(|e| (e.trim().to_lowercase(), a.id.clone())))
+                .filter_map(|a| {
+                    a.email
+                        .as_ref()
+                        .map(|e| (e.trim().to_lowercase(), a.id.clone()))
+                })
                 .collect();
             for v in users {
-                let id = str_of(v, "userId").or_else(|| str_of(v, "id")).unwrap_or_default();
+                let id = str_of(v, "userId")
+                    .or_else(|| str_of(v, "id"))
+                    .unwrap_or_default();
                 let key = if accounts.contains_key(&id) {
                     Some(id)
                 } else {
@@ -354,9 +443,14 @@ impl SyncRun<'_> {
         let user_ids: Vec<String> = accounts.keys().cloned().collect();
         let users_part: Vec<Part<Vec<Record>>> = match (&scim_users, &access_users) {
             (Err(a), Err(b)) => vec![Err(format!("{a}; {b}"))],
-            (Err(a), Ok(_)) => vec![Ok(accounts.into_values().map(Record::Account).collect()), Err(a.clone())],
+            (Err(a), Ok(_)) => vec![
+                Ok(accounts.into_values().map(Record::Account).collect()),
+                Err(a.clone()),
+            ],
             (Ok(_), Err(b)) => {
-                notes.push(format!("users: licence status, access levels and last login not read ({b})"));
+                notes.push(format!(
+                    "users: licence status, access levels and last login not read ({b})"
+                ));
                 vec![Ok(accounts.into_values().map(Record::Account).collect())]
             }
             (Ok(_), Ok(_)) => vec![Ok(accounts.into_values().map(Record::Account).collect())],
@@ -366,7 +460,8 @@ impl SyncRun<'_> {
             Ok(_) => Ok(roles),
             Err(e) => Err(e.clone()),
         };
-        out.parts(Resource::RoleAssignments, vec![roles_part], &mut notes).await?;
+        out.parts(Resource::RoleAssignments, vec![roles_part], &mut notes)
+            .await?;
 
         // Groups and memberships: SCIM groups, user groups (members read per group), orgs.
         let mut scim_group_records = Vec::new();
@@ -384,19 +479,22 @@ impl SyncRun<'_> {
                 let mut recs = Vec::new();
                 let mut ids = Vec::new();
                 for g in groups {
-                    let Some(id) = str_of(&g, "userGroupId").or_else(|| str_of(&g, "id")) else { continue };
+                    let Some(id) = str_of(&g, "userGroupId").or_else(|| str_of(&g, "id")) else {
+                        continue;
+                    };
                     ids.push(id.clone());
                     recs.push(Record::Group(Group {
                         id,
                         name: str_of(&g, "name").unwrap_or_default(),
                         description: str_of(&g, "description"),
                         group_type: "USER_GROUP".into(),
-                        raw: g,
+                        raw: g.into(),
                     }));
                 }
                 let mut members = Vec::new();
                 let mut stream = futures::stream::iter(ids.into_iter().map(|gid| async move {
-                    let r = spring_all(c, &format!("/api/access/v1/user-groups/{gid}/members"), 1).await;
+                    let r = spring_all(c, &format!("/api/access/v1/user-groups/{gid}/members"), 1)
+                        .await;
                     (gid, r)
                 }))
                 .buffered(conc);
@@ -405,7 +503,10 @@ impl SyncRun<'_> {
                     match part(r)? {
                         Ok(ms) => members.extend(ms.iter().filter_map(|m| {
                             let uid = str_of(m, "memberId").or_else(|| str_of(m, "userId"))?;
-                            Some(Record::Membership(Membership { group_id: gid.clone(), account_id: uid }))
+                            Some(Record::Membership(Membership {
+                                group_id: gid.clone(),
+                                account_id: uid,
+                            }))
                         })),
                         Err(e) => member_err = Some(e),
                     }
@@ -414,16 +515,40 @@ impl SyncRun<'_> {
             }
             Err(e) => (Err(e.clone()), Err(e)),
         };
-        let orgs = orgs.map(|root| organizations(root).into_iter().map(Record::Group).collect::<Vec<_>>());
+        let orgs = orgs.map(|root| {
+            organizations(root)
+                .into_iter()
+                .map(Record::Group)
+                .collect::<Vec<_>>()
+        });
         let scim_part = |r: &Result<(), String>, recs: Vec<Record>| match r {
             Ok(()) => Ok(recs),
             Err(e) => Err(e.clone()),
         };
-        out.parts(Resource::Groups, vec![scim_part(&scim_groups, scim_group_records), ug_records, orgs], &mut notes).await?;
-        out.parts(Resource::Memberships, vec![scim_part(&scim_groups, scim_members), ug_members], &mut notes).await?;
+        out.parts(
+            Resource::Groups,
+            vec![
+                scim_part(&scim_groups, scim_group_records),
+                ug_records,
+                orgs,
+            ],
+            &mut notes,
+        )
+        .await?;
+        out.parts(
+            Resource::Memberships,
+            vec![scim_part(&scim_groups, scim_members), ug_members],
+            &mut notes,
+        )
+        .await?;
 
         // Usage: login history; audit activities only when asked (one request per user).
-        let mut log_parts = vec![logins.map(|items| login_events(items).into_iter().map(Record::LogEvent).collect())];
+        let mut log_parts = vec![logins.map(|items| {
+            login_events(items)
+                .into_iter()
+                .map(Record::LogEvent)
+                .collect()
+        })];
         if self.options.audit_activities {
             let mut audit = Vec::new();
             let mut refused = None;
@@ -434,7 +559,9 @@ impl SyncRun<'_> {
             .buffered(conc);
             while let Some((uid, r)) = stream.next().await {
                 match part(r)? {
-                    Ok(items) => audit.extend(audit_events(&uid, items).into_iter().map(Record::LogEvent)),
+                    Ok(items) => {
+                        audit.extend(audit_events(&uid, items).into_iter().map(Record::LogEvent))
+                    }
                     Err(e) => {
                         refused = Some(e);
                         break;
@@ -443,7 +570,8 @@ impl SyncRun<'_> {
             }
             log_parts.push(refused.map_or(Ok(audit), Err));
         }
-        out.parts(Resource::LogEvents, log_parts, &mut notes).await?;
+        out.parts(Resource::LogEvents, log_parts, &mut notes)
+            .await?;
         Ok(notes)
     }
 }

@@ -7,12 +7,16 @@ use chrono::{DateTime, Utc};
 use secrecy::SecretString;
 use steward_connectors::okta::OktaConnector;
 use steward_connectors::okta::client::Backoff;
-use steward_connectors::{Connector, ConnectorError, DomainOptions, IntegrationDomain, SyncEvent, SyncOptions, SyncReport};
+use steward_connectors::{
+    Connector, ConnectorError, DomainOptions, IntegrationDomain, SyncEvent, SyncOptions, SyncReport,
+};
 use steward_model::{Record, Resource, truth_digest};
 use steward_simulator::{RateLimitMode, RunningSimulator, SimConfig, Simulator};
 
 pub fn now() -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339("2026-11-01T00:00:00Z").unwrap().with_timezone(&Utc)
+    DateTime::parse_from_rfc3339("2026-11-01T00:00:00Z")
+        .unwrap()
+        .with_timezone(&Utc)
 }
 
 pub fn config(users: usize, seed: u64) -> SimConfig {
@@ -22,11 +26,16 @@ pub fn config(users: usize, seed: u64) -> SimConfig {
 }
 
 pub async fn start_with(config: SimConfig) -> RunningSimulator {
-    Simulator::start(config, "127.0.0.1:0".parse().unwrap()).await.unwrap()
+    Simulator::start(config, "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap()
 }
 
 pub fn loopback() -> DomainOptions {
-    DomainOptions { custom_domain: false, allow_insecure_loopback: true }
+    DomainOptions {
+        custom_domain: false,
+        allow_insecure_loopback: true,
+    }
 }
 
 pub fn connector_for_token(base: &str, token: &str) -> OktaConnector {
@@ -34,7 +43,10 @@ pub fn connector_for_token(base: &str, token: &str) -> OktaConnector {
     OktaConnector::new(domain, SecretString::from(token.to_string()))
         .unwrap()
         .with_seed(7)
-        .with_backoff(Backoff { base: Duration::from_millis(5), max: Duration::from_millis(50) })
+        .with_backoff(Backoff {
+            base: Duration::from_millis(5),
+            max: Duration::from_millis(50),
+        })
 }
 
 pub fn connector(sim: &RunningSimulator, role: &str) -> OktaConnector {
@@ -54,11 +66,17 @@ pub struct Collected {
 
 impl Collected {
     pub fn keys(&self, r: Resource) -> Vec<String> {
-        self.records.get(&r).map(|v| v.iter().map(Record::truth_key).collect()).unwrap_or_default()
+        self.records
+            .get(&r)
+            .map(|v| v.iter().map(Record::truth_key).collect())
+            .unwrap_or_default()
     }
 }
 
-pub async fn run_sync(c: &OktaConnector, options: SyncOptions) -> (Result<SyncReport, ConnectorError>, Collected) {
+pub async fn run_sync(
+    c: &OktaConnector,
+    options: SyncOptions,
+) -> (Result<SyncReport, ConnectorError>, Collected) {
     let (tx, mut rx) = tokio::sync::mpsc::channel(64);
     let collect = async move {
         let mut got = Collected::default();
@@ -95,5 +113,8 @@ pub fn assert_truth(sim: &RunningSimulator, got: &Collected, r: Resource) {
     assert_eq!(have.digest, want.digest, "{r}: digest");
     assert_eq!(got.done.get(&r), Some(&want.count), "{r}: Done count");
     assert_eq!(got.dones.get(&r), Some(&1), "{r}: exactly one Done");
-    assert!(!got.unreadable.contains_key(&r), "{r}: unexpectedly unreadable");
+    assert!(
+        !got.unreadable.contains_key(&r),
+        "{r}: unexpectedly unreadable"
+    );
 }

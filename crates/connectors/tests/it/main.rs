@@ -3,8 +3,8 @@
 
 mod common;
 mod connection;
-mod paging;
-mod sync;
-mod rate;
 mod onetrust;
 mod onetrust_scim;
+mod paging;
+mod rate;
+mod sync;

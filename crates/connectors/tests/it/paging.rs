@@ -26,11 +26,14 @@ async fn evil_server(next: &'static str) -> (String, tokio::task::JoinHandle<Vec
     let addr = listener.local_addr().unwrap();
     let task = tokio::spawn(async move {
         let mut seen = Vec::new();
-        while let Ok(Ok((mut sock, _))) = tokio::time::timeout(Duration::from_millis(500), listener.accept()).await {
+        while let Ok(Ok((mut sock, _))) =
+            tokio::time::timeout(Duration::from_millis(500), listener.accept()).await
+        {
             let mut buf = vec![0u8; 8192];
             let n = sock.read(&mut buf).await.unwrap_or(0);
             seen.push(String::from_utf8_lossy(&buf[..n]).to_string());
-            let body = "[{\"id\":\"00u1\",\"status\":\"ACTIVE\",\"profile\":{\"login\":\"a@b.c\"}}]";
+            let body =
+                "[{\"id\":\"00u1\",\"status\":\"ACTIVE\",\"profile\":{\"login\":\"a@b.c\"}}]";
             let resp = format!(
                 "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nLink: <{next}>; rel=\"next\"\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
                 body.len()
@@ -47,15 +50,36 @@ async fn cross_origin_next_link_is_refused() {
     let (base, server) = evil_server("http://127.0.0.2:9/api/v1/users?after=x").await;
     let domain = steward_connectors::IntegrationDomain::parse_okta(&base, loopback()).unwrap();
     let gov = std::sync::Arc::new(steward_connectors::okta::governor::Governor::new(2, 90));
-    let client = steward_connectors::okta::client::OktaClient::new(domain, secrecy::SecretString::from("00secret-token"), gov, 1).unwrap();
+    let client = steward_connectors::okta::client::OktaClient::new(
+        domain,
+        secrecy::SecretString::from("00secret-token"),
+        gov,
+        1,
+    )
+    .unwrap();
     let err = client.get("/api/v1/users?limit=200").await.unwrap_err();
-    assert!(matches!(err, steward_connectors::ConnectorError::CrossOrigin { .. }), "{err:?}");
+    assert!(
+        matches!(err, steward_connectors::ConnectorError::CrossOrigin { .. }),
+        "{err:?}"
+    );
     assert!(!err.to_string().contains("00secret-token"));
     let seen = server.await.unwrap();
-    assert_eq!(seen.len(), 1, "only the first request, to the domain itself");
+    assert_eq!(
+        seen.len(),
+        1,
+        "only the first request, to the domain itself"
+    );
     assert!(seen[0].contains("SSWS 00secret-token"));
-    assert!(seen[0].to_ascii_lowercase().contains("accept: application/json"));
-    assert!(seen[0].to_ascii_lowercase().contains("user-agent: steward/"));
+    assert!(
+        seen[0]
+            .to_ascii_lowercase()
+            .contains("accept: application/json")
+    );
+    assert!(
+        seen[0]
+            .to_ascii_lowercase()
+            .contains("user-agent: steward/")
+    );
 }
 
 #[tokio::test]
@@ -79,19 +103,25 @@ async fn flaky_server() -> (String, tokio::task::JoinHandle<Vec<String>>) {
     let addr = listener.local_addr().unwrap();
     let task = tokio::spawn(async move {
         let mut seen = Vec::new();
-        while let Ok(Ok((mut sock, _))) = tokio::time::timeout(Duration::from_millis(500), listener.accept()).await {
+        while let Ok(Ok((mut sock, _))) =
+            tokio::time::timeout(Duration::from_millis(500), listener.accept()).await
+        {
             let mut buf = vec![0u8; 8192];
             let n = sock.read(&mut buf).await.unwrap_or(0);
             seen.push(String::from_utf8_lossy(&buf[..n]).to_string());
             let resp = if seen.len() == 1 {
-                let body = "{\"errorCode\":\"E0000009\",\"errorSummary\":\"Internal Server Error\"}";
+                let body =
+                    "{\"errorCode\":\"E0000009\",\"errorSummary\":\"Internal Server Error\"}";
                 format!(
                     "HTTP/1.1 500 Internal Server Error\r\nX-Okta-Request-Id: req-1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
                     body.len()
                 )
             } else {
                 let body = "[]";
-                format!("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len())
+                format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                )
             };
             let _ = sock.write_all(resp.as_bytes()).await;
         }
@@ -105,9 +135,17 @@ async fn retry_sends_okta_retry_headers() {
     let (base, server) = flaky_server().await;
     let domain = steward_connectors::IntegrationDomain::parse_okta(&base, loopback()).unwrap();
     let gov = std::sync::Arc::new(steward_connectors::okta::governor::Governor::new(2, 90));
-    let client = steward_connectors::okta::client::OktaClient::new(domain, secrecy::SecretString::from("00tok"), gov.clone(), 1)
-        .unwrap()
-        .with_backoff(steward_connectors::okta::client::Backoff { base: Duration::from_millis(5), max: Duration::from_millis(20) });
+    let client = steward_connectors::okta::client::OktaClient::new(
+        domain,
+        secrecy::SecretString::from("00tok"),
+        gov.clone(),
+        1,
+    )
+    .unwrap()
+    .with_backoff(steward_connectors::okta::client::Backoff {
+        base: Duration::from_millis(5),
+        max: Duration::from_millis(20),
+    });
     let page = client.get("/api/v1/groups?limit=200").await.unwrap();
     assert_eq!(page.body, serde_json::json!([]));
     let seen = server.await.unwrap();

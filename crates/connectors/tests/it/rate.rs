@@ -9,7 +9,12 @@ use steward_simulator::{FaultSpec, RateLimitMode};
 use crate::common::*;
 
 async fn stats(sim: &steward_simulator::RunningSimulator) -> serde_json::Value {
-    reqwest::get(format!("{}/__sim/stats", sim.base_url())).await.unwrap().json().await.unwrap()
+    reqwest::get(format!("{}/__sim/stats", sim.base_url()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
 }
 
 #[tokio::test]
@@ -47,7 +52,9 @@ async fn default_limits_small_scale_no_429_and_under_threshold() {
 #[tokio::test]
 async fn faults_are_retried_to_exact_truth() {
     let mut cfg = config(150, 12);
-    cfg.faults = "http500=0.02,reset=0.01,truncate=0.01".parse::<FaultSpec>().unwrap();
+    cfg.faults = "http500=0.02,reset=0.01,truncate=0.01"
+        .parse::<FaultSpec>()
+        .unwrap();
     let sim = start_with(cfg).await;
     let c = connector(&sim, "SUPER_ADMIN");
     let (report, got) = run_sync(&c, SyncOptions::new(now())).await;
@@ -57,7 +64,12 @@ async fn faults_are_retried_to_exact_truth() {
     }
     assert!(report.retries > 0, "{report:?}");
     let st = stats(&sim).await;
-    let faults: u64 = st["faults"].as_object().unwrap().values().map(|v| v.as_u64().unwrap_or(0)).sum();
+    let faults: u64 = st["faults"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_u64().unwrap_or(0))
+        .sum();
     assert!(faults > 0, "{st}");
 }
 
@@ -85,7 +97,11 @@ async fn concurrency_429_lowers_the_cap_and_recovers() {
     assert!(rejected > 0, "{st}");
     assert!(report.rate_limited >= 1, "{report:?}");
     // The cap went down quickly: far fewer rejections than requests.
-    assert!(rejected * 4 < report.requests, "rejected {rejected} of {}", report.requests);
+    assert!(
+        rejected * 4 < report.requests,
+        "rejected {rejected} of {}",
+        report.requests
+    );
 }
 
 /// Pacing tightness: elapsed ÷ the theoretical bound (max over buckets of requests ÷ budget
@@ -118,7 +134,10 @@ async fn pacing_is_tight_at_scale() {
         })
         .fold(0.0, f64::max);
     let st = stats(&sim).await;
-    eprintln!("elapsed {elapsed:.1}s, bound {bound:.1}s, ratio {:.3}; report {report:?}; stats {st}", elapsed / bound);
+    eprintln!(
+        "elapsed {elapsed:.1}s, bound {bound:.1}s, ratio {:.3}; report {report:?}; stats {st}",
+        elapsed / bound
+    );
     assert_eq!(report.rate_limited, 0);
     for (name, b) in st["buckets"].as_object().unwrap() {
         assert_eq!(b["warnings"], 0, "{name}: {b}");
@@ -140,7 +159,10 @@ async fn plain_429_waits_for_reset_and_is_not_a_failure() {
     for _ in 0..14 {
         let r = http
             .get(format!("{}/api/v1/logs?limit=1", sim.base_url()))
-            .header("Authorization", format!("SSWS {}", sim.token("READ_ONLY_ADMIN")))
+            .header(
+                "Authorization",
+                format!("SSWS {}", sim.token("READ_ONLY_ADMIN")),
+            )
             .send()
             .await
             .unwrap();
@@ -153,9 +175,17 @@ async fn plain_429_waits_for_reset_and_is_not_a_failure() {
     let (report, got) = run_sync(&c, SyncOptions::new(now())).await;
     let report = report.unwrap();
     assert!(report.rate_limited >= 1, "{report:?}");
-    assert!(report.buckets["GET /api/v1/logs"].rate_limited >= 1, "{report:?}");
+    assert!(
+        report.buckets["GET /api/v1/logs"].rate_limited >= 1,
+        "{report:?}"
+    );
     assert_eq!(got.dones.get(&Resource::LogEvents), Some(&1));
-    for r in [Resource::Users, Resource::Apps, Resource::AppUsers, Resource::Factors] {
+    for r in [
+        Resource::Users,
+        Resource::Apps,
+        Resource::AppUsers,
+        Resource::Factors,
+    ] {
         assert_truth(&sim, &got, r);
     }
 }

@@ -20,7 +20,11 @@ async fn super_admin_full_sync_matches_truth() {
     assert!(got.cursors.contains_key(&Resource::LogEvents));
     // Records keep their source object.
     let users = &got.records[&Resource::Users];
-    assert!(users.iter().all(|r| matches!(r, steward_model::Record::Account(a) if a.raw.get("profile").is_some())));
+    assert!(
+        users.iter().all(
+            |r| matches!(r, steward_model::Record::Account(a) if a.raw.get("profile").is_some())
+        )
+    );
 }
 
 #[tokio::test]
@@ -57,11 +61,27 @@ async fn app_admin_marks_unreadable_resources_and_goes_on() {
     let c = connector(&sim, "APP_ADMIN");
     let (report, got) = run_sync(&c, SyncOptions::new(now())).await;
     report.unwrap();
-    for r in [Resource::Users, Resource::Groups, Resource::Apps, Resource::AppUsers, Resource::AppGroups, Resource::Memberships] {
+    for r in [
+        Resource::Users,
+        Resource::Groups,
+        Resource::Apps,
+        Resource::AppUsers,
+        Resource::AppGroups,
+        Resource::Memberships,
+    ] {
         assert_truth(&sim, &got, r);
     }
-    for r in [Resource::Factors, Resource::Policies, Resource::PolicyRules, Resource::LogEvents, Resource::RoleAssignments] {
-        assert!(got.unreadable.get(&r).is_some_and(|s| !s.is_empty()), "{r} should be unreadable");
+    for r in [
+        Resource::Factors,
+        Resource::Policies,
+        Resource::PolicyRules,
+        Resource::LogEvents,
+        Resource::RoleAssignments,
+    ] {
+        assert!(
+            got.unreadable.get(&r).is_some_and(|s| !s.is_empty()),
+            "{r} should be unreadable"
+        );
     }
 }
 
@@ -76,10 +96,23 @@ async fn log_cursor_resumes_with_only_new_events() {
     assert!(cursor.starts_with("/api/v1/logs?"), "{cursor}");
 
     // A write between syncs makes new events.
-    let victim = sim.with_org(|o| o.users.iter().find(|u| u.status.is_enrolled() && !u.deleted).map(|u| u.id.clone())).unwrap();
+    let victim = sim
+        .with_org(|o| {
+            o.users
+                .iter()
+                .find(|u| u.status.is_enrolled() && !u.deleted)
+                .map(|u| u.id.clone())
+        })
+        .unwrap();
     let resp = reqwest::Client::new()
-        .post(format!("{}/api/v1/users/{victim}/lifecycle/deactivate", sim.base_url()))
-        .header("Authorization", format!("SSWS {}", sim.token("SUPER_ADMIN")))
+        .post(format!(
+            "{}/api/v1/users/{victim}/lifecycle/deactivate",
+            sim.base_url()
+        ))
+        .header(
+            "Authorization",
+            format!("SSWS {}", sim.token("SUPER_ADMIN")),
+        )
         .header("Content-Length", "0")
         .send()
         .await
@@ -90,10 +123,14 @@ async fn log_cursor_resumes_with_only_new_events() {
     options.cursors.insert(Resource::LogEvents, cursor);
     let (report, second) = run_sync(&c, options).await;
     report.unwrap();
-    let before: std::collections::HashSet<String> = first.keys(Resource::LogEvents).into_iter().collect();
+    let before: std::collections::HashSet<String> =
+        first.keys(Resource::LogEvents).into_iter().collect();
     let new = second.keys(Resource::LogEvents);
     assert!(!new.is_empty(), "the deactivation must show up");
-    assert!(new.iter().all(|k| !before.contains(k)), "only new events on resume");
+    assert!(
+        new.iter().all(|k| !before.contains(k)),
+        "only new events on resume"
+    );
     let events = &second.records[&Resource::LogEvents];
     assert!(events.iter().any(|r| matches!(r, steward_model::Record::LogEvent(e) if e.event_type == "user.lifecycle.deactivate")));
     // The rest of the second sync is still exact (the user is now DEPROVISIONED).

@@ -434,15 +434,35 @@ async fn app_admin_evidences_neither_mfa_policies_nor_admin_access() {
     let (store, _dir) = steward_store::testing::test_store().await;
     let integration = add(&store, &sim).await;
     let connector = connector_as(&sim, "APP_ADMIN");
-    sync::run(&store, &integration, connector.as_ref(), &FixedClock(now()), &NoProgress, SyncSettings::default())
-        .await
-        .unwrap();
+    sync::run(
+        &store,
+        &integration,
+        connector.as_ref(),
+        &FixedClock(now()),
+        &NoProgress,
+        SyncSettings::default(),
+    )
+    .await
+    .unwrap();
     let items = evidence::list(&store).await.unwrap();
     let mfa = by_kind(&items, evidence::KIND_MFA);
     assert_eq!(mfa.status, "not_evidenced", "{mfa:?}");
-    assert!(mfa.reason.as_deref().unwrap().starts_with("policies could not be read"), "{mfa:?}");
-    assert!(mfa.summary.get("sign_on_policies").is_none(), "{}", mfa.summary);
-    assert_eq!(by_kind(&items, evidence::KIND_ADMIN).status, "not_evidenced");
+    assert!(
+        mfa.reason
+            .as_deref()
+            .unwrap()
+            .starts_with("policies could not be read"),
+        "{mfa:?}"
+    );
+    assert!(
+        mfa.summary.get("sign_on_policies").is_none(),
+        "{}",
+        mfa.summary
+    );
+    assert_eq!(
+        by_kind(&items, evidence::KIND_ADMIN).status,
+        "not_evidenced"
+    );
     assert!(evidence::verify(&store).await.unwrap().intact);
     sim.shutdown().await;
 }
@@ -453,13 +473,22 @@ async fn export_renders_json_csv_and_html_of_the_whole_register() {
     let (store, _dir) = steward_store::testing::test_store().await;
     let integration = add(&store, &sim).await;
     let clock = FixedClock(now());
-    sync::run(&store, &integration, connector_for(&sim).as_ref(), &clock, &NoProgress, SyncSettings::default())
-        .await
-        .unwrap();
+    sync::run(
+        &store,
+        &integration,
+        connector_for(&sim).as_ref(),
+        &clock,
+        &NoProgress,
+        SyncSettings::default(),
+    )
+    .await
+    .unwrap();
     let items = evidence::list(&store).await.unwrap();
     assert_eq!(items.len(), 2);
 
-    let json = evidence::export(&store, evidence::ExportFormat::Json, &clock).await.unwrap();
+    let json = evidence::export(&store, evidence::ExportFormat::Json, &clock)
+        .await
+        .unwrap();
     assert_eq!((json.items, json.intact), (2, true));
     let doc: Value = serde_json::from_slice(&json.body).unwrap();
     assert_eq!(doc["exported_at"], "2026-11-01T00:00:00Z");
@@ -467,16 +496,31 @@ async fn export_renders_json_csv_and_html_of_the_whole_register() {
     assert_eq!(doc["items"].as_array().unwrap().len(), 2);
     assert_eq!(doc["items"][1]["hash"], items[1].hash.as_str());
 
-    let csv = String::from_utf8(evidence::export(&store, evidence::ExportFormat::Csv, &clock).await.unwrap().body).unwrap();
+    let csv = String::from_utf8(
+        evidence::export(&store, evidence::ExportFormat::Csv, &clock)
+            .await
+            .unwrap()
+            .body,
+    )
+    .unwrap();
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(lines.len(), 3, "{csv}");
     assert!(lines[0].starts_with("id,seq,kind,integration,"));
     for (line, item) in lines[1..].iter().zip(&items) {
-        assert!(line.starts_with(&format!("{},{},{},okta,", item.id, item.seq, item.kind)), "{line}");
+        assert!(
+            line.starts_with(&format!("{},{},{},okta,", item.id, item.seq, item.kind)),
+            "{line}"
+        );
         assert!(line.ends_with(&item.hash), "{line}");
     }
 
-    let html = String::from_utf8(evidence::export(&store, evidence::ExportFormat::Html, &clock).await.unwrap().body).unwrap();
+    let html = String::from_utf8(
+        evidence::export(&store, evidence::ExportFormat::Html, &clock)
+            .await
+            .unwrap()
+            .body,
+    )
+    .unwrap();
     assert!(html.starts_with("<!DOCTYPE html>"));
     assert!(html.contains("Evidence register intact: 2 items"), "{html}");
     assert!(html.contains("Exported 2026-11-01T00:00:00Z."));

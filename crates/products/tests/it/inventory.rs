@@ -6,19 +6,30 @@
 
 use std::collections::BTreeMap;
 
+use steward_products::FixedClock;
 use steward_products::inventory::{self, InventoryError, TriageRequest};
 use steward_products::sync::{self, NoProgress, SyncSettings};
-use steward_products::FixedClock;
 use steward_simulator::RunningSimulator;
 use steward_store::{InventoryFilter, InventoryItem, Store, Triage};
 
 use crate::sync::{add, connector_for, now, sim};
 
-async fn resync(store: &Store, integration: &steward_store::Integration, sim: &RunningSimulator) -> i64 {
-    sync::run(store, integration, connector_for(sim).as_ref(), &FixedClock(now()), &NoProgress, SyncSettings::default())
-        .await
-        .unwrap()
-        .run_id
+async fn resync(
+    store: &Store,
+    integration: &steward_store::Integration,
+    sim: &RunningSimulator,
+) -> i64 {
+    sync::run(
+        store,
+        integration,
+        connector_for(sim).as_ref(),
+        &FixedClock(now()),
+        &NoProgress,
+        SyncSettings::default(),
+    )
+    .await
+    .unwrap()
+    .run_id
 }
 
 async fn all(store: &Store) -> BTreeMap<String, InventoryItem> {
@@ -33,7 +44,11 @@ async fn all(store: &Store) -> BTreeMap<String, InventoryItem> {
 /// Live (not deleted) apps of the simulated org: id → number of app users.
 fn sim_apps(sim: &RunningSimulator) -> BTreeMap<String, usize> {
     sim.with_org(|org| {
-        org.apps.iter().filter(|a| !a.deleted).map(|a| (a.id.clone(), a.users.len())).collect()
+        org.apps
+            .iter()
+            .filter(|a| !a.deleted)
+            .map(|a| (a.id.clone(), a.users.len()))
+            .collect()
     })
 }
 
@@ -46,20 +61,36 @@ async fn every_app_is_staged_with_its_facts_and_decisions_survive_a_resync() {
 
     let items = all(&store).await;
     let expected = sim_apps(&sim);
-    assert_eq!(items.keys().collect::<Vec<_>>(), expected.keys().collect::<Vec<_>>());
+    assert_eq!(
+        items.keys().collect::<Vec<_>>(),
+        expected.keys().collect::<Vec<_>>()
+    );
     for (app_id, item) in &items {
         assert_eq!(item.triage, Triage::Staged);
-        assert_eq!(item.facts.assigned_users as usize, expected[app_id], "{app_id}");
+        assert_eq!(
+            item.facts.assigned_users as usize, expected[app_id],
+            "{app_id}"
+        );
         assert_eq!(item.first_seen_run, first);
         assert!(item.removed_run.is_none());
-        let admins = item.facts.admins.as_ref().expect("a SUPER_ADMIN token reads roles");
-        assert!(admins.iter().any(|a| a.contains("SUPER_ADMIN")), "{admins:?}");
+        let admins = item
+            .facts
+            .admins
+            .as_ref()
+            .expect("a SUPER_ADMIN token reads roles");
+        assert!(
+            admins.iter().any(|a| a.contains("SUPER_ADMIN")),
+            "{admins:?}"
+        );
         let mut sorted = item.facts.departments.clone();
         sorted.sort();
         sorted.dedup();
         assert_eq!(sorted, item.facts.departments);
     }
-    assert!(items.values().any(|i| i.facts.last_sso_at.is_some()), "no SSO seen in the System Log");
+    assert!(
+        items.values().any(|i| i.facts.last_sso_at.is_some()),
+        "no SSO seen in the System Log"
+    );
     assert!(items.values().any(|i| !i.facts.departments.is_empty()));
 
     let ids: Vec<i64> = items.values().map(|i| i.id).collect();
@@ -71,7 +102,9 @@ async fn every_app_is_staged_with_its_facts_and_decisions_survive_a_resync() {
         data_categories: vec!["contact".into(), "contact".into(), "financial".into()],
         reason: Some("bookmark only".into()),
     };
-    let outcome = inventory::triage(&store, &request, &FixedClock(now())).await.unwrap();
+    let outcome = inventory::triage(&store, &request, &FixedClock(now()))
+        .await
+        .unwrap();
     assert_eq!(outcome.accepted.len(), 1);
     assert_eq!(outcome.ignored.len(), 1);
 
@@ -86,12 +119,25 @@ async fn every_app_is_staged_with_its_facts_and_decisions_survive_a_resync() {
     let ignored = after.values().find(|i| i.id == ids[1]).unwrap();
     assert_eq!(ignored.triage, Triage::Ignored);
     assert_eq!(ignored.ignore_reason.as_deref(), Some("bookmark only"));
-    assert_eq!(after.values().filter(|i| i.triage == Triage::Staged).count(), items.len() - 2);
+    assert_eq!(
+        after
+            .values()
+            .filter(|i| i.triage == Triage::Staged)
+            .count(),
+        items.len() - 2
+    );
 
     // Nothing changed in Okta between the two syncs.
-    let (summary, changes) = inventory::changes(&store, integration.id).await.unwrap().unwrap();
+    let (summary, changes) = inventory::changes(&store, integration.id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(summary.run_id, second);
-    assert_eq!((summary.added, summary.removed, summary.changed), (0, 0, 0), "{changes:?}");
+    assert_eq!(
+        (summary.added, summary.removed, summary.changed),
+        (0, 0, 0),
+        "{changes:?}"
+    );
     sim.shutdown().await;
 }
 
@@ -114,12 +160,27 @@ async fn a_new_app_is_staged_and_a_removed_app_is_flagged() {
         .await
         .unwrap();
     let new_id = created["id"].as_str().unwrap().to_string();
-    let (gone_id, gone) = before.iter().next().map(|(k, v)| (k.clone(), v.clone())).unwrap();
+    let (gone_id, gone) = before
+        .iter()
+        .next()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .unwrap();
     // Accept it first: a removed app keeps its decision.
-    inventory::triage(&store, &TriageRequest { accept: vec![gone.id], ..Default::default() }, &FixedClock(now()))
+    inventory::triage(
+        &store,
+        &TriageRequest {
+            accept: vec![gone.id],
+            ..Default::default()
+        },
+        &FixedClock(now()),
+    )
+    .await
+    .unwrap();
+    let deleted = http
+        .delete(format!("{}/__sim/apps/{gone_id}", sim.base_url()))
+        .send()
         .await
         .unwrap();
-    let deleted = http.delete(format!("{}/__sim/apps/{gone_id}", sim.base_url())).send().await.unwrap();
     assert!(deleted.status().is_success());
 
     let second = resync(&store, &integration, &sim).await;
@@ -134,16 +195,30 @@ async fn a_new_app_is_staged_and_a_removed_app_is_flagged() {
     assert_eq!(removed.removed_run, Some(second));
     assert_eq!(removed.triage, Triage::Accepted);
 
-    let (summary, changes) = inventory::changes(&store, integration.id).await.unwrap().unwrap();
+    let (summary, changes) = inventory::changes(&store, integration.id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!((summary.added, summary.removed), (1, 1), "{changes:?}");
-    assert!(changes.iter().any(|c| c.change == "added" && c.app_id == new_id));
-    assert!(changes.iter().any(|c| c.change == "removed" && c.app_id == gone_id));
+    assert!(
+        changes
+            .iter()
+            .any(|c| c.change == "added" && c.app_id == new_id)
+    );
+    assert!(
+        changes
+            .iter()
+            .any(|c| c.change == "removed" && c.app_id == gone_id)
+    );
 
     // A third sync keeps the flag (and the run it was first missed in) and reports nothing new.
     let third = resync(&store, &integration, &sim).await;
     let again = all(&store).await;
     assert_eq!(again[&gone_id].removed_run, Some(second));
-    let (summary, _) = inventory::changes(&store, integration.id).await.unwrap().unwrap();
+    let (summary, _) = inventory::changes(&store, integration.id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(summary.run_id, third);
     assert_eq!((summary.added, summary.removed), (0, 0));
     sim.shutdown().await;
@@ -160,24 +235,43 @@ async fn bad_input_is_refused_and_changes_nothing() {
     let clock = FixedClock(now());
 
     let bad = [
-        TriageRequest { accept: vec![ids[0]], owner: Some("not-an-email".into()), ..Default::default() },
-        TriageRequest { accept: vec![ids[0], 999_999], ..Default::default() },
+        TriageRequest {
+            accept: vec![ids[0]],
+            owner: Some("not-an-email".into()),
+            ..Default::default()
+        },
+        TriageRequest {
+            accept: vec![ids[0], 999_999],
+            ..Default::default()
+        },
         TriageRequest {
             accept: vec![ids[0]],
             ignore: vec![ids[0]],
             reason: Some("x".into()),
             ..Default::default()
         },
-        TriageRequest { ignore: vec![ids[1]], ..Default::default() },
+        TriageRequest {
+            ignore: vec![ids[1]],
+            ..Default::default()
+        },
         TriageRequest::default(),
     ];
     for request in &bad {
-        let err = inventory::triage(&store, request, &clock).await.unwrap_err();
+        let err = inventory::triage(&store, request, &clock)
+            .await
+            .unwrap_err();
         assert!(err.is_bad_input(), "{err}");
     }
-    assert!(matches!(inventory::parse_id("INV-x"), Err(InventoryError::Invalid(_))));
+    assert!(matches!(
+        inventory::parse_id("INV-x"),
+        Err(InventoryError::Invalid(_))
+    ));
     assert_eq!(inventory::parse_id("inv-7").unwrap(), 7);
-    assert_eq!(all(&store).await, before, "a refused request changed something");
+    assert_eq!(
+        all(&store).await,
+        before,
+        "a refused request changed something"
+    );
     sim.shutdown().await;
 }
 
@@ -185,16 +279,24 @@ async fn bad_input_is_refused_and_changes_nothing() {
 #[tokio::test]
 #[ignore = "timing, run by hand"]
 async fn after_sync_timing_on_a_larger_org() {
-    let users: usize = std::env::var("INVENTORY_TIMING_USERS").ok().and_then(|v| v.parse().ok()).unwrap_or(5_000);
+    let users: usize = std::env::var("INVENTORY_TIMING_USERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5_000);
     let sim = sim(users, 44, "").await;
     let (store, _dir) = steward_store::testing::test_store().await;
     let integration = add(&store, &sim).await;
     let run_id = resync(&store, &integration, &sim).await;
     let integration = store.integration(integration.id).await.unwrap().unwrap();
     let t = std::time::Instant::now();
-    inventory::after_sync(&store, &integration, run_id, &FixedClock(now())).await.unwrap();
+    inventory::after_sync(&store, &integration, run_id, &FixedClock(now()))
+        .await
+        .unwrap();
     let app_users: usize = sim_apps(&sim).values().sum();
-    println!("after_sync: {users} users, {app_users} app users: {:?}", t.elapsed());
+    println!(
+        "after_sync: {users} users, {app_users} app users: {:?}",
+        t.elapsed()
+    );
     sim.shutdown().await;
 }
 
@@ -218,19 +320,41 @@ async fn changed_facts_and_reappearing_apps_are_recorded_and_removing_the_integr
         admins: None,
     };
     let t = now();
-    store.apply_inventory_sync(integration.id, 1, &[fact("a", 1), fact("b", 2)], t).await.unwrap();
-    let second = store.apply_inventory_sync(integration.id, 2, &[fact("a", 5)], t).await.unwrap();
+    store
+        .apply_inventory_sync(integration.id, 1, &[fact("a", 1), fact("b", 2)], t)
+        .await
+        .unwrap();
+    let second = store
+        .apply_inventory_sync(integration.id, 2, &[fact("a", 5)], t)
+        .await
+        .unwrap();
     assert_eq!((second.added, second.removed, second.changed), (0, 1, 1));
-    let (_, changes) = store.inventory_changes(integration.id).await.unwrap().unwrap();
+    let (_, changes) = store
+        .inventory_changes(integration.id)
+        .await
+        .unwrap()
+        .unwrap();
     let a = changes.iter().find(|c| c.app_id == "a").unwrap();
     assert_eq!(a.change, "changed");
-    assert_eq!(a.fields["assigned_users"], serde_json::json!({"from": 1, "to": 5}));
-    let third = store.apply_inventory_sync(integration.id, 3, &[fact("a", 5), fact("b", 2)], t).await.unwrap();
+    assert_eq!(
+        a.fields["assigned_users"],
+        serde_json::json!({"from": 1, "to": 5})
+    );
+    let third = store
+        .apply_inventory_sync(integration.id, 3, &[fact("a", 5), fact("b", 2)], t)
+        .await
+        .unwrap();
     assert_eq!((third.reappeared, third.changed), (1, 0));
     assert!(all(&store).await.values().all(|i| i.removed_run.is_none()));
 
     store.remove_integration(integration.id).await.unwrap();
     assert!(all(&store).await.is_empty());
-    assert!(store.inventory_changes(integration.id).await.unwrap().is_none());
+    assert!(
+        store
+            .inventory_changes(integration.id)
+            .await
+            .unwrap()
+            .is_none()
+    );
     sim.shutdown().await;
 }

@@ -25,16 +25,33 @@ fn at(s: &str) -> DateTime<Utc> {
 }
 
 /// A synced store and a group with at least 5 members (each membership is one case).
-async fn synced() -> (RunningSimulator, Store, steward_store::testing::TempDirGuard, String) {
+async fn synced() -> (
+    RunningSimulator,
+    Store,
+    steward_store::testing::TempDirGuard,
+    String,
+) {
     let sim = sim(60, 31, "").await;
     let (store, dir) = steward_store::testing::test_store().await;
     let integration = add(&store, &sim).await;
     let connector = connector_as(&sim, "SUPER_ADMIN");
-    sync::run(&store, &integration, connector.as_ref(), &FixedClock(now()), &NoProgress, SyncSettings::default())
-        .await
-        .unwrap();
+    sync::run(
+        &store,
+        &integration,
+        connector.as_ref(),
+        &FixedClock(now()),
+        &NoProgress,
+        SyncSettings::default(),
+    )
+    .await
+    .unwrap();
     let group = sim.with_org(|org| {
-        org.groups.iter().find(|g| g.kind == GroupType::OktaGroup && g.members.len() >= 5).unwrap().id.clone()
+        org.groups
+            .iter()
+            .find(|g| g.kind == GroupType::OktaGroup && g.members.len() >= 5)
+            .unwrap()
+            .id
+            .clone()
     });
     (sim, store, dir, group)
 }
@@ -50,82 +67,233 @@ async fn campaign(store: &Store, group: &str, name: &str, reviewer: &str) -> (i6
         recur: None,
         remediation: false,
     };
-    let v = reviews::create(store, &req, &FixedClock(now())).await.unwrap();
-    let (_, cases) = reviews::show(store, v.campaign.id, &FixedClock(now())).await.unwrap();
+    let v = reviews::create(store, &req, &FixedClock(now()))
+        .await
+        .unwrap();
+    let (_, cases) = reviews::show(store, v.campaign.id, &FixedClock(now()))
+        .await
+        .unwrap();
     (v.campaign.id, cases.iter().map(|c| c.id).collect())
 }
 
 /// (campaign, reviewer, kind, pending, at, delivered_to, error) of a reminder.
-type Row = (i64, String, String, u64, DateTime<Utc>, Option<String>, Option<String>);
+type Row = (
+    i64,
+    String,
+    String,
+    u64,
+    DateTime<Utc>,
+    Option<String>,
+    Option<String>,
+);
 
 fn keys(sent: &[Reminder]) -> Vec<Row> {
     sent.iter()
-        .map(|r| (r.campaign_id, r.reviewer.clone(), r.kind.clone(), r.pending, r.at, r.delivered_to.clone(), r.error.clone()))
+        .map(|r| {
+            (
+                r.campaign_id,
+                r.reviewer.clone(),
+                r.kind.clone(),
+                r.pending,
+                r.at,
+                r.delivered_to.clone(),
+                r.error.clone(),
+            )
+        })
         .collect()
 }
 
 #[tokio::test]
 async fn reminders_go_at_seven_days_one_day_and_overdue_each_once() {
     let (_sim, store, _dir, group) = synced().await;
-    let (c1, cases1) = campaign(&store, &group, "Engineering", "alice@acme.example,bob@acme.example").await;
+    let (c1, cases1) = campaign(
+        &store,
+        &group,
+        "Engineering",
+        "alice@acme.example,bob@acme.example",
+    )
+    .await;
     let (c2, cases2) = campaign(&store, &group, "Carol's", "carol@acme.example").await;
     let n = cases1.len() as u64;
     assert!(n >= 5);
     // Decided cases do not count: alice decides two (they leave bob's queue too).
-    reviews::decide(&store, cases1[0], "alice@acme.example", "keep", None, &FixedClock(now())).await.unwrap();
-    reviews::decide(&store, cases1[1], "bob@acme.example", "revoke", Some("left"), &FixedClock(now())).await.unwrap();
+    reviews::decide(
+        &store,
+        cases1[0],
+        "alice@acme.example",
+        "keep",
+        None,
+        &FixedClock(now()),
+    )
+    .await
+    .unwrap();
+    reviews::decide(
+        &store,
+        cases1[1],
+        "bob@acme.example",
+        "revoke",
+        Some("left"),
+        &FixedClock(now()),
+    )
+    .await
+    .unwrap();
     // Carol decides everything: nothing pending, no reminder.
     for id in &cases2 {
-        reviews::decide(&store, *id, "carol@acme.example", "keep", None, &FixedClock(now())).await.unwrap();
+        reviews::decide(
+            &store,
+            *id,
+            "carol@acme.example",
+            "keep",
+            None,
+            &FixedClock(now()),
+        )
+        .await
+        .unwrap();
     }
 
     // More than 7 days before the deadline: nothing.
-    assert!(reminders::send_due(&store, &FixedClock(at("2026-11-24T23:59:58Z")), &RecordOnly).await.unwrap().is_empty());
+    assert!(
+        reminders::send_due(&store, &FixedClock(at("2026-11-24T23:59:58Z")), &RecordOnly)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     // 7 days before: due_soon, to both reviewers, once.
     let t1 = at("2026-11-24T23:59:59Z");
-    let sent = reminders::send_due(&store, &FixedClock(t1), &RecordOnly).await.unwrap();
+    let sent = reminders::send_due(&store, &FixedClock(t1), &RecordOnly)
+        .await
+        .unwrap();
     assert_eq!(
         keys(&sent),
         vec![
-            (c1, "alice@acme.example".into(), "due_soon".into(), n - 2, t1, None, None),
-            (c1, "bob@acme.example".into(), "due_soon".into(), n - 2, t1, None, None),
+            (
+                c1,
+                "alice@acme.example".into(),
+                "due_soon".into(),
+                n - 2,
+                t1,
+                None,
+                None
+            ),
+            (
+                c1,
+                "bob@acme.example".into(),
+                "due_soon".into(),
+                n - 2,
+                t1,
+                None,
+                None
+            ),
         ]
     );
-    assert!(reminders::send_due(&store, &FixedClock(t1), &RecordOnly).await.unwrap().is_empty());
-    assert!(reminders::send_due(&store, &FixedClock(at("2026-11-28T12:00:00Z")), &RecordOnly).await.unwrap().is_empty());
+    assert!(
+        reminders::send_due(&store, &FixedClock(t1), &RecordOnly)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        reminders::send_due(&store, &FixedClock(at("2026-11-28T12:00:00Z")), &RecordOnly)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     // 1 day before: due_tomorrow, with the count of then.
-    reviews::decide(&store, cases1[2], "bob@acme.example", "keep", None, &FixedClock(now())).await.unwrap();
+    reviews::decide(
+        &store,
+        cases1[2],
+        "bob@acme.example",
+        "keep",
+        None,
+        &FixedClock(now()),
+    )
+    .await
+    .unwrap();
     let t2 = at("2026-11-30T23:59:59Z");
-    let sent = reminders::send_due(&store, &FixedClock(t2), &RecordOnly).await.unwrap();
+    let sent = reminders::send_due(&store, &FixedClock(t2), &RecordOnly)
+        .await
+        .unwrap();
     assert_eq!(
         keys(&sent),
         vec![
-            (c1, "alice@acme.example".into(), "due_tomorrow".into(), n - 3, t2, None, None),
-            (c1, "bob@acme.example".into(), "due_tomorrow".into(), n - 3, t2, None, None),
+            (
+                c1,
+                "alice@acme.example".into(),
+                "due_tomorrow".into(),
+                n - 3,
+                t2,
+                None,
+                None
+            ),
+            (
+                c1,
+                "bob@acme.example".into(),
+                "due_tomorrow".into(),
+                n - 3,
+                t2,
+                None,
+                None
+            ),
         ]
     );
-    assert!(reminders::send_due(&store, &FixedClock(at("2026-12-01T23:59:59Z")), &RecordOnly).await.unwrap().is_empty());
+    assert!(
+        reminders::send_due(&store, &FixedClock(at("2026-12-01T23:59:59Z")), &RecordOnly)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     // Past the deadline: overdue, once.
     let t3 = at("2026-12-02T00:00:00Z");
-    let sent = reminders::send_due(&store, &FixedClock(t3), &RecordOnly).await.unwrap();
+    let sent = reminders::send_due(&store, &FixedClock(t3), &RecordOnly)
+        .await
+        .unwrap();
     assert_eq!(
         keys(&sent),
         vec![
-            (c1, "alice@acme.example".into(), "overdue".into(), n - 3, t3, None, None),
-            (c1, "bob@acme.example".into(), "overdue".into(), n - 3, t3, None, None),
+            (
+                c1,
+                "alice@acme.example".into(),
+                "overdue".into(),
+                n - 3,
+                t3,
+                None,
+                None
+            ),
+            (
+                c1,
+                "bob@acme.example".into(),
+                "overdue".into(),
+                n - 3,
+                t3,
+                None,
+                None
+            ),
         ]
     );
-    assert!(reminders::send_due(&store, &FixedClock(at("2026-12-20T00:00:00Z")), &RecordOnly).await.unwrap().is_empty());
+    assert!(
+        reminders::send_due(&store, &FixedClock(at("2026-12-20T00:00:00Z")), &RecordOnly)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     // The log holds the six, in order; carol's campaign has none.
     let log = reminders::log(&store, Some(c1)).await.unwrap();
-    let kinds: Vec<(String, String)> = log.iter().map(|r| (r.reviewer.clone(), r.kind.clone())).collect();
+    let kinds: Vec<(String, String)> = log
+        .iter()
+        .map(|r| (r.reviewer.clone(), r.kind.clone()))
+        .collect();
     let want: Vec<(String, String)> = ["due_soon", "due_tomorrow", "overdue"]
         .iter()
-        .flat_map(|k| [("alice@acme.example".to_string(), k.to_string()), ("bob@acme.example".to_string(), k.to_string())])
+        .flat_map(|k| {
+            [
+                ("alice@acme.example".to_string(), k.to_string()),
+                ("bob@acme.example".to_string(), k.to_string()),
+            ]
+        })
         .collect();
     assert_eq!(kinds, want);
     assert!(reminders::log(&store, Some(c2)).await.unwrap().is_empty());
@@ -137,8 +305,21 @@ async fn a_worker_down_for_weeks_sends_overdue_alone() {
     let (_sim, store, _dir, group) = synced().await;
     let (c1, cases) = campaign(&store, &group, "Late", "dave@acme.example").await;
     let t = at("2026-12-15T09:00:00Z");
-    let sent = reminders::send_due(&store, &FixedClock(t), &RecordOnly).await.unwrap();
-    assert_eq!(keys(&sent), vec![(c1, "dave@acme.example".into(), "overdue".into(), cases.len() as u64, t, None, None)]);
+    let sent = reminders::send_due(&store, &FixedClock(t), &RecordOnly)
+        .await
+        .unwrap();
+    assert_eq!(
+        keys(&sent),
+        vec![(
+            c1,
+            "dave@acme.example".into(),
+            "overdue".into(),
+            cases.len() as u64,
+            t,
+            None,
+            None
+        )]
+    );
 }
 
 /// One request as the test server saw it.
@@ -156,7 +337,9 @@ async fn webhook_server(status: u16) -> (String, mpsc::UnboundedReceiver<Receive
     let (tx, rx) = mpsc::unbounded_channel();
     tokio::spawn(async move {
         loop {
-            let Ok((mut socket, _)) = listener.accept().await else { return };
+            let Ok((mut socket, _)) = listener.accept().await else {
+                return;
+            };
             let tx = tx.clone();
             tokio::spawn(async move {
                 let mut buf = Vec::new();
@@ -169,7 +352,11 @@ async fn webhook_server(status: u16) -> (String, mpsc::UnboundedReceiver<Receive
                         let head = String::from_utf8_lossy(&buf[..end]).to_string();
                         let len = head
                             .lines()
-                            .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse::<usize>().unwrap()))
+                            .find_map(|l| {
+                                l.to_ascii_lowercase()
+                                    .strip_prefix("content-length:")
+                                    .map(|v| v.trim().parse::<usize>().unwrap())
+                            })
                             .unwrap_or(0);
                         break (end + 4, len);
                     }
@@ -181,14 +368,27 @@ async fn webhook_server(status: u16) -> (String, mpsc::UnboundedReceiver<Receive
                 }
                 let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
                 let request_line = head.lines().next().unwrap_or_default().to_string();
-                let content_type = head
-                    .lines()
-                    .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-type:").map(|v| v.trim().to_string()));
-                let body: Value = serde_json::from_slice(&buf[head_end..head_end + content_length]).unwrap();
-                let reason = if status == 200 { "OK" } else { "Internal Server Error" };
-                let answer = format!("HTTP/1.1 {status} {reason}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+                let content_type = head.lines().find_map(|l| {
+                    l.to_ascii_lowercase()
+                        .strip_prefix("content-type:")
+                        .map(|v| v.trim().to_string())
+                });
+                let body: Value =
+                    serde_json::from_slice(&buf[head_end..head_end + content_length]).unwrap();
+                let reason = if status == 200 {
+                    "OK"
+                } else {
+                    "Internal Server Error"
+                };
+                let answer = format!(
+                    "HTTP/1.1 {status} {reason}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+                );
                 // Reported before answering, so the order of reports is the order of requests.
-                let _ = tx.send(Received { request_line, content_type, body });
+                let _ = tx.send(Received {
+                    request_line,
+                    content_type,
+                    body,
+                });
                 socket.write_all(answer.as_bytes()).await.unwrap();
             });
         }
@@ -200,16 +400,35 @@ async fn webhook_server(status: u16) -> (String, mpsc::UnboundedReceiver<Receive
 async fn the_webhook_receives_the_exact_message() {
     let (_sim, store, _dir, group) = synced().await;
     let (c1, cases) = campaign(&store, &group, "Q4 engineering", "erin+ops@acme.example").await;
-    reviews::decide(&store, cases[0], "erin+ops@acme.example", "keep", None, &FixedClock(now())).await.unwrap();
+    reviews::decide(
+        &store,
+        cases[0],
+        "erin+ops@acme.example",
+        "keep",
+        None,
+        &FixedClock(now()),
+    )
+    .await
+    .unwrap();
     let pending = cases.len() as u64 - 1;
     let (origin, mut rx) = webhook_server(200).await;
     let sink = WebhookSink::new(&format!("{origin}/hooks/T0/s3cr3t")).unwrap();
 
     let t = at("2026-11-30T23:59:59Z");
-    let sent = reminders::send_due(&store, &FixedClock(t), &sink).await.unwrap();
+    let sent = reminders::send_due(&store, &FixedClock(t), &sink)
+        .await
+        .unwrap();
     assert_eq!(
         keys(&sent),
-        vec![(c1, "erin+ops@acme.example".into(), "due_tomorrow".into(), pending, t, Some(format!("webhook {origin}")), None)]
+        vec![(
+            c1,
+            "erin+ops@acme.example".into(),
+            "due_tomorrow".into(),
+            pending,
+            t,
+            Some(format!("webhook {origin}")),
+            None
+        )]
     );
     let got = rx.recv().await.unwrap();
     assert_eq!(got.request_line, "POST /hooks/T0/s3cr3t HTTP/1.1");
@@ -227,7 +446,12 @@ async fn the_webhook_receives_the_exact_message() {
         })
     );
     // Once: a second tick sends nothing more.
-    assert!(reminders::send_due(&store, &FixedClock(t), &sink).await.unwrap().is_empty());
+    assert!(
+        reminders::send_due(&store, &FixedClock(t), &sink)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert!(rx.try_recv().is_err());
     assert_eq!(reminders::log(&store, Some(c1)).await.unwrap(), sent);
 }
@@ -235,26 +459,61 @@ async fn the_webhook_receives_the_exact_message() {
 #[tokio::test]
 async fn a_failing_webhook_is_recorded_with_its_error_and_does_not_abort() {
     let (_sim, store, _dir, group) = synced().await;
-    let (c1, cases) = campaign(&store, &group, "Failing", "frank@acme.example,grace@acme.example").await;
+    let (c1, cases) = campaign(
+        &store,
+        &group,
+        "Failing",
+        "frank@acme.example,grace@acme.example",
+    )
+    .await;
     let n = cases.len() as u64;
     let (origin, mut rx) = webhook_server(500).await;
     let sink = WebhookSink::new(&format!("{origin}/hooks/s3cr3t")).unwrap();
 
     let t = at("2026-11-26T00:00:00Z");
-    let sent = reminders::send_due(&store, &FixedClock(t), &sink).await.unwrap();
+    let sent = reminders::send_due(&store, &FixedClock(t), &sink)
+        .await
+        .unwrap();
     let error = Some(format!("webhook {origin} answered HTTP 500"));
     assert_eq!(
         keys(&sent),
         vec![
-            (c1, "frank@acme.example".into(), "due_soon".into(), n, t, None, error.clone()),
-            (c1, "grace@acme.example".into(), "due_soon".into(), n, t, None, error.clone()),
+            (
+                c1,
+                "frank@acme.example".into(),
+                "due_soon".into(),
+                n,
+                t,
+                None,
+                error.clone()
+            ),
+            (
+                c1,
+                "grace@acme.example".into(),
+                "due_soon".into(),
+                n,
+                t,
+                None,
+                error.clone()
+            ),
         ]
     );
     // Both were attempted.
-    assert_eq!(rx.recv().await.unwrap().body["reviewer"], "frank@acme.example");
-    assert_eq!(rx.recv().await.unwrap().body["reviewer"], "grace@acme.example");
+    assert_eq!(
+        rx.recv().await.unwrap().body["reviewer"],
+        "frank@acme.example"
+    );
+    assert_eq!(
+        rx.recv().await.unwrap().body["reviewer"],
+        "grace@acme.example"
+    );
     // A failed reminder is not retried (it is in the log, with its error, for an admin to see).
-    assert!(reminders::send_due(&store, &FixedClock(t), &sink).await.unwrap().is_empty());
+    assert!(
+        reminders::send_due(&store, &FixedClock(t), &sink)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     // Nobody listening: a connection error, recorded without the URL's secret path.
     let closed = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -262,10 +521,15 @@ async fn a_failing_webhook_is_recorded_with_its_error_and_does_not_abort() {
     drop(closed);
     let sink = WebhookSink::new(&format!("http://127.0.0.1:{port}/hooks/s3cr3t")).unwrap();
     let t = at("2026-12-01T00:00:00Z");
-    let sent = reminders::send_due(&store, &FixedClock(t), &sink).await.unwrap();
+    let sent = reminders::send_due(&store, &FixedClock(t), &sink)
+        .await
+        .unwrap();
     assert_eq!(sent.len(), 2);
     for r in &sent {
-        assert_eq!((r.kind.as_str(), r.delivered_to.as_deref()), ("due_tomorrow", None));
+        assert_eq!(
+            (r.kind.as_str(), r.delivered_to.as_deref()),
+            ("due_tomorrow", None)
+        );
         let e = r.error.as_deref().unwrap();
         assert!(!e.is_empty() && !e.contains("s3cr3t"), "{e}");
     }
@@ -273,7 +537,12 @@ async fn a_failing_webhook_is_recorded_with_its_error_and_does_not_abort() {
     // A misconfigured webhook is recorded as such on every reminder.
     let bad = ConfiguredSink::from_url(Some("http://hooks.example/s3cr3t"));
     let t = at("2026-12-02T00:00:00Z");
-    let sent = reminders::send_due(&store, &FixedClock(t), &bad).await.unwrap();
+    let sent = reminders::send_due(&store, &FixedClock(t), &bad)
+        .await
+        .unwrap();
     let want = "STEWARD_REMINDER_WEBHOOK is not usable: plain http is only allowed to a loopback host; use https";
-    assert_eq!(sent.iter().map(|r| r.error.as_deref()).collect::<Vec<_>>(), vec![Some(want), Some(want)]);
+    assert_eq!(
+        sent.iter().map(|r| r.error.as_deref()).collect::<Vec<_>>(),
+        vec![Some(want), Some(want)]
+    );
 }

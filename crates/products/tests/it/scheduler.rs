@@ -21,11 +21,17 @@ async fn integration(store: &Store, name: &str) -> i64 {
         base_url: "https://example.okta.com".into(),
         settings: serde_json::json!({}),
     };
-    store.create_integration(&new, &SecretString::from("t0ken"), Utc::now()).await.unwrap().id
+    store
+        .create_integration(&new, &SecretString::from("t0ken"), Utc::now())
+        .await
+        .unwrap()
+        .id
 }
 
 async fn second_handle(url: &str) -> Store {
-    Store::open(url, MasterKey::from_bytes([0x5a; 32])).await.unwrap()
+    Store::open(url, MasterKey::from_bytes([0x5a; 32]))
+        .await
+        .unwrap()
 }
 
 /// Counts executions per job and the most jobs of one integration in flight at once.
@@ -48,7 +54,12 @@ struct FakeRunner {
 
 impl FakeRunner {
     fn new(ledger: &Arc<Mutex<Ledger>>, work: Duration) -> FakeRunner {
-        FakeRunner { ledger: ledger.clone(), work, hang: false, started: Arc::new(tokio::sync::Notify::new()) }
+        FakeRunner {
+            ledger: ledger.clone(),
+            work,
+            hang: false,
+            started: Arc::new(tokio::sync::Notify::new()),
+        }
     }
 }
 
@@ -73,8 +84,17 @@ impl JobRunner for FakeRunner {
             std::future::pending::<()>().await;
         }
         tokio::time::sleep(self.work).await;
-        *self.ledger.lock().unwrap().in_flight.entry(job.integration_id).or_default() -= 1;
-        JobReport { run_id: None, error: None }
+        *self
+            .ledger
+            .lock()
+            .unwrap()
+            .in_flight
+            .entry(job.integration_id)
+            .or_default() -= 1;
+        JobReport {
+            run_id: None,
+            error: None,
+        }
     }
 }
 
@@ -87,19 +107,35 @@ fn settings(id: &str, lease: Duration) -> WorkerSettings {
     }
 }
 
-fn spawn_worker(store: Store, settings: WorkerSettings, runner: FakeRunner) -> (tokio::task::JoinHandle<()>, tokio::sync::oneshot::Sender<()>) {
+fn spawn_worker(
+    store: Store,
+    settings: WorkerSettings,
+    runner: FakeRunner,
+) -> (
+    tokio::task::JoinHandle<()>,
+    tokio::sync::oneshot::Sender<()>,
+) {
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let handle = tokio::spawn(scheduler::run_worker_with(store, clock, settings, runner, async move {
-        let _ = stopped.await;
-    }));
+    let handle = tokio::spawn(scheduler::run_worker_with(
+        store,
+        clock,
+        settings,
+        runner,
+        async move {
+            let _ = stopped.await;
+        },
+    ));
     (handle, stop)
 }
 
 async fn wait_for(what: &str, limit: Duration, mut check: impl AsyncFnMut() -> bool) {
     let deadline = tokio::time::Instant::now() + limit;
     while !check().await {
-        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -119,26 +155,46 @@ async fn two_workers_run_fifty_due_jobs_exactly_once_without_overlap() {
     }
     assert_eq!(jobs.len(), 50);
     let ledger = Arc::new(Mutex::new(Ledger::default()));
-    let (wa, stop_a) = spawn_worker(a.clone(), settings("a", Duration::from_secs(2)), FakeRunner::new(&ledger, Duration::from_millis(20)));
-    let (wb, stop_b) = spawn_worker(b.clone(), settings("b", Duration::from_secs(2)), FakeRunner::new(&ledger, Duration::from_millis(20)));
-    wait_for("all 50 jobs to finish", Duration::from_secs(25), async || {
-        let mut done = 0;
-        for id in &jobs {
-            if a.job(*id).await.unwrap().unwrap().status == "succeeded" {
-                done += 1;
+    let (wa, stop_a) = spawn_worker(
+        a.clone(),
+        settings("a", Duration::from_secs(2)),
+        FakeRunner::new(&ledger, Duration::from_millis(20)),
+    );
+    let (wb, stop_b) = spawn_worker(
+        b.clone(),
+        settings("b", Duration::from_secs(2)),
+        FakeRunner::new(&ledger, Duration::from_millis(20)),
+    );
+    wait_for(
+        "all 50 jobs to finish",
+        Duration::from_secs(25),
+        async || {
+            let mut done = 0;
+            for id in &jobs {
+                if a.job(*id).await.unwrap().unwrap().status == "succeeded" {
+                    done += 1;
+                }
             }
-        }
-        done == jobs.len()
-    })
+            done == jobs.len()
+        },
+    )
     .await;
     let _ = (stop_a.send(()), stop_b.send(()));
     let _ = (wa.await, wb.await);
     {
         let l = ledger.lock().unwrap();
         for id in &jobs {
-            assert_eq!(l.runs.get(id), Some(&1), "job {id} ran {:?} times", l.runs.get(id));
+            assert_eq!(
+                l.runs.get(id),
+                Some(&1),
+                "job {id} ran {:?} times",
+                l.runs.get(id)
+            );
         }
-        assert_eq!(l.max_in_flight, 1, "two jobs of one integration ran at the same time");
+        assert_eq!(
+            l.max_in_flight, 1,
+            "two jobs of one integration ran at the same time"
+        );
     }
     let mut owners = std::collections::BTreeSet::new();
     for id in &jobs {
@@ -146,7 +202,11 @@ async fn two_workers_run_fifty_due_jobs_exactly_once_without_overlap() {
         assert_eq!(job.attempts, 1, "{job:?}");
         owners.extend(job.lease_owner);
     }
-    assert_eq!(owners.len(), 2, "both workers should have taken jobs: {owners:?}");
+    assert_eq!(
+        owners.len(),
+        2,
+        "both workers should have taken jobs: {owners:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -161,19 +221,36 @@ async fn a_killed_workers_job_is_taken_over_after_the_lease() {
     hanging.hang = true;
     let started = hanging.started.clone();
     let (wa, _stop_a) = spawn_worker(a.clone(), settings("a", lease), hanging);
-    tokio::time::timeout(Duration::from_secs(10), started.notified()).await.unwrap();
-    assert_eq!(a.job(job.id).await.unwrap().unwrap().lease_owner.as_deref(), Some("a"));
-    let (wb, stop_b) = spawn_worker(b.clone(), settings("b", lease), FakeRunner::new(&ledger, Duration::from_millis(10)));
+    tokio::time::timeout(Duration::from_secs(10), started.notified())
+        .await
+        .unwrap();
+    assert_eq!(
+        a.job(job.id).await.unwrap().unwrap().lease_owner.as_deref(),
+        Some("a")
+    );
+    let (wb, stop_b) = spawn_worker(
+        b.clone(),
+        settings("b", lease),
+        FakeRunner::new(&ledger, Duration::from_millis(10)),
+    );
     // Worker a renews its lease while alive: b must not take the job yet.
     tokio::time::sleep(lease * 2).await;
-    assert_eq!(a.job(job.id).await.unwrap().unwrap().lease_owner.as_deref(), Some("a"));
+    assert_eq!(
+        a.job(job.id).await.unwrap().unwrap().lease_owner.as_deref(),
+        Some("a")
+    );
     let killed_at = tokio::time::Instant::now();
     wa.abort(); // the worker dies mid-job: no more renewals, no finish
-    wait_for("worker b to finish the job", Duration::from_secs(10), async || {
-        a.job(job.id).await.unwrap().unwrap().status == "succeeded"
-    })
+    wait_for(
+        "worker b to finish the job",
+        Duration::from_secs(10),
+        async || a.job(job.id).await.unwrap().unwrap().status == "succeeded",
+    )
     .await;
-    assert!(killed_at.elapsed() >= lease / 2, "taken over before the lease could expire");
+    assert!(
+        killed_at.elapsed() >= lease / 2,
+        "taken over before the lease could expire"
+    );
     let done = a.job(job.id).await.unwrap().unwrap();
     assert_eq!(done.lease_owner.as_deref(), Some("b"));
     assert_eq!(done.attempts, 2);
@@ -181,7 +258,11 @@ async fn a_killed_workers_job_is_taken_over_after_the_lease() {
     let _ = stop_b.send(());
     let _ = wb.await;
     // The dead worker can no longer touch the job.
-    assert!(a.finish_job(job.id, "a", &JobEnd::Succeeded { run_id: None }, Utc::now()).await.is_err());
+    assert!(
+        a.finish_job(job.id, "a", &JobEnd::Succeeded { run_id: None }, Utc::now())
+            .await
+            .is_err()
+    );
 }
 
 #[tokio::test]
@@ -192,7 +273,11 @@ async fn manual_and_scheduled_syncs_of_one_integration_never_overlap() {
     let other = integration(&a, "okta-2").await;
     let now = Utc::now();
     let lease = Duration::from_secs(30);
-    let scheduled = a.enqueue_scheduled(id, now - TimeDelta::seconds(5), now).await.unwrap().unwrap();
+    let scheduled = a
+        .enqueue_scheduled(id, now - TimeDelta::seconds(5), now)
+        .await
+        .unwrap()
+        .unwrap();
     // "Sync now" while the scheduled job is queued and due: merged into it.
     let merged = a.enqueue_manual(id, now).await.unwrap();
     assert!(!merged.created);
@@ -203,13 +288,18 @@ async fn manual_and_scheduled_syncs_of_one_integration_never_overlap() {
     let manual = b.enqueue_manual(id, now).await.unwrap();
     assert!(manual.created);
     assert_eq!(manual.job.kind, "manual");
-    assert_eq!(b.enqueue_manual(id, now).await.unwrap().job.id, manual.job.id);
+    assert_eq!(
+        b.enqueue_manual(id, now).await.unwrap().job.id,
+        manual.job.id
+    );
     let other_job = b.enqueue_manual(other, now).await.unwrap().job;
     // ...that no worker can claim until the scheduled one ends; other integrations go on.
     let next = b.claim_due_job("b", now, lease).await.unwrap().unwrap();
     assert_eq!(next.id, other_job.id);
     assert!(b.claim_due_job("b", now, lease).await.unwrap().is_none());
-    a.finish_job(claimed.id, "a", &JobEnd::Succeeded { run_id: None }, now).await.unwrap();
+    a.finish_job(claimed.id, "a", &JobEnd::Succeeded { run_id: None }, now)
+        .await
+        .unwrap();
     let after = b.claim_due_job("b", now, lease).await.unwrap().unwrap();
     assert_eq!(after.id, manual.job.id);
 }
@@ -220,13 +310,22 @@ async fn schedules_enqueue_idempotently() {
     let b = second_handle(&url).await;
     let id = integration(&a, "okta").await;
     let t0 = Utc::now();
-    let schedule = a.set_schedule(id, Frequency::Hourly, true, t0).await.unwrap();
+    let schedule = a
+        .set_schedule(id, Frequency::Hourly, true, t0)
+        .await
+        .unwrap();
     let due = schedule.next_due_at.unwrap();
-    assert!(due <= t0, "a never-synced integration is due at once: {schedule:?}");
+    assert!(
+        due <= t0,
+        "a never-synced integration is due at once: {schedule:?}"
+    );
     let at = t0 + TimeDelta::seconds(1);
     let (x, y) = tokio::join!(a.enqueue_due_schedules(at), b.enqueue_due_schedules(at));
     let created = x.unwrap().len() + y.unwrap().len();
-    assert_eq!(created, 1, "two workers created {created} jobs for one due schedule");
+    assert_eq!(
+        created, 1,
+        "two workers created {created} jobs for one due schedule"
+    );
     assert!(a.enqueue_due_schedules(at).await.unwrap().is_empty());
     let next = a.schedule(id).await.unwrap().unwrap().next_due_at.unwrap();
     assert_eq!(next, due + TimeDelta::hours(1));
@@ -235,13 +334,29 @@ async fn schedules_enqueue_idempotently() {
     assert!(a.enqueue_due_schedules(later).await.unwrap().is_empty());
     assert_eq!(a.jobs(id, 10).await.unwrap().len(), 1);
     // Once it ran, the next slot creates the next job; a manual schedule creates none.
-    let job = a.claim_due_job("a", later, Duration::from_secs(30)).await.unwrap().unwrap();
-    a.finish_job(job.id, "a", &JobEnd::Succeeded { run_id: None }, later).await.unwrap();
+    let job = a
+        .claim_due_job("a", later, Duration::from_secs(30))
+        .await
+        .unwrap()
+        .unwrap();
+    a.finish_job(job.id, "a", &JobEnd::Succeeded { run_id: None }, later)
+        .await
+        .unwrap();
     let much_later = later + TimeDelta::hours(1);
     assert_eq!(a.enqueue_due_schedules(much_later).await.unwrap().len(), 1);
-    a.set_schedule(id, Frequency::Manual, true, much_later).await.unwrap();
-    assert!(a.enqueue_due_schedules(much_later + TimeDelta::days(2)).await.unwrap().is_empty());
-    assert_eq!(Frequency::parse("30m").unwrap(), Frequency::EveryMinutes(30));
+    a.set_schedule(id, Frequency::Manual, true, much_later)
+        .await
+        .unwrap();
+    assert!(
+        a.enqueue_due_schedules(much_later + TimeDelta::days(2))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        Frequency::parse("30m").unwrap(),
+        Frequency::EveryMinutes(30)
+    );
     assert_eq!(Frequency::parse("2h").unwrap().to_string(), "120m");
     assert!(Frequency::parse("0m").is_err() && Frequency::parse("often").is_err());
 }

@@ -14,7 +14,9 @@ use super::{Layout, UiError, UiUser, render};
 use crate::AppState;
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/evidence", get(list)).route("/evidence/{id}", get(detail))
+    Router::new()
+        .route("/evidence", get(list))
+        .route("/evidence/{id}", get(detail))
 }
 
 struct ItemRow {
@@ -34,8 +36,15 @@ fn controls(v: &Value) -> Vec<String> {
         .map(|a| {
             a.iter()
                 .map(|c| {
-                    let s = |k: &str| c.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
-                    format!("{} {} {}", s("framework"), s("control"), s("title")).trim().to_string()
+                    let s = |k: &str| {
+                        c.get(k)
+                            .and_then(Value::as_str)
+                            .unwrap_or_default()
+                            .to_string()
+                    };
+                    format!("{} {} {}", s("framework"), s("control"), s("title"))
+                        .trim()
+                        .to_string()
                 })
                 .collect()
         })
@@ -71,9 +80,18 @@ async fn list(State(state): State<AppState>, UiUser(authed): UiUser) -> Result<R
     let v = evidence::verify(&state.store).await?;
     // Items before the break are still proven by the chain; the break and after are not.
     let first_bad = v.broken.as_ref().map(|b| b.seq);
-    let rows = items.iter().map(|i| row(i, first_bad.is_none_or(|seq| i.seq < seq))).collect();
+    let rows = items
+        .iter()
+        .map(|i| row(i, first_bad.is_none_or(|seq| i.seq < seq)))
+        .collect();
     let broken = v.broken.as_ref().map(|b| {
-        format!("{:?} at {}: {}", b.kind, b.item.clone().unwrap_or_else(|| format!("seq {}", b.seq)), b.detail).to_lowercase()
+        format!(
+            "{:?} at {}: {}",
+            b.kind,
+            b.item.clone().unwrap_or_else(|| format!("seq {}", b.seq)),
+            b.detail
+        )
+        .to_lowercase()
     });
     render(&ListPage {
         layout: Layout::new(&authed, "Evidence register", "evidence"),
@@ -97,7 +115,11 @@ struct ItemPage {
     hash: String,
 }
 
-async fn detail(State(state): State<AppState>, UiUser(authed): UiUser, Path(id): Path<String>) -> Result<Response, UiError> {
+async fn detail(
+    State(state): State<AppState>,
+    UiUser(authed): UiUser,
+    Path(id): Path<String>,
+) -> Result<Response, UiError> {
     let item = evidence::show(&state.store, &id).await?;
     let v = evidence::verify(&state.store).await?;
     let verified = v.broken.as_ref().is_none_or(|b| item.seq < b.seq);

@@ -17,7 +17,9 @@ use crate::AppState;
 use crate::error::ApiError;
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/findings", get(page)).route("/findings/thresholds", post(save_thresholds))
+    Router::new()
+        .route("/findings", get(page))
+        .route("/findings/thresholds", post(save_thresholds))
 }
 
 impl From<FindingsError> for UiError {
@@ -49,7 +51,10 @@ fn row(f: &Finding, names: &HashMap<i64, String>, new_ids: &BTreeSet<i64>) -> Ro
     Row {
         id: f.id,
         kind: f.kind.clone(),
-        integration: names.get(&f.integration_id).cloned().unwrap_or_else(|| format!("#{}", f.integration_id)),
+        integration: names
+            .get(&f.integration_id)
+            .cloned()
+            .unwrap_or_else(|| format!("#{}", f.integration_id)),
         subject: f.subject.clone(),
         severity: f.severity.clone(),
         detail: f.detail.clone(),
@@ -109,13 +114,25 @@ fn threshold_label(key: &str) -> &'static str {
     }
 }
 
-async fn page(State(state): State<AppState>, UiUser(authed): UiUser, OriginalUri(uri): OriginalUri) -> Result<Response, UiError> {
+async fn page(
+    State(state): State<AppState>,
+    UiUser(authed): UiUser,
+    OriginalUri(uri): OriginalUri,
+) -> Result<Response, UiError> {
     let q = query_pairs(&uri);
-    let get = |k: &str| q.iter().find(|(n, _)| n == k).map(|(_, v)| v.trim().to_string()).filter(|v| !v.is_empty());
+    let get = |k: &str| {
+        q.iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+    };
     let filter = get("kind");
     let saved = get("saved").is_some();
     let integrations = state.store.integrations().await?;
-    let names: HashMap<i64, String> = integrations.iter().map(|i| (i.id, i.name.clone())).collect();
+    let names: HashMap<i64, String> = integrations
+        .iter()
+        .map(|i| (i.id, i.name.clone()))
+        .collect();
     // The product validates the kind (a 400 naming `kind` for an unknown one).
     let open = findings::list(&state.store, filter.as_deref(), false).await?;
     let (new, resolved) = findings::changes(&state.store).await?;
@@ -126,14 +143,30 @@ async fn page(State(state): State<AppState>, UiUser(authed): UiUser, OriginalUri
 
     let mut by_kind: BTreeMap<String, Vec<Row>> = BTreeMap::new();
     for f in &open {
-        by_kind.entry(f.kind.clone()).or_default().push(row(f, &names, &new_ids));
+        by_kind
+            .entry(f.kind.clone())
+            .or_default()
+            .push(row(f, &names, &new_ids));
     }
     // Kinds in the product's order (severity first), unknown ones after.
-    let order = |k: &str| Kind::parse(k).and_then(|k| Kind::ALL.iter().position(|x| *x == k)).unwrap_or(usize::MAX);
-    let mut groups: Vec<Group> =
-        by_kind.into_iter().map(|(kind, rows)| Group { title: kind_title(&kind), kind, rows }).collect();
+    let order = |k: &str| {
+        Kind::parse(k)
+            .and_then(|k| Kind::ALL.iter().position(|x| *x == k))
+            .unwrap_or(usize::MAX)
+    };
+    let mut groups: Vec<Group> = by_kind
+        .into_iter()
+        .map(|(kind, rows)| Group {
+            title: kind_title(&kind),
+            kind,
+            rows,
+        })
+        .collect();
     groups.sort_by_key(|g| order(&g.kind));
-    let counts = groups.iter().map(|g| (g.kind.clone(), g.title.clone(), g.rows.len() as u64)).collect();
+    let counts = groups
+        .iter()
+        .map(|g| (g.kind.clone(), g.title.clone(), g.rows.len() as u64))
+        .collect();
 
     let page = Page {
         layout: Layout::new(&authed, "Findings", "findings"),
@@ -149,13 +182,24 @@ async fn page(State(state): State<AppState>, UiUser(authed): UiUser, OriginalUri
         total: open.len(),
         counts,
         groups,
-        new: new.iter().filter(|f| wanted(&f.kind)).map(|f| row(f, &names, &new_ids)).collect(),
-        resolved: resolved.iter().filter(|f| wanted(&f.kind)).map(|f| row(f, &names, &new_ids)).collect(),
+        new: new
+            .iter()
+            .filter(|f| wanted(&f.kind))
+            .map(|f| row(f, &names, &new_ids))
+            .collect(),
+        resolved: resolved
+            .iter()
+            .filter(|f| wanted(&f.kind))
+            .map(|f| row(f, &names, &new_ids))
+            .collect(),
         evaluations: evaluations
             .iter()
             .filter(|e| wanted(&e.kind))
             .map(|e| Evaluation {
-                integration: names.get(&e.integration_id).cloned().unwrap_or_else(|| format!("#{}", e.integration_id)),
+                integration: names
+                    .get(&e.integration_id)
+                    .cloned()
+                    .unwrap_or_else(|| format!("#{}", e.integration_id)),
                 kind: e.kind.clone(),
                 title: kind_title(&e.kind),
                 evaluated: e.evaluated,
@@ -188,9 +232,13 @@ async fn save_thresholds(State(state): State<AppState>, form: UiForm) -> Result<
     // already set are put back, so a bad form leaves every value as it was.
     let mut values = Vec::new();
     for key in THRESHOLD_KEYS {
-        let Some(raw) = form.get(key).map(str::trim).filter(|v| !v.is_empty()) else { continue };
+        let Some(raw) = form.get(key).map(str::trim).filter(|v| !v.is_empty()) else {
+            continue;
+        };
         let v: i64 = raw.parse().map_err(|_| {
-            UiError::bad_request(format!("{key}: {raw:?} is not a whole number; enter a number such as 90 (field: {key})"))
+            UiError::bad_request(format!(
+                "{key}: {raw:?} is not a whole number; enter a number such as 90 (field: {key})"
+            ))
         })?;
         values.push((key, v));
     }

@@ -17,7 +17,12 @@ use super::{Layout, PAGE_SIZE, UiError, UiUser, enc, parse_page, query_pairs, re
 use crate::AppState;
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/identity", get(|| async { axum::response::Redirect::to("/identity/users") })).route("/identity/{view}", get(view))
+    Router::new()
+        .route(
+            "/identity",
+            get(|| async { axum::response::Redirect::to("/identity/users") }),
+        )
+        .route("/identity/{view}", get(view))
 }
 
 /// A view: its URL segment, title, resource and columns.
@@ -29,16 +34,45 @@ struct ViewDef {
 }
 
 const VIEWS: [ViewDef; 4] = [
-    ViewDef { slug: "users", title: "Users", resource: Resource::Users, headers: &["Login", "Name", "Email", "Status", "Department", "Last login"] },
-    ViewDef { slug: "groups", title: "Groups", resource: Resource::Groups, headers: &["Name", "Description", "Type"] },
-    ViewDef { slug: "apps", title: "Apps", resource: Resource::Apps, headers: &["Label", "Name", "Status", "Sign-on mode"] },
-    ViewDef { slug: "admins", title: "Admins", resource: Resource::RoleAssignments, headers: &["Admin", "Kind", "Role", "Label", "Status"] },
+    ViewDef {
+        slug: "users",
+        title: "Users",
+        resource: Resource::Users,
+        headers: &[
+            "Login",
+            "Name",
+            "Email",
+            "Status",
+            "Department",
+            "Last login",
+        ],
+    },
+    ViewDef {
+        slug: "groups",
+        title: "Groups",
+        resource: Resource::Groups,
+        headers: &["Name", "Description", "Type"],
+    },
+    ViewDef {
+        slug: "apps",
+        title: "Apps",
+        resource: Resource::Apps,
+        headers: &["Label", "Name", "Status", "Sign-on mode"],
+    },
+    ViewDef {
+        slug: "admins",
+        title: "Admins",
+        resource: Resource::RoleAssignments,
+        headers: &["Admin", "Kind", "Role", "Label", "Status"],
+    },
 ];
 
 /// The record's fields, whether stored flat or wrapped in its enum variant.
 fn fields(v: &Value) -> &Value {
     match v.as_object() {
-        Some(o) if o.len() == 1 && !o.contains_key("id") => o.values().next().filter(|x| x.is_object()).unwrap_or(v),
+        Some(o) if o.len() == 1 && !o.contains_key("id") => {
+            o.values().next().filter(|x| x.is_object()).unwrap_or(v)
+        }
         _ => v,
     }
 }
@@ -57,19 +91,39 @@ fn cells(slug: &str, v: &Value, names: &BTreeMap<String, String>) -> Vec<String>
         "users" => {
             let name = match s(f, "display_name") {
                 n if !n.is_empty() => n,
-                _ => format!("{} {}", s(f, "first_name"), s(f, "last_name")).trim().to_string(),
+                _ => format!("{} {}", s(f, "first_name"), s(f, "last_name"))
+                    .trim()
+                    .to_string(),
             };
-            vec![s(f, "login"), name, s(f, "email"), s(f, "status"), s(f, "department"), s(f, "last_login")]
+            vec![
+                s(f, "login"),
+                name,
+                s(f, "email"),
+                s(f, "status"),
+                s(f, "department"),
+                s(f, "last_login"),
+            ]
         }
         "groups" => vec![s(f, "name"), s(f, "description"), s(f, "group_type")],
-        "apps" => vec![s(f, "label"), s(f, "name"), s(f, "status"), s(f, "sign_on_mode")],
+        "apps" => vec![
+            s(f, "label"),
+            s(f, "name"),
+            s(f, "status"),
+            s(f, "sign_on_mode"),
+        ],
         _ => {
             let id = s(f, "principal_id");
             let who = match names.get(&id) {
                 Some(name) => format!("{name} ({id})"),
                 None => id,
             };
-            vec![who, s(f, "principal_kind"), s(f, "role_type"), s(f, "label"), s(f, "status")]
+            vec![
+                who,
+                s(f, "principal_kind"),
+                s(f, "role_type"),
+                s(f, "label"),
+                s(f, "status"),
+            ]
         }
     }
 }
@@ -88,10 +142,20 @@ async fn principal_names(state: &AppState, items: &[Value]) -> BTreeMap<String, 
             "group" => (Resource::Groups, "name"),
             _ => (Resource::Users, "login"),
         };
-        let q = IdentityQuery { q: Some(id.clone()), status: None, limit: 5, offset: 0 };
+        let q = IdentityQuery {
+            q: Some(id.clone()),
+            status: None,
+            limit: 5,
+            offset: 0,
+        };
         if let Ok(page) = state.store.identity_page(resource, &q).await
-            && let Some(name) =
-                page.items.iter().map(fields).find(|x| s(x, "id") == id).map(|x| s(x, key)).filter(|n| !n.is_empty())
+            && let Some(name) = page
+                .items
+                .iter()
+                .map(fields)
+                .find(|x| s(x, "id") == id)
+                .map(|x| s(x, key))
+                .filter(|n| !n.is_empty())
         {
             out.insert(id, name);
         }
@@ -127,15 +191,18 @@ async fn view(
     headers: HeaderMap,
     OriginalUri(uri): OriginalUri,
 ) -> Result<Response, UiError> {
-    let def = VIEWS
-        .iter()
-        .find(|d| d.slug == slug)
-        .ok_or_else(|| UiError::not_found(format!("no identity view {slug:?}; use users, groups, apps or admins")))?;
+    let def = VIEWS.iter().find(|d| d.slug == slug).ok_or_else(|| {
+        UiError::not_found(format!(
+            "no identity view {slug:?}; use users, groups, apps or admins"
+        ))
+    })?;
     let pairs = query_pairs(&uri);
     let get = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
     let q = get("q").unwrap_or_default().trim().to_string();
     if q.len() > 200 {
-        return Err(UiError::bad_request("q: the search text is longer than 200 characters"));
+        return Err(UiError::bad_request(
+            "q: the search text is longer than 200 characters",
+        ));
     }
     let page = parse_page(get("page").as_deref())?;
     let query = IdentityQuery {
@@ -150,8 +217,16 @@ async fn view(
         page,
         headers: def.headers,
         rows: {
-            let names = if def.resource == Resource::RoleAssignments { principal_names(&state, &result.items).await } else { BTreeMap::new() };
-            result.items.iter().map(|v| cells(def.slug, v, &names)).collect()
+            let names = if def.resource == Resource::RoleAssignments {
+                principal_names(&state, &result.items).await
+            } else {
+                BTreeMap::new()
+            };
+            result
+                .items
+                .iter()
+                .map(|v| cells(def.slug, v, &names))
+                .collect()
         },
         prev_link: (page > 1).then(|| link(page - 1)),
         next_link: result.has_more.then(|| link(page + 1)),
@@ -165,7 +240,10 @@ async fn view(
         layout: Layout::new(&authed, def.title, "identity"),
         slug: def.slug,
         title: def.title,
-        views: VIEWS.iter().map(|d| (d.slug, d.title, d.slug == def.slug)).collect(),
+        views: VIEWS
+            .iter()
+            .map(|d| (d.slug, d.title, d.slug == def.slug))
+            .collect(),
         results,
     })
 }

@@ -45,18 +45,30 @@ pub struct Status {
 }
 
 fn last_report(i: &Integration) -> Option<ConnectionReport> {
-    i.last_test.as_ref().and_then(|v| serde_json::from_value::<ConnectionReport>(v.clone()).ok())
+    i.last_test
+        .as_ref()
+        .and_then(|v| serde_json::from_value::<ConnectionReport>(v.clone()).ok())
 }
 
 pub fn status(i: &Integration) -> Status {
     let report = last_report(i);
     let reason = match &report {
         None => Some("not tested yet: run Test connection".to_string()),
-        Some(r) if r.fatal.is_some() => Some(format!("connection test failed: {}", r.fatal.clone().unwrap_or_default())),
+        Some(r) if r.fatal.is_some() => Some(format!(
+            "connection test failed: {}",
+            r.fatal.clone().unwrap_or_default()
+        )),
         Some(r) if !r.required_ok() => {
-            let failed: Vec<String> =
-                r.checks.iter().filter(|c| c.required && !c.passed()).map(|c| c.name.clone()).collect();
-            Some(format!("required permissions missing: {}", failed.join(", ")))
+            let failed: Vec<String> = r
+                .checks
+                .iter()
+                .filter(|c| c.required && !c.passed())
+                .map(|c| c.name.clone())
+                .collect();
+            Some(format!(
+                "required permissions missing: {}",
+                failed.join(", ")
+            ))
         }
         Some(_) => match i.last_sync_status.as_deref() {
             Some("failed") => Some("the last sync failed; see the run history".to_string()),
@@ -65,8 +77,14 @@ pub fn status(i: &Integration) -> Status {
         },
     };
     match reason {
-        None => Status { connected: true, text: "Connected".into() },
-        Some(text) => Status { connected: false, text },
+        None => Status {
+            connected: true,
+            text: "Connected".into(),
+        },
+        Some(text) => Status {
+            connected: false,
+            text,
+        },
     }
 }
 
@@ -92,7 +110,11 @@ fn counts_text(counts: &std::collections::BTreeMap<String, u64>) -> String {
     if counts.is_empty() {
         return "—".into();
     }
-    counts.iter().map(|(k, v)| format!("{v} {k}")).collect::<Vec<_>>().join(", ")
+    counts
+        .iter()
+        .map(|(k, v)| format!("{v} {k}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 async fn list(State(state): State<AppState>, UiUser(authed): UiUser) -> Result<Response, UiError> {
@@ -105,12 +127,21 @@ async fn list(State(state): State<AppState>, UiUser(authed): UiUser) -> Result<R
             domain: i.base_url.clone(),
             status: status(&i),
             last_sync: when_opt(i.last_sync_at.as_ref()),
-            last_sync_status: i.last_sync_status.clone().unwrap_or_else(|| "never synced".into()),
-            counts: last_run.map(|r| counts_text(&r.counts)).unwrap_or_else(|| "—".into()),
+            last_sync_status: i
+                .last_sync_status
+                .clone()
+                .unwrap_or_else(|| "never synced".into()),
+            counts: last_run
+                .map(|r| counts_text(&r.counts))
+                .unwrap_or_else(|| "—".into()),
         });
     }
     // The OneTrust tile links to the connect form once its connector is built in.
-    render(&ListPage { layout: Layout::new(&authed, "Integrations", "integrations"), rows, onetrust_available: true })
+    render(&ListPage {
+        layout: Layout::new(&authed, "Integrations", "integrations"),
+        rows,
+        onetrust_available: true,
+    })
 }
 
 // ---------------------------------------------------------------- connect form
@@ -129,7 +160,11 @@ struct ConnectValues {
 
 impl ConnectValues {
     fn kind_label(&self) -> &'static str {
-        if self.kind == "onetrust" { "OneTrust" } else { "Okta" }
+        if self.kind == "onetrust" {
+            "OneTrust"
+        } else {
+            "Okta"
+        }
     }
 
     fn is_onetrust(&self) -> bool {
@@ -137,7 +172,11 @@ impl ConnectValues {
     }
 
     fn domain_placeholder(&self) -> &'static str {
-        if self.is_onetrust() { "acme.my.onetrust.com" } else { "acme.okta.com" }
+        if self.is_onetrust() {
+            "acme.my.onetrust.com"
+        } else {
+            "acme.okta.com"
+        }
     }
 }
 
@@ -168,12 +207,21 @@ fn report_view(r: &ConnectionReport) -> ReportView {
         .map(|c| {
             let (mark, detail) = match &c.outcome {
                 CheckOutcome::Ok => ("✓", "readable".to_string()),
-                CheckOutcome::Fallback { reason } => ("✓", format!("readable with a fallback: {reason}")),
-                CheckOutcome::Denied { http_status, code, reason, fix } => (
+                CheckOutcome::Fallback { reason } => {
+                    ("✓", format!("readable with a fallback: {reason}"))
+                }
+                CheckOutcome::Denied {
+                    http_status,
+                    code,
+                    reason,
+                    fix,
+                } => (
                     "✗",
                     format!(
                         "denied (HTTP {http_status}{}): {reason}. Fix: {fix}",
-                        code.as_deref().map(|c| format!(", {c}")).unwrap_or_default()
+                        code.as_deref()
+                            .map(|c| format!(", {c}"))
+                            .unwrap_or_default()
                     ),
                 ),
                 CheckOutcome::Error { reason } => ("✗", format!("could not check: {reason}")),
@@ -190,7 +238,11 @@ fn report_view(r: &ConnectionReport) -> ReportView {
         .collect();
     ReportView {
         principal: r.principal.clone().unwrap_or_else(|| "unknown".into()),
-        roles: if r.roles.is_empty() { "none readable".into() } else { r.roles.join(", ") },
+        roles: if r.roles.is_empty() {
+            "none readable".into()
+        } else {
+            r.roles.join(", ")
+        },
         fatal: r.fatal.clone(),
         warnings: r.warnings.clone(),
         checks,
@@ -212,7 +264,10 @@ struct ConnectPage {
 
 impl ConnectPage {
     fn error_for(&self, field: &str) -> Option<&str> {
-        self.errors.iter().find(|(f, _)| f == field).map(|(_, m)| m.as_str())
+        self.errors
+            .iter()
+            .find(|(f, _)| f == field)
+            .map(|(_, m)| m.as_str())
     }
 }
 
@@ -230,19 +285,34 @@ struct KindQuery {
 }
 
 fn supported_kind(kind: &str) -> Result<IntegrationKind, UiError> {
-    IntegrationKind::parse(kind)
-        .ok_or_else(|| UiError::bad_request(format!("kind: {kind:?} is not a system Steward connects; use okta or onetrust")))
+    IntegrationKind::parse(kind).ok_or_else(|| {
+        UiError::bad_request(format!(
+            "kind: {kind:?} is not a system Steward connects; use okta or onetrust"
+        ))
+    })
 }
 
-async fn new_form(State(state): State<AppState>, UiUser(authed): UiUser, Query(q): Query<KindQuery>) -> Result<Response, UiError> {
+async fn new_form(
+    State(state): State<AppState>,
+    UiUser(authed): UiUser,
+    Query(q): Query<KindQuery>,
+) -> Result<Response, UiError> {
     if !authed.is_admin() {
         return Err(UiError::forbidden());
     }
     let kind = q.kind.unwrap_or_else(|| "okta".into());
     let kind = supported_kind(&kind)?.as_str().to_string();
-    let values = ConnectValues { kind, auth_method: "api_key".into(), ..ConnectValues::default() };
+    let values = ConnectValues {
+        kind,
+        auth_method: "api_key".into(),
+        ..ConnectValues::default()
+    };
     render(&ConnectPage {
-        layout: Layout::new(&authed, format!("Connect {}", values.kind_label()), "integrations"),
+        layout: Layout::new(
+            &authed,
+            format!("Connect {}", values.kind_label()),
+            "integrations",
+        ),
         values,
         allow_insecure_option: state.config.allow_insecure_loopback,
         errors: Vec::new(),
@@ -253,7 +323,11 @@ async fn new_form(State(state): State<AppState>, UiUser(authed): UiUser, Query(q
 
 /// Read and check the connect form; field errors name the field.
 /// What was typed, the request when it is valid, and the field errors.
-type ReadConnect = (ConnectValues, Option<(AddIntegration, SecretString)>, Vec<(String, String)>);
+type ReadConnect = (
+    ConnectValues,
+    Option<(AddIntegration, SecretString)>,
+    Vec<(String, String)>,
+);
 
 fn read_connect(state: &AppState, form: &UiForm) -> ReadConnect {
     let values = ConnectValues {
@@ -269,34 +343,73 @@ fn read_connect(state: &AppState, form: &UiForm) -> ReadConnect {
     let kind = match supported_kind(&values.kind) {
         Ok(k) => Some(k),
         Err(_) => {
-            errors.push(("kind".into(), format!("{:?} is not a system Steward connects; choose Okta or OneTrust", values.kind)));
+            errors.push((
+                "kind".into(),
+                format!(
+                    "{:?} is not a system Steward connects; choose Okta or OneTrust",
+                    values.kind
+                ),
+            ));
             None
         }
     };
     if let Err(e) = integrations::validate_name(&values.name) {
-        errors.push(("name".into(), e.to_string().trim_start_matches("--name: ").to_string()));
+        errors.push((
+            "name".into(),
+            e.to_string().trim_start_matches("--name: ").to_string(),
+        ));
     }
     if values.domain.is_empty() {
         errors.push((
             "domain".into(),
-            format!("the domain is empty; enter your {} domain, e.g. {}", values.kind_label(), values.domain_placeholder()),
+            format!(
+                "the domain is empty; enter your {} domain, e.g. {}",
+                values.kind_label(),
+                values.domain_placeholder()
+            ),
         ));
     }
     let client_credentials = values.is_onetrust() && values.auth_method == "client_credentials";
-    if !matches!(values.auth_method.as_str(), "api_key" | "client_credentials") || (!values.is_onetrust() && client_credentials) {
-        errors.push(("auth_method".into(), format!("{:?} is not an authentication method here; use API Key", values.auth_method)));
+    if !matches!(
+        values.auth_method.as_str(),
+        "api_key" | "client_credentials"
+    ) || (!values.is_onetrust() && client_credentials)
+    {
+        errors.push((
+            "auth_method".into(),
+            format!(
+                "{:?} is not an authentication method here; use API Key",
+                values.auth_method
+            ),
+        ));
     }
     if token.trim().is_empty() {
-        let what = if client_credentials { "client secret" } else { "API token" };
-        errors.push(("token".into(), format!("the {what} is empty; paste the one {} showed when you created it", values.kind_label())));
+        let what = if client_credentials {
+            "client secret"
+        } else {
+            "API token"
+        };
+        errors.push((
+            "token".into(),
+            format!(
+                "the {what} is empty; paste the one {} showed when you created it",
+                values.kind_label()
+            ),
+        ));
     }
     // OneTrust OAuth: the id and secret are sealed together as one credential.
     let token = if client_credentials && errors.is_empty() {
-        match integrations::onetrust_client_credentials(&values.client_id, &SecretString::from(token)) {
+        match integrations::onetrust_client_credentials(
+            &values.client_id,
+            &SecretString::from(token),
+        ) {
             Ok(sealed) => Some(sealed),
             Err(e) => {
                 let api = ApiError::from(e);
-                errors.push((api.field.clone().unwrap_or_else(|| "client_id".into()), api.message));
+                errors.push((
+                    api.field.clone().unwrap_or_else(|| "client_id".into()),
+                    api.message,
+                ));
                 None
             }
         }
@@ -306,20 +419,27 @@ fn read_connect(state: &AppState, form: &UiForm) -> ReadConnect {
     if values.allow_insecure && !state.config.allow_insecure_loopback {
         errors.push((
             "allow_insecure_loopback".into(),
-            "this server does not allow http:// integrations; use the https domain of the org".into(),
+            "this server does not allow http:// integrations; use the https domain of the org"
+                .into(),
         ));
     }
-    let request = kind.zip(token).filter(|_| errors.is_empty()).map(|(kind, token)| {
-        (
-            AddIntegration {
-                name: values.name.clone(),
-                kind,
-                domain: values.domain.clone(),
-                options: DomainOptions { custom_domain: false, allow_insecure_loopback: values.allow_insecure },
-            },
-            token,
-        )
-    });
+    let request = kind
+        .zip(token)
+        .filter(|_| errors.is_empty())
+        .map(|(kind, token)| {
+            (
+                AddIntegration {
+                    name: values.name.clone(),
+                    kind,
+                    domain: values.domain.clone(),
+                    options: DomainOptions {
+                        custom_domain: false,
+                        allow_insecure_loopback: values.allow_insecure,
+                    },
+                },
+                token,
+            )
+        });
     (values, request, errors)
 }
 
@@ -347,7 +467,11 @@ async fn test_new(State(state): State<AppState>, form: UiForm) -> Result<Respons
             },
         }
     }
-    render(&TestFragment { errors, report, message })
+    render(&TestFragment {
+        errors,
+        report,
+        message,
+    })
 }
 
 /// Save: test first; only a passing test (every required permission) is saved.
@@ -357,15 +481,35 @@ async fn save(State(state): State<AppState>, form: UiForm) -> Result<Response, U
     let mut report = None;
     let mut message = None;
     if let Some((request, token)) = request {
-        if state.store.integration_by_name(&request.name).await?.is_some() {
-            errors.push(("name".into(), format!("an integration named {:?} exists; choose another name", request.name)));
+        if state
+            .store
+            .integration_by_name(&request.name)
+            .await?
+            .is_some()
+        {
+            errors.push((
+                "name".into(),
+                format!(
+                    "an integration named {:?} exists; choose another name",
+                    request.name
+                ),
+            ));
         } else {
             match integrations::test_candidate(&request, &token).await {
                 Ok(r) if r.required_ok() => {
-                    match integrations::add(&state.store, &request, &token, state.clock.as_ref()).await {
+                    match integrations::add(&state.store, &request, &token, state.clock.as_ref())
+                        .await
+                    {
                         Ok(created) => {
-                            state.store.record_connection_test(created.id, &r, state.clock.now()).await?;
-                            return Ok(Redirect::to(&format!("/integrations/{}", super::enc(&created.name))).into_response());
+                            state
+                                .store
+                                .record_connection_test(created.id, &r, state.clock.now())
+                                .await?;
+                            return Ok(Redirect::to(&format!(
+                                "/integrations/{}",
+                                super::enc(&created.name)
+                            ))
+                            .into_response());
                         }
                         Err(e) => errors.push(field_error(e)?),
                     }
@@ -382,7 +526,11 @@ async fn save(State(state): State<AppState>, form: UiForm) -> Result<Response, U
         }
     }
     let page = ConnectPage {
-        layout: Layout::new(&form.authed, format!("Connect {}", values.kind_label()), "integrations"),
+        layout: Layout::new(
+            &form.authed,
+            format!("Connect {}", values.kind_label()),
+            "integrations",
+        ),
         values,
         allow_insecure_option: state.config.allow_insecure_loopback,
         errors,
@@ -429,10 +577,19 @@ struct IntegrationPage {
     job: Option<ProgressView>,
 }
 
-const FREQUENCIES: [(&str, &str); 5] =
-    [("manual", "Off (manual only)"), ("hourly", "Hourly"), ("6h", "Every 6 hours"), ("daily", "Daily"), ("weekly", "Weekly")];
+const FREQUENCIES: [(&str, &str); 5] = [
+    ("manual", "Off (manual only)"),
+    ("hourly", "Hourly"),
+    ("6h", "Every 6 hours"),
+    ("daily", "Daily"),
+    ("weekly", "Weekly"),
+];
 
-async fn page(State(state): State<AppState>, UiUser(authed): UiUser, Path(name): Path<String>) -> Result<Response, UiError> {
+async fn page(
+    State(state): State<AppState>,
+    UiUser(authed): UiUser,
+    Path(name): Path<String>,
+) -> Result<Response, UiError> {
     let i = integrations::by_name(&state.store, &name).await?;
     let report = last_report(&i);
     let capabilities = match integrations::connector(&state.store, &i).await {
@@ -440,18 +597,26 @@ async fn page(State(state): State<AppState>, UiUser(authed): UiUser, Path(name):
             .capabilities()
             .iter()
             .map(|cap| {
-                let check = report.as_ref().and_then(|r| r.checks.iter().find(|c| c.capability == cap.id));
+                let check = report
+                    .as_ref()
+                    .and_then(|r| r.checks.iter().find(|c| c.capability == cap.id));
                 let (readable, detail) = match (check, &report) {
                     (Some(c), _) => {
                         let detail = match &c.outcome {
                             CheckOutcome::Ok => "readable".to_string(),
-                            CheckOutcome::Fallback { reason } => format!("readable (fallback: {reason})"),
-                            CheckOutcome::Denied { reason, fix, .. } => format!("{reason}. Fix: {fix}"),
+                            CheckOutcome::Fallback { reason } => {
+                                format!("readable (fallback: {reason})")
+                            }
+                            CheckOutcome::Denied { reason, fix, .. } => {
+                                format!("{reason}. Fix: {fix}")
+                            }
                             CheckOutcome::Error { reason } => format!("could not check: {reason}"),
                         };
                         (Some(c.passed()), detail)
                     }
-                    (None, Some(r)) if r.fatal.is_some() => (Some(false), r.fatal.clone().unwrap_or_default()),
+                    (None, Some(r)) if r.fatal.is_some() => {
+                        (Some(false), r.fatal.clone().unwrap_or_default())
+                    }
                     _ => (None, "not tested yet".to_string()),
                 };
                 CapabilityRow {
@@ -478,7 +643,10 @@ async fn page(State(state): State<AppState>, UiUser(authed): UiUser, Path(name):
             id: r.id,
             status: r.status.clone(),
             started: when(&r.started_at),
-            duration: r.duration_ms.map(|ms| format!("{:.1} s", ms as f64 / 1000.0)).unwrap_or_else(|| "—".into()),
+            duration: r
+                .duration_ms
+                .map(|ms| format!("{:.1} s", ms as f64 / 1000.0))
+                .unwrap_or_else(|| "—".into()),
             counts: counts_text(&r.counts),
             error: r.error.clone().unwrap_or_default(),
         })
@@ -492,9 +660,20 @@ async fn page(State(state): State<AppState>, UiUser(authed): UiUser, Path(name):
             f => f.as_string(),
         })
         .unwrap_or_else(|| "manual".into());
-    let next_due = when_opt(schedule.as_ref().filter(|s| s.enabled).and_then(|s| s.next_due_at.as_ref()));
-    let job = state.jobs.latest_for(&i.name).map(|j| progress_view(&i.name, &j));
-    let frequencies = FREQUENCIES.iter().map(|(v, l)| (*v, *l, *v == frequency)).collect();
+    let next_due = when_opt(
+        schedule
+            .as_ref()
+            .filter(|s| s.enabled)
+            .and_then(|s| s.next_due_at.as_ref()),
+    );
+    let job = state
+        .jobs
+        .latest_for(&i.name)
+        .map(|j| progress_view(&i.name, &j));
+    let frequencies = FREQUENCIES
+        .iter()
+        .map(|(v, l)| (*v, *l, *v == frequency))
+        .collect();
     render(&IntegrationPage {
         layout: Layout::new(&authed, i.name.clone(), "integrations"),
         name: i.name.clone(),
@@ -511,39 +690,66 @@ async fn page(State(state): State<AppState>, UiUser(authed): UiUser, Path(name):
     })
 }
 
-async fn retest(State(state): State<AppState>, Path(name): Path<String>, form: UiForm) -> Result<Response, UiError> {
+async fn retest(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    form: UiForm,
+) -> Result<Response, UiError> {
     form.admin()?;
     let i = integrations::by_name(&state.store, &name).await?;
     integrations::test(&state.store, &i, state.clock.as_ref()).await?;
     Ok(Redirect::to(&format!("/integrations/{}", super::enc(&name))).into_response())
 }
 
-async fn schedule(State(state): State<AppState>, Path(name): Path<String>, form: UiForm) -> Result<Response, UiError> {
+async fn schedule(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    form: UiForm,
+) -> Result<Response, UiError> {
     form.admin()?;
     let i = integrations::by_name(&state.store, &name).await?;
     let value = form.text("frequency");
     if !FREQUENCIES.iter().any(|(v, _)| *v == value) {
-        return Err(UiError::bad_request(format!("frequency: {value:?} is not one of off, hourly, every 6 hours, daily, weekly")));
+        return Err(UiError::bad_request(format!(
+            "frequency: {value:?} is not one of off, hourly, every 6 hours, daily, weekly"
+        )));
     }
-    let frequency = Frequency::parse(&value).map_err(|e| UiError::bad_request(format!("frequency: {e}")))?;
-    state.store.set_schedule(i.id, frequency, true, state.clock.now()).await?;
+    let frequency =
+        Frequency::parse(&value).map_err(|e| UiError::bad_request(format!("frequency: {e}")))?;
+    state
+        .store
+        .set_schedule(i.id, frequency, true, state.clock.now())
+        .await?;
     Ok(Redirect::to(&format!("/integrations/{}", super::enc(&name))).into_response())
 }
 
-async fn replace_token(State(state): State<AppState>, Path(name): Path<String>, form: UiForm) -> Result<Response, UiError> {
+async fn replace_token(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    form: UiForm,
+) -> Result<Response, UiError> {
     form.admin()?;
     let token = form.text("token");
     if token.trim().is_empty() {
-        return Err(UiError::bad_request("token: the token is empty; paste the new API token"));
+        return Err(UiError::bad_request(
+            "token: the token is empty; paste the new API token",
+        ));
     }
     let i = integrations::by_name(&state.store, &name).await?;
-    state.store.replace_credential(i.id, &SecretString::from(token), state.clock.now()).await?;
+    state
+        .store
+        .replace_credential(i.id, &SecretString::from(token), state.clock.now())
+        .await?;
     // A new token deserves a new test: its permissions may differ.
     integrations::test(&state.store, &i, state.clock.as_ref()).await?;
     Ok(Redirect::to(&format!("/integrations/{}", super::enc(&name))).into_response())
 }
 
-async fn remove(State(state): State<AppState>, Path(name): Path<String>, form: UiForm) -> Result<Response, UiError> {
+async fn remove(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    form: UiForm,
+) -> Result<Response, UiError> {
     form.admin()?;
     let i = integrations::by_name(&state.store, &name).await?;
     if form.text("confirm").trim() != i.name {
@@ -621,7 +827,9 @@ async fn sync_now(
         },
         Err(e) => return Err(e.into()),
     };
-    let fragment = ProgressFragment { job: progress_view(&name, &job) };
+    let fragment = ProgressFragment {
+        job: progress_view(&name, &job),
+    };
     // Without JavaScript the form posts normally: go back to the page, which shows the job.
     if !headers.contains_key("hx-request") {
         return Ok(Redirect::to(&format!("/integrations/{}", super::enc(&name))).into_response());
@@ -629,8 +837,22 @@ async fn sync_now(
     render(&fragment)
 }
 
-async fn progress(State(state): State<AppState>, UiUser(_): UiUser, Path((name, job)): Path<(String, String)>) -> Result<Response, UiError> {
-    let id: i64 = job.parse().map_err(|_| UiError::bad_request(format!("job: {job:?} is not a sync job id")))?;
-    let job = state.jobs.get(id).filter(|j| j.integration == name).ok_or_else(|| UiError::not_found(format!("no sync job {id} of {name:?} on this server")))?;
-    render(&ProgressFragment { job: progress_view(&name, &job) })
+async fn progress(
+    State(state): State<AppState>,
+    UiUser(_): UiUser,
+    Path((name, job)): Path<(String, String)>,
+) -> Result<Response, UiError> {
+    let id: i64 = job
+        .parse()
+        .map_err(|_| UiError::bad_request(format!("job: {job:?} is not a sync job id")))?;
+    let job = state
+        .jobs
+        .get(id)
+        .filter(|j| j.integration == name)
+        .ok_or_else(|| {
+            UiError::not_found(format!("no sync job {id} of {name:?} on this server"))
+        })?;
+    render(&ProgressFragment {
+        job: progress_view(&name, &job),
+    })
 }

@@ -10,7 +10,10 @@ use axum::routing::{get, post};
 use steward_products::inventory::{self, TriageRequest};
 use steward_store::{InventoryFilter, InventoryItem, Triage};
 
-use super::{Layout, PAGE_SIZE, UiError, UiForm, UiUser, enc, parse_page, query_pairs, render, render_status, when, when_opt};
+use super::{
+    Layout, PAGE_SIZE, UiError, UiForm, UiUser, enc, parse_page, query_pairs, render,
+    render_status, when, when_opt,
+};
 use crate::AppState;
 use crate::error::ApiError;
 
@@ -73,24 +76,47 @@ struct View {
 
 impl View {
     fn from_pairs(pairs: &[(String, String)]) -> Result<View, UiError> {
-        let get = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.trim().to_string());
+        let get = |k: &str| {
+            pairs
+                .iter()
+                .find(|(n, _)| n == k)
+                .map(|(_, v)| v.trim().to_string())
+        };
         let tab = match get("tab").as_deref() {
             None | Some("") | Some("staging") => "staging".to_string(),
             Some("all") => "all".to_string(),
-            Some(other) => return Err(UiError::bad_request(format!("tab: {other:?} is not a tab; use staging or all"))),
+            Some(other) => {
+                return Err(UiError::bad_request(format!(
+                    "tab: {other:?} is not a tab; use staging or all"
+                )));
+            }
         };
         let status = get("status").unwrap_or_default();
         if !status.is_empty() && Triage::parse(&status).is_none() {
-            return Err(UiError::bad_request(format!("status: {status:?} is not a status; use staged, accepted or ignored")));
+            return Err(UiError::bad_request(format!(
+                "status: {status:?} is not a status; use staged, accepted or ignored"
+            )));
         }
         if get("q").is_some_and(|q| q.len() > 200) {
-            return Err(UiError::bad_request("q: the search text is longer than 200 characters"));
+            return Err(UiError::bad_request(
+                "q: the search text is longer than 200 characters",
+            ));
         }
-        Ok(View { tab, status, q: get("q").unwrap_or_default(), page: parse_page(get("page").as_deref())? })
+        Ok(View {
+            tab,
+            status,
+            q: get("q").unwrap_or_default(),
+            page: parse_page(get("page").as_deref())?,
+        })
     }
 
     fn query(&self, page: u64) -> String {
-        format!("tab={}&status={}&q={}&page={page}", self.tab, enc(&self.status), enc(&self.q))
+        format!(
+            "tab={}&status={}&q={}&page={page}",
+            self.tab,
+            enc(&self.status),
+            enc(&self.q)
+        )
     }
 }
 
@@ -116,13 +142,27 @@ async fn render_list(
     error: Option<String>,
     notice: Option<String>,
 ) -> Result<Response, UiError> {
-    let triage = if view.tab == "staging" { Some(Triage::Staged) } else { Triage::parse(&view.status) };
+    let triage = if view.tab == "staging" {
+        Some(Triage::Staged)
+    } else {
+        Triage::parse(&view.status)
+    };
     // Filtered, counted and paged in SQL (as the API does): a page reads PAGE_SIZE items,
     // never the whole inventory.
-    let filter = InventoryFilter { integration_id: None, triage };
+    let filter = InventoryFilter {
+        integration_id: None,
+        triage,
+    };
     let q = Some(view.q.as_str()).filter(|q| !q.trim().is_empty());
-    let (items, total) =
-        state.store.inventory_page(&filter, q, PAGE_SIZE, (view.page - 1).saturating_mul(PAGE_SIZE)).await?;
+    let (items, total) = state
+        .store
+        .inventory_page(
+            &filter,
+            q,
+            PAGE_SIZE,
+            (view.page - 1).saturating_mul(PAGE_SIZE),
+        )
+        .await?;
     let total = usize::try_from(total).unwrap_or(usize::MAX);
     let pages = (total as u64).div_ceil(PAGE_SIZE).max(1);
     let rows = items.iter().map(item_row).collect();
@@ -130,7 +170,11 @@ async fn render_list(
     let mut summaries = Vec::new();
     for integration in state.store.integrations().await? {
         // Only the head of the change list is shown, so only the head is read.
-        if let Some((sync, list)) = state.store.inventory_changes_head(integration.id, 100).await? {
+        if let Some((sync, list)) = state
+            .store
+            .inventory_changes_head(integration.id, 100)
+            .await?
+        {
             summaries.push(format!(
                 "{}: sync of {} — {} added, {} removed, {} reappeared, {} changed",
                 integration.name,
@@ -157,8 +201,13 @@ async fn render_list(
         }
     }
     let prev_link = (view.page > 1).then(|| format!("/inventory?{}", view.query(view.page - 1)));
-    let next_link = (view.page < pages).then(|| format!("/inventory?{}", view.query(view.page + 1)));
-    let status = if error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+    let next_link =
+        (view.page < pages).then(|| format!("/inventory?{}", view.query(view.page + 1)));
+    let status = if error.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
     let page = InventoryPage {
         layout: Layout::new(authed, "Data Inventory", "inventory"),
         back: view.query(view.page),
@@ -179,10 +228,17 @@ async fn render_list(
     render_status(status, &page)
 }
 
-async fn list(State(state): State<AppState>, UiUser(authed): UiUser, OriginalUri(uri): OriginalUri) -> Result<Response, UiError> {
+async fn list(
+    State(state): State<AppState>,
+    UiUser(authed): UiUser,
+    OriginalUri(uri): OriginalUri,
+) -> Result<Response, UiError> {
     let pairs = query_pairs(&uri);
     let view = View::from_pairs(&pairs)?;
-    let notice = pairs.iter().find(|(k, _)| k == "notice").map(|(_, v)| v.clone());
+    let notice = pairs
+        .iter()
+        .find(|(k, _)| k == "notice")
+        .map(|(_, v)| v.clone());
     render_list(&state, &authed, view, None, notice).await
 }
 
@@ -192,9 +248,17 @@ async fn triage(State(state): State<AppState>, form: UiForm) -> Result<Response,
     let back: Vec<(String, String)> = url::form_urlencoded::parse(form.text("back").as_bytes())
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect();
-    let view = View::from_pairs(&back).unwrap_or(View { tab: "staging".into(), status: String::new(), q: String::new(), page: 1 });
+    let view = View::from_pairs(&back).unwrap_or(View {
+        tab: "staging".into(),
+        status: String::new(),
+        q: String::new(),
+        page: 1,
+    });
     let parse_ids = |values: Vec<String>| -> Result<Vec<i64>, String> {
-        values.iter().map(|v| inventory::parse_id(v).map_err(|e| format!("ids: {e}"))).collect()
+        values
+            .iter()
+            .map(|v| inventory::parse_id(v).map_err(|e| format!("ids: {e}")))
+            .collect()
     };
     let (action, ids) = if let Some(one) = form.get("accept_one") {
         ("accept", parse_ids(vec![one.to_string()]))
@@ -205,7 +269,10 @@ async fn triage(State(state): State<AppState>, form: UiForm) -> Result<Response,
             Some("accept") => ("accept", parse_ids(form.all("ids"))),
             Some("ignore") => ("ignore", parse_ids(form.all("ids"))),
             other => {
-                let e = format!("action: {:?} is not an action; use Accept or Ignore", other.unwrap_or_default());
+                let e = format!(
+                    "action: {:?} is not an action; use Accept or Ignore",
+                    other.unwrap_or_default()
+                );
                 return render_list(&state, &form.authed, view, Some(e), None).await;
             }
         }
@@ -218,11 +285,25 @@ async fn triage(State(state): State<AppState>, form: UiForm) -> Result<Response,
         Ok(ids) => ids,
         Err(e) => return render_list(&state, &form.authed, view, Some(e), None).await,
     };
-    let opt = |k: &str| form.get(k).map(str::trim).filter(|v| !v.is_empty()).map(str::to_string);
+    let opt = |k: &str| {
+        form.get(k)
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_string)
+    };
     let request = if action == "accept" {
-        TriageRequest { accept: ids, owner: opt("owner"), purpose: opt("purpose"), ..Default::default() }
+        TriageRequest {
+            accept: ids,
+            owner: opt("owner"),
+            purpose: opt("purpose"),
+            ..Default::default()
+        }
     } else {
-        TriageRequest { ignore: ids, reason: opt("reason"), ..Default::default() }
+        TriageRequest {
+            ignore: ids,
+            reason: opt("reason"),
+            ..Default::default()
+        }
     };
     match inventory::triage(&state.store, &request, state.clock.as_ref()).await {
         Ok(outcome) => {
@@ -230,7 +311,12 @@ async fn triage(State(state): State<AppState>, form: UiForm) -> Result<Response,
                 "accept" => format!("Accepted {} item(s).", outcome.accepted.len()),
                 _ => format!("Ignored {} item(s).", outcome.ignored.len()),
             };
-            Ok(Redirect::to(&format!("/inventory?{}&notice={}", view.query(view.page), enc(&notice))).into_response())
+            Ok(Redirect::to(&format!(
+                "/inventory?{}&notice={}",
+                view.query(view.page),
+                enc(&notice)
+            ))
+            .into_response())
         }
         Err(e) => {
             let api = ApiError::from(e);
@@ -243,8 +329,18 @@ async fn triage(State(state): State<AppState>, form: UiForm) -> Result<Response,
                 Some(f) => f,
                 None => "ids",
             };
-            let message = api.message.replace("--reason TEXT", "a reason").replace("--", "");
-            render_list(&state, &form.authed, view, Some(format!("{field}: {message}")), None).await
+            let message = api
+                .message
+                .replace("--reason TEXT", "a reason")
+                .replace("--", "");
+            render_list(
+                &state,
+                &form.authed,
+                view,
+                Some(format!("{field}: {message}")),
+                None,
+            )
+            .await
         }
     }
 }
@@ -269,10 +365,19 @@ struct ItemPage {
     last_seen_run: i64,
 }
 
-async fn detail(State(state): State<AppState>, UiUser(authed): UiUser, Path(id): Path<String>) -> Result<Response, UiError> {
+async fn detail(
+    State(state): State<AppState>,
+    UiUser(authed): UiUser,
+    Path(id): Path<String>,
+) -> Result<Response, UiError> {
     inventory::parse_id(&id).map_err(|e| UiError::bad_request(format!("id: {e}")))?;
     let i = inventory::show(&state.store, &id).await?;
-    let integration = state.store.integration(i.integration_id).await?.map(|x| x.name).unwrap_or_default();
+    let integration = state
+        .store
+        .integration(i.integration_id)
+        .await?
+        .map(|x| x.name)
+        .unwrap_or_default();
     render(&ItemPage {
         layout: Layout::new(&authed, i.display_id(), "inventory"),
         item: item_row(&i),
@@ -280,7 +385,11 @@ async fn detail(State(state): State<AppState>, UiUser(authed): UiUser, Path(id):
         app_id: i.facts.app_id.clone(),
         sign_on_mode: i.facts.sign_on_mode.clone().unwrap_or_else(|| "—".into()),
         created: when_opt(i.facts.created.as_ref()),
-        departments: if i.facts.departments.is_empty() { "—".into() } else { i.facts.departments.join(", ") },
+        departments: if i.facts.departments.is_empty() {
+            "—".into()
+        } else {
+            i.facts.departments.join(", ")
+        },
         admins: match &i.facts.admins {
             None => "not readable with this token".into(),
             Some(a) if a.is_empty() => "none".into(),
@@ -288,7 +397,11 @@ async fn detail(State(state): State<AppState>, UiUser(authed): UiUser, Path(id):
         },
         owner: i.owner.clone().unwrap_or_else(|| "—".into()),
         purpose: i.purpose.clone().unwrap_or_else(|| "—".into()),
-        data_categories: if i.data_categories.is_empty() { "—".into() } else { i.data_categories.join(", ") },
+        data_categories: if i.data_categories.is_empty() {
+            "—".into()
+        } else {
+            i.data_categories.join(", ")
+        },
         ignore_reason: i.ignore_reason.clone().unwrap_or_default(),
         decided: when_opt(i.decided_at.as_ref()),
         first_seen_run: i.first_seen_run,

@@ -86,10 +86,17 @@ pub fn routes() -> Router<AppState> {
 
 /// Where `/` and a login without a destination land: a reviewer's queue, or the integrations.
 pub fn landing(authed: &Authed) -> &'static str {
-    if authed.is_reviewer() { "/reviews/queue" } else { "/integrations" }
+    if authed.is_reviewer() {
+        "/reviews/queue"
+    } else {
+        "/integrations"
+    }
 }
 
-async fn home(axum::extract::State(state): axum::extract::State<AppState>, headers: HeaderMap) -> Redirect {
+async fn home(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    headers: HeaderMap,
+) -> Redirect {
     match Authed::from_session(&headers, &state).await {
         Ok(a) => Redirect::to(landing(&a)),
         Err(_) => Redirect::to("/integrations"),
@@ -100,7 +107,10 @@ const LONG_CACHE: &str = "public, max-age=31536000, immutable";
 
 async fn htmx_js() -> Response {
     (
-        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, LONG_CACHE)],
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, LONG_CACHE),
+        ],
         include_str!("../../static/htmx.min.js"),
     )
         .into_response()
@@ -108,7 +118,10 @@ async fn htmx_js() -> Response {
 
 async fn app_css() -> Response {
     (
-        [(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, LONG_CACHE)],
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, LONG_CACHE),
+        ],
         include_str!("../../static/app.css"),
     )
         .into_response()
@@ -174,11 +187,18 @@ struct ErrorPage {
 #[derive(Debug)]
 pub enum UiError {
     /// No (valid) session: go log in, then come back to `next`.
-    Login { next: String },
+    Login {
+        next: String,
+    },
     /// The same for an htmx request: the browser's XHR would follow a redirect silently and
     /// swap the login page into a fragment, so answer with `HX-Redirect` instead.
-    LoginHx { next: String },
-    Page { status: StatusCode, message: String },
+    LoginHx {
+        next: String,
+    },
+    Page {
+        status: StatusCode,
+        message: String,
+    },
 }
 
 impl UiError {
@@ -195,15 +215,24 @@ impl UiError {
         if let Some(first) = message.get_mut(..1) {
             first.make_ascii_uppercase();
         }
-        UiError::Page { status: StatusCode::FORBIDDEN, message: format!("{message}.") }
+        UiError::Page {
+            status: StatusCode::FORBIDDEN,
+            message: format!("{message}."),
+        }
     }
 
     pub fn bad_request(message: impl Into<String>) -> UiError {
-        UiError::Page { status: StatusCode::BAD_REQUEST, message: message.into() }
+        UiError::Page {
+            status: StatusCode::BAD_REQUEST,
+            message: message.into(),
+        }
     }
 
     pub fn not_found(message: impl Into<String>) -> UiError {
-        UiError::Page { status: StatusCode::NOT_FOUND, message: message.into() }
+        UiError::Page {
+            status: StatusCode::NOT_FOUND,
+            message: message.into(),
+        }
     }
 }
 
@@ -254,7 +283,11 @@ impl IntoResponse for UiError {
         match self {
             UiError::Login { next } => Redirect::to(&login_url(&next)).into_response(),
             UiError::LoginHx { next } => match header::HeaderValue::from_str(&login_url(&next)) {
-                Ok(v) => (StatusCode::OK, [(header::HeaderName::from_static("hx-redirect"), v)]).into_response(),
+                Ok(v) => (
+                    StatusCode::OK,
+                    [(header::HeaderName::from_static("hx-redirect"), v)],
+                )
+                    .into_response(),
                 Err(_) => StatusCode::UNAUTHORIZED.into_response(),
             },
             UiError::Page { status, message } => {
@@ -274,7 +307,10 @@ impl IntoResponse for UiError {
 }
 
 fn login_url(next: &str) -> String {
-    format!("/login?next={}", url::form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>())
+    format!(
+        "/login?next={}",
+        url::form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>()
+    )
 }
 
 /// Render a template as an HTML response.
@@ -304,7 +340,10 @@ fn next_of(parts: &Parts) -> String {
         return path;
     }
     if parts.method == axum::http::Method::GET {
-        parts.uri.path_and_query().map_or_else(|| "/".to_string(), |p| p.as_str().to_string())
+        parts
+            .uri
+            .path_and_query()
+            .map_or_else(|| "/".to_string(), |p| p.as_str().to_string())
     } else {
         "/integrations".to_string()
     }
@@ -317,7 +356,10 @@ pub struct UiUser(pub Authed);
 impl FromRequestParts<AppState> for UiUser {
     type Rejection = UiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let UiAnyUser(authed) = UiAnyUser::from_request_parts(parts, state).await?;
         if !authed.is_staff() {
             return Err(UiError::reviewer_only());
@@ -333,7 +375,10 @@ pub struct UiAnyUser(pub Authed);
 impl FromRequestParts<AppState> for UiAnyUser {
     type Rejection = UiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         match Authed::from_session(&parts.headers, state).await {
             Ok(a) => Ok(UiAnyUser(a)),
             Err(e) if e.code == "unauthenticated" => {
@@ -360,7 +405,10 @@ pub struct UiForm {
 impl UiForm {
     /// The first value of `name`, trimmed of nothing (tokens and passwords are taken as sent).
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 
     /// The value of `name`, or empty.
@@ -370,7 +418,11 @@ impl UiForm {
 
     /// Every value of `name`.
     pub fn all(&self, name: &str) -> Vec<String> {
-        self.fields.iter().filter(|(k, _)| k == name).map(|(_, v)| v.clone()).collect()
+        self.fields
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .collect()
     }
 
     /// A checkbox: present and not "false".
@@ -380,7 +432,11 @@ impl UiForm {
 
     /// Refuse unless the user is an admin.
     pub fn admin(&self) -> Result<(), UiError> {
-        if self.authed.is_admin() { Ok(()) } else { Err(UiError::forbidden()) }
+        if self.authed.is_admin() {
+            Ok(())
+        } else {
+            Err(UiError::forbidden())
+        }
     }
 
     /// Who a review decision is recorded as: an admin acts for the reviewer `asked` (the
@@ -393,14 +449,18 @@ impl UiForm {
             if !asked.is_empty() && asked != me {
                 return Err(UiError::Page {
                     status: StatusCode::FORBIDDEN,
-                    message: format!("reviewer: you decide as {me}; reviewers cannot decide another reviewer's cases."),
+                    message: format!(
+                        "reviewer: you decide as {me}; reviewers cannot decide another reviewer's cases."
+                    ),
                 });
             }
             return Ok(me);
         }
         self.admin()?;
         if asked.is_empty() {
-            return Err(UiError::bad_request("reviewer: missing; open the queue with ?reviewer=EMAIL"));
+            return Err(UiError::bad_request(
+                "reviewer: missing; open the queue with ?reviewer=EMAIL",
+            ));
         }
         Ok(asked)
     }
@@ -442,10 +502,17 @@ impl FromRequest<AppState> for UiAnyForm {
         let fields: Vec<(String, String)> = if is_form(&parts.headers) || bytes.is_empty() {
             parse_form(&bytes)
         } else {
-            return Err(UiError::bad_request("send the form as application/x-www-form-urlencoded"));
+            return Err(UiError::bad_request(
+                "send the form as application/x-www-form-urlencoded",
+            ));
         };
-        let header_ok = parts.headers.get(CSRF_HEADER).is_some_and(|v| authed.csrf_matches(v.as_bytes()));
-        let field_ok = fields.iter().any(|(k, v)| k == "csrf_token" && authed.csrf_matches(v.as_bytes()));
+        let header_ok = parts
+            .headers
+            .get(CSRF_HEADER)
+            .is_some_and(|v| authed.csrf_matches(v.as_bytes()));
+        let field_ok = fields
+            .iter()
+            .any(|(k, v)| k == "csrf_token" && authed.csrf_matches(v.as_bytes()));
         if !header_ok && !field_ok {
             return Err(ApiError::csrf().into());
         }
@@ -454,14 +521,20 @@ impl FromRequest<AppState> for UiAnyForm {
 }
 
 fn parse_form(bytes: &Bytes) -> Vec<(String, String)> {
-    url::form_urlencoded::parse(bytes).map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
+    url::form_urlencoded::parse(bytes)
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
 }
 
 /// The query string of a GET as pairs (filters, paging).
 pub fn query_pairs(parts: &axum::http::Uri) -> Vec<(String, String)> {
     parts
         .query()
-        .map(|q| url::form_urlencoded::parse(q.as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned())).collect())
+        .map(|q| {
+            url::form_urlencoded::parse(q.as_bytes())
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -471,7 +544,9 @@ pub fn parse_page(value: Option<&str>) -> Result<u64, UiError> {
         None => Ok(1),
         Some(v) => match v.parse::<u64>() {
             Ok(n) if n >= 1 => Ok(n),
-            _ => Err(UiError::bad_request(format!("page: {v:?} is not a page number; pages start at 1"))),
+            _ => Err(UiError::bad_request(format!(
+                "page: {v:?} is not a page number; pages start at 1"
+            ))),
         },
     }
 }

@@ -24,7 +24,10 @@ impl From<GraphError> for UiError {
     fn from(e: GraphError) -> Self {
         match e {
             GraphError::Store(s) => UiError::from(s),
-            GraphError::BadEmail(_) => UiError::bad_request(format!("{} (field: email)", e.to_string().trim_start_matches("EMAIL: "))),
+            GraphError::BadEmail(_) => UiError::bad_request(format!(
+                "{} (field: email)",
+                e.to_string().trim_start_matches("EMAIL: ")
+            )),
             GraphError::PersonNotFound(_) => UiError::not_found(e.to_string()),
         }
     }
@@ -32,7 +35,10 @@ impl From<GraphError> for UiError {
 
 /// Why the cross-system views cannot be shown yet, or `None` when they can.
 fn missing_systems(g: &Graph) -> Option<String> {
-    let downstream = g.integrations.iter().any(|(_, k)| *k != IntegrationKind::Okta);
+    let downstream = g
+        .integrations
+        .iter()
+        .any(|(_, k)| *k != IntegrationKind::Okta);
     match (g.has_idp, downstream) {
         (true, true) => None,
         (false, false) => Some(
@@ -119,26 +125,43 @@ struct Page {
     email: String,
 }
 
-const TABS: [(&str, &str); 3] = [("orphans", "Orphans"), ("leavers", "Leavers"), ("seats", "Seats")];
+const TABS: [(&str, &str); 3] = [
+    ("orphans", "Orphans"),
+    ("leavers", "Leavers"),
+    ("seats", "Seats"),
+];
 
 fn person_link(email: &str) -> String {
     format!("/people/{}", enc(email))
 }
 
-async fn page(State(state): State<AppState>, UiUser(authed): UiUser, OriginalUri(uri): OriginalUri) -> Result<Response, UiError> {
+async fn page(
+    State(state): State<AppState>,
+    UiUser(authed): UiUser,
+    OriginalUri(uri): OriginalUri,
+) -> Result<Response, UiError> {
     let q = query_pairs(&uri);
-    let tab_q = q.iter().find(|(k, _)| k == "tab").map(|(_, v)| v.trim().to_string()).unwrap_or_default();
+    let tab_q = q
+        .iter()
+        .find(|(k, _)| k == "tab")
+        .map(|(_, v)| v.trim().to_string())
+        .unwrap_or_default();
     let tab = match tab_q.as_str() {
         "" | "orphans" => "orphans",
         "leavers" => "leavers",
         "seats" => "seats",
         other => {
-            return Err(UiError::bad_request(format!("tab: {other:?} is not a view; use orphans, leavers or seats")));
+            return Err(UiError::bad_request(format!(
+                "tab: {other:?} is not a view; use orphans, leavers or seats"
+            )));
         }
     };
     let g = graph::build(&state.store, state.clock.now()).await?;
     let notice = missing_systems(&g);
-    let downstream = g.integrations.iter().any(|(_, k)| *k != IntegrationKind::Okta);
+    let downstream = g
+        .integrations
+        .iter()
+        .any(|(_, k)| *k != IntegrationKind::Okta);
     let show_idp_views = notice.is_none();
     let (mut orphans, mut leavers, mut seats) = (Vec::new(), Vec::new(), Vec::new());
     match tab {
@@ -200,9 +223,15 @@ async fn page(State(state): State<AppState>, UiUser(authed): UiUser, OriginalUri
 /// The search box: `/people/find?email=…` → `/people/{email}`.
 async fn find(UiUser(_): UiUser, OriginalUri(uri): OriginalUri) -> Result<Response, UiError> {
     let q = query_pairs(&uri);
-    let email = q.iter().find(|(k, _)| k == "email").map(|(_, v)| v.trim().to_string()).unwrap_or_default();
+    let email = q
+        .iter()
+        .find(|(k, _)| k == "email")
+        .map(|(_, v)| v.trim().to_string())
+        .unwrap_or_default();
     if email.is_empty() {
-        return Err(UiError::bad_request("email: enter the person's email, e.g. ada@example.com (field: email)"));
+        return Err(UiError::bad_request(
+            "email: enter the person's email, e.g. ada@example.com (field: email)",
+        ));
     }
     Ok(Redirect::to(&person_link(&email)).into_response())
 }
@@ -226,7 +255,11 @@ struct PersonPage {
     evidence: Vec<Evidence>,
 }
 
-async fn person(State(state): State<AppState>, UiUser(authed): UiUser, Path(email): Path<String>) -> Result<Response, UiError> {
+async fn person(
+    State(state): State<AppState>,
+    UiUser(authed): UiUser,
+    Path(email): Path<String>,
+) -> Result<Response, UiError> {
     let g = graph::build(&state.store, state.clock.now()).await?;
     let p = g.person(&email)?;
     let accounts = p

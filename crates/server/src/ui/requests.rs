@@ -18,7 +18,9 @@ use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use steward_model::Resource;
-use steward_products::requests::{self, AccessReport, DeletionReport, IntegrationDeletion, RequestInput};
+use steward_products::requests::{
+    self, AccessReport, DeletionReport, IntegrationDeletion, RequestInput,
+};
 use steward_store::IdentityQuery;
 
 use super::{Layout, UiError, UiForm, UiUser, render, render_status, when};
@@ -31,7 +33,10 @@ pub fn routes() -> Router<AppState> {
         .route("/privacy-requests", get(list))
         .route("/privacy-requests/access", post(access))
         .route("/privacy-requests/exports/{key}", get(download))
-        .route("/privacy-requests/delete", get(delete_form).post(delete_plan))
+        .route(
+            "/privacy-requests/delete",
+            get(delete_form).post(delete_plan),
+        )
         .route("/privacy-requests/delete/confirm", post(delete_confirm))
 }
 
@@ -57,13 +62,24 @@ fn hold_export(user_id: i64, now: DateTime<Utc>, file_name: String, bytes: Vec<u
     let mut map = exports().lock().unwrap_or_else(|p| p.into_inner());
     map.retain(|_, e| e.expires > now);
     while map.len() >= MAX_EXPORTS {
-        let oldest = map.iter().min_by_key(|(_, e)| e.expires).map(|(k, _)| k.clone());
+        let oldest = map
+            .iter()
+            .min_by_key(|(_, e)| e.expires)
+            .map(|(k, _)| k.clone());
         match oldest {
             Some(k) => map.remove(&k),
             None => break,
         };
     }
-    map.insert(key.clone(), HeldExport { user_id, expires: now + chrono::Duration::minutes(EXPORT_TTL_MINUTES), file_name, bytes });
+    map.insert(
+        key.clone(),
+        HeldExport {
+            user_id,
+            expires: now + chrono::Duration::minutes(EXPORT_TTL_MINUTES),
+            file_name,
+            bytes,
+        },
+    );
     key
 }
 
@@ -88,7 +104,12 @@ struct ListPage {
     error: Option<String>,
 }
 
-async fn render_list(state: &AppState, authed: &crate::auth::Authed, email: String, error: Option<String>) -> Result<Response, UiError> {
+async fn render_list(
+    state: &AppState,
+    authed: &crate::auth::Authed,
+    email: String,
+    error: Option<String>,
+) -> Result<Response, UiError> {
     let mut all = state.store.privacy_requests().await?;
     all.sort_by_key(|r| std::cmp::Reverse(r.id));
     let rows = all
@@ -96,7 +117,10 @@ async fn render_list(state: &AppState, authed: &crate::auth::Authed, email: Stri
         .take(200)
         .map(|r| RequestRow {
             id: r.id,
-            kind: serde_json::to_value(r.kind).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default(),
+            kind: serde_json::to_value(r.kind)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default(),
             requested_by: r.requested_by,
             requested_at: when(&r.requested_at),
             dry_run: r.dry_run,
@@ -104,8 +128,20 @@ async fn render_list(state: &AppState, authed: &crate::auth::Authed, email: Stri
             updated_at: when(&r.updated_at),
         })
         .collect();
-    let status = if error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
-    render_status(status, &ListPage { layout: Layout::new(authed, "Privacy requests", "privacy-requests"), rows, email, error })
+    let status = if error.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    render_status(
+        status,
+        &ListPage {
+            layout: Layout::new(authed, "Privacy requests", "privacy-requests"),
+            rows,
+            email,
+            error,
+        },
+    )
 }
 
 async fn list(State(state): State<AppState>, UiUser(authed): UiUser) -> Result<Response, UiError> {
@@ -158,7 +194,9 @@ struct AccessPage {
 fn part_text<T>(p: &steward_connectors::actions::Part<T>) -> String {
     match p {
         steward_connectors::actions::Part::Read { items } => items.len().to_string(),
-        steward_connectors::actions::Part::NotReadable { reason } => format!("not readable: {reason}"),
+        steward_connectors::actions::Part::NotReadable { reason } => {
+            format!("not readable: {reason}")
+        }
     }
 }
 
@@ -189,7 +227,10 @@ fn access_view(r: &AccessReport) -> Vec<IntegrationResult> {
 
 async fn access(State(state): State<AppState>, form: UiForm) -> Result<Response, UiError> {
     let email = form.text("email").trim().to_string();
-    let input = RequestInput { email: email.clone(), requested_by: format!("web:{}", form.authed.user.name) };
+    let input = RequestInput {
+        email: email.clone(),
+        requested_by: format!("web:{}", form.authed.user.name),
+    };
     let report = match requests::access(&state.store, state.clock.as_ref(), &input).await {
         Ok(r) => r,
         Err(e) => {
@@ -201,7 +242,11 @@ async fn access(State(state): State<AppState>, form: UiForm) -> Result<Response,
     let file_name = format!("steward-access-request-{}.json", report.request_id);
     let key = hold_export(form.authed.user.id, state.clock.now(), file_name, bytes);
     render(&AccessPage {
-        layout: Layout::new(&form.authed, format!("Access request {}", report.request_id), "privacy-requests"),
+        layout: Layout::new(
+            &form.authed,
+            format!("Access request {}", report.request_id),
+            "privacy-requests",
+        ),
         request_id: report.request_id,
         receipt_id: report.receipt_id,
         completed_at: when(&report.completed_at),
@@ -210,16 +255,27 @@ async fn access(State(state): State<AppState>, form: UiForm) -> Result<Response,
     })
 }
 
-async fn download(State(state): State<AppState>, UiUser(authed): UiUser, Path(key): Path<String>) -> Result<Response, UiError> {
+async fn download(
+    State(state): State<AppState>,
+    UiUser(authed): UiUser,
+    Path(key): Path<String>,
+) -> Result<Response, UiError> {
     let now = state.clock.now();
     let map = exports().lock().unwrap_or_else(|p| p.into_inner());
     let held = map
         .get(&key)
         .filter(|e| e.expires > now && e.user_id == authed.user.id)
-        .ok_or_else(|| UiError::not_found("this export has expired or is not yours; run the access request again"))?;
+        .ok_or_else(|| {
+            UiError::not_found(
+                "this export has expired or is not yours; run the access request again",
+            )
+        })?;
     let disposition = format!("attachment; filename=\"{}\"", held.file_name);
     Ok((
-        [(header::CONTENT_TYPE, "application/json".to_string()), (header::CONTENT_DISPOSITION, disposition)],
+        [
+            (header::CONTENT_TYPE, "application/json".to_string()),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
         held.bytes.clone(),
     )
         .into_response())
@@ -278,62 +334,117 @@ async fn delete_form(UiUser(authed): UiUser) -> Result<Response, UiError> {
     if !authed.is_admin() {
         return Err(UiError::forbidden());
     }
-    render(&DeleteForm { layout: Layout::new(&authed, "New deletion request", "privacy-requests"), email: String::new(), error: None })
+    render(&DeleteForm {
+        layout: Layout::new(&authed, "New deletion request", "privacy-requests"),
+        email: String::new(),
+        error: None,
+    })
 }
 
 /// The account's login, from the synced users (the plan names the id only).
 async fn login_of(state: &AppState, account_id: &str) -> String {
-    let q = IdentityQuery { q: Some(account_id.to_string()), status: None, limit: 5, offset: 0 };
+    let q = IdentityQuery {
+        q: Some(account_id.to_string()),
+        status: None,
+        limit: 5,
+        offset: 0,
+    };
     let page = state.store.identity_page(Resource::Users, &q).await;
     page.ok()
         .and_then(|p| {
-            p.items.into_iter().find(|v| v.get("id").and_then(Value::as_str) == Some(account_id)).and_then(|v| {
-                v.get("login").or_else(|| v.get("profile").and_then(|p| p.get("login"))).and_then(Value::as_str).map(str::to_string)
-            })
+            p.items
+                .into_iter()
+                .find(|v| v.get("id").and_then(Value::as_str) == Some(account_id))
+                .and_then(|v| {
+                    v.get("login")
+                        .or_else(|| v.get("profile").and_then(|p| p.get("login")))
+                        .and_then(Value::as_str)
+                        .map(str::to_string)
+                })
         })
         .unwrap_or_else(|| "(not in the last sync)".to_string())
 }
 
 fn outcome_text(d: &IntegrationDeletion) -> String {
     match d {
-        IntegrationDeletion::Deleted { account_id, verified, erased, .. } => format!(
+        IntegrationDeletion::Deleted {
+            account_id,
+            verified,
+            erased,
+            ..
+        } => format!(
             "deleted account {account_id}{}; erased {} records, {} log events locally",
             if *verified { " (verified gone)" } else { "" },
             erased.records,
             erased.log_events
         ),
-        IntegrationDeletion::WouldDelete { plan } => format!("would delete account {}", plan.account_id),
-        IntegrationDeletion::Refused { role_needed, reason, plan } => {
-            format!("refused: {reason} (needs {role_needed}); account {} must be deleted by hand", plan.account_id)
+        IntegrationDeletion::WouldDelete { plan } => {
+            format!("would delete account {}", plan.account_id)
+        }
+        IntegrationDeletion::Refused {
+            role_needed,
+            reason,
+            plan,
+        } => {
+            format!(
+                "refused: {reason} (needs {role_needed}); account {} must be deleted by hand",
+                plan.account_id
+            )
         }
         IntegrationDeletion::NoMatch => "no matching account".to_string(),
     }
 }
 
-async fn confirm_page(state: &AppState, authed: &crate::auth::Authed, email: String, plan: &DeletionReport, error: Option<String>) -> Result<Response, UiError> {
+async fn confirm_page(
+    state: &AppState,
+    authed: &crate::auth::Authed,
+    email: String,
+    plan: &DeletionReport,
+    error: Option<String>,
+) -> Result<Response, UiError> {
     let mut accounts = Vec::new();
     let mut others = Vec::new();
     for (integration, d) in &plan.integrations {
         match d {
-            IntegrationDeletion::WouldDelete { plan: p } | IntegrationDeletion::Refused { plan: p, .. } => {
+            IntegrationDeletion::WouldDelete { plan: p }
+            | IntegrationDeletion::Refused { plan: p, .. } => {
                 accounts.push(PlannedAccount {
                     integration: integration.clone(),
                     account_id: p.account_id.clone(),
                     login: login_of(state, &p.account_id).await,
                     status: p.account_status.clone(),
-                    apps: p.apps.iter().map(|a| a.label.clone()).collect::<Vec<_>>().join(", "),
+                    apps: p
+                        .apps
+                        .iter()
+                        .map(|a| a.label.clone())
+                        .collect::<Vec<_>>()
+                        .join(", "),
                     groups: p.groups,
                     steps: p.steps.clone(),
                 });
                 if matches!(d, IntegrationDeletion::Refused { .. }) {
-                    others.push(OtherOutcome { integration: integration.clone(), text: outcome_text(d) });
+                    others.push(OtherOutcome {
+                        integration: integration.clone(),
+                        text: outcome_text(d),
+                    });
                 }
             }
-            other => others.push(OtherOutcome { integration: integration.clone(), text: outcome_text(other) }),
+            other => others.push(OtherOutcome {
+                integration: integration.clone(),
+                text: outcome_text(other),
+            }),
         }
     }
-    let candidates = plan.candidates.iter().map(|c| (c.integration.clone(), c.id.clone(), c.login.clone())).collect();
-    let status = if error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+    let candidates = plan
+        .candidates
+        .iter()
+        .map(|c| (c.integration.clone(), c.id.clone(), c.login.clone()))
+        .collect();
+    let status = if error.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
     render_status(
         status,
         &ConfirmPage {
@@ -352,14 +463,21 @@ async fn confirm_page(state: &AppState, authed: &crate::auth::Authed, email: Str
 async fn delete_plan(State(state): State<AppState>, form: UiForm) -> Result<Response, UiError> {
     form.admin()?;
     let email = form.text("email").trim().to_string();
-    let input = RequestInput { email: email.clone(), requested_by: format!("web:{}", form.authed.user.name) };
+    let input = RequestInput {
+        email: email.clone(),
+        requested_by: format!("web:{}", form.authed.user.name),
+    };
     match requests::delete(&state.store, state.clock.as_ref(), &input, true).await {
         Ok(plan) => confirm_page(&state, &form.authed, email, &plan, None).await,
         Err(e) => {
             let message = form_error(e)?;
             render_status(
                 StatusCode::BAD_REQUEST,
-                &DeleteForm { layout: Layout::new(&form.authed, "New deletion request", "privacy-requests"), email, error: Some(message) },
+                &DeleteForm {
+                    layout: Layout::new(&form.authed, "New deletion request", "privacy-requests"),
+                    email,
+                    error: Some(message),
+                },
             )
         }
     }
@@ -371,7 +489,10 @@ async fn delete_confirm(State(state): State<AppState>, form: UiForm) -> Result<R
     form.admin()?;
     let email = form.text("email").trim().to_string();
     let typed = form.text("confirm").trim().to_string();
-    let input = RequestInput { email: email.clone(), requested_by: format!("web:{}", form.authed.user.name) };
+    let input = RequestInput {
+        email: email.clone(),
+        requested_by: format!("web:{}", form.authed.user.name),
+    };
     let plan = match requests::delete(&state.store, state.clock.as_ref(), &input, true).await {
         Ok(p) => p,
         Err(e) => return Err(UiError::bad_request(form_error(e)?)),
@@ -384,12 +505,15 @@ async fn delete_confirm(State(state): State<AppState>, form: UiForm) -> Result<R
             _ => None,
         })
         .collect();
-    let confirmed = !typed.is_empty() && (typed.eq_ignore_ascii_case(&email) || accounts.contains(&typed));
+    let confirmed =
+        !typed.is_empty() && (typed.eq_ignore_ascii_case(&email) || accounts.contains(&typed));
     if !confirmed {
         let error = if typed.is_empty() {
             "confirm: type the person's email or the account id to confirm the deletion".to_string()
         } else {
-            format!("confirm: {typed:?} is neither the email nor an account id this deletion would remove")
+            format!(
+                "confirm: {typed:?} is neither the email nor an account id this deletion would remove"
+            )
         };
         return confirm_page(&state, &form.authed, email, &plan, Some(error)).await;
     }
@@ -403,6 +527,13 @@ async fn delete_confirm(State(state): State<AppState>, form: UiForm) -> Result<R
         receipt_id: report.receipt_id,
         outcome: report.outcome.clone(),
         completed_at: when(&report.completed_at),
-        others: report.integrations.iter().map(|(i, d)| OtherOutcome { integration: i.clone(), text: outcome_text(d) }).collect(),
+        others: report
+            .integrations
+            .iter()
+            .map(|(i, d)| OtherOutcome {
+                integration: i.clone(),
+                text: outcome_text(d),
+            })
+            .collect(),
     })
 }

@@ -21,12 +21,14 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use chrono::{DateTime, Duration, Utc};
 use serde_json::Value;
-use steward_products::reviews::{self, CampaignView, CreateReview, Remediation, ReportFormat, ReviewError};
+use steward_products::reviews::{
+    self, CampaignView, CreateReview, Remediation, ReportFormat, ReviewError,
+};
 use steward_store::{Case, InventoryFilter};
 
 use super::{
-    Layout, PAGE_SIZE, UiAnyForm, UiAnyUser, UiError, UiForm, UiUser, enc, parse_page, query_pairs, render, render_status, when,
-    when_opt,
+    Layout, PAGE_SIZE, UiAnyForm, UiAnyUser, UiError, UiForm, UiUser, enc, parse_page, query_pairs,
+    render, render_status, when, when_opt,
 };
 use crate::AppState;
 use crate::error::ApiError;
@@ -61,7 +63,11 @@ pub fn routes() -> Router<AppState> {
 }
 
 async fn reviews_js() -> Response {
-    ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8")], REVIEWS_JS).into_response()
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+        REVIEWS_JS,
+    )
+        .into_response()
 }
 
 impl From<ReviewError> for UiError {
@@ -97,12 +103,19 @@ struct CampaignRow {
 }
 
 /// `now` is the server's clock: overdue is judged against it, not the machine's wall clock.
-fn campaign_row(v: &CampaignView, names: &BTreeMap<i64, String>, now: DateTime<Utc>) -> CampaignRow {
+fn campaign_row(
+    v: &CampaignView,
+    names: &BTreeMap<i64, String>,
+    now: DateTime<Utc>,
+) -> CampaignRow {
     let decided = v.kept + v.revoked;
     CampaignRow {
         id: v.campaign.id,
         name: v.campaign.name.clone(),
-        integration: names.get(&v.campaign.integration_id).cloned().unwrap_or_else(|| format!("#{}", v.campaign.integration_id)),
+        integration: names
+            .get(&v.campaign.integration_id)
+            .cloned()
+            .unwrap_or_else(|| format!("#{}", v.campaign.integration_id)),
         scope: v.scope.clone(),
         reviewer: v.reviewer.clone(),
         started: when(&v.campaign.started_at),
@@ -144,30 +157,71 @@ struct ListPage {
 }
 
 async fn names(state: &AppState) -> Result<BTreeMap<i64, String>, UiError> {
-    Ok(state.store.integrations().await?.into_iter().map(|i| (i.id, i.name)).collect())
-}
-
-async fn render_list(state: &AppState, layout: Layout, form: NewForm, error: Option<String>) -> Result<Response, UiError> {
-    let names = names(state).await?;
-    let campaigns = reviews::list(&state.store, state.clock.as_ref()).await?.iter().rev().map(|v| campaign_row(v, &names, state.clock.now())).collect();
-    let apps = steward_products::inventory::list(&state.store, &InventoryFilter { integration_id: None, triage: None })
+    Ok(state
+        .store
+        .integrations()
         .await?
         .into_iter()
-        .filter(|i| i.removed_run.is_none())
-        .map(|i| (i.facts.app_id, i.facts.label))
+        .map(|i| (i.id, i.name))
+        .collect())
+}
+
+async fn render_list(
+    state: &AppState,
+    layout: Layout,
+    form: NewForm,
+    error: Option<String>,
+) -> Result<Response, UiError> {
+    let names = names(state).await?;
+    let campaigns = reviews::list(&state.store, state.clock.as_ref())
+        .await?
+        .iter()
+        .rev()
+        .map(|v| campaign_row(v, &names, state.clock.now()))
         .collect();
-    let status = if error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
-    let page = ListPage { layout, campaigns, integrations: names.into_values().collect(), apps, form, error };
+    let apps = steward_products::inventory::list(
+        &state.store,
+        &InventoryFilter {
+            integration_id: None,
+            triage: None,
+        },
+    )
+    .await?
+    .into_iter()
+    .filter(|i| i.removed_run.is_none())
+    .map(|i| (i.facts.app_id, i.facts.label))
+    .collect();
+    let status = if error.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    let page = ListPage {
+        layout,
+        campaigns,
+        integrations: names.into_values().collect(),
+        apps,
+        form,
+        error,
+    };
     render_status(status, &page)
 }
 
 async fn list(State(state): State<AppState>, UiUser(authed): UiUser) -> Result<Response, UiError> {
     let form = NewForm {
-        due: (state.clock.now() + Duration::days(14)).format("%Y-%m-%d").to_string(),
+        due: (state.clock.now() + Duration::days(14))
+            .format("%Y-%m-%d")
+            .to_string(),
         scope: "all".into(),
         ..NewForm::default()
     };
-    render_list(&state, Layout::new(&authed, "Access reviews", "reviews"), form, None).await
+    render_list(
+        &state,
+        Layout::new(&authed, "Access reviews", "reviews"),
+        form,
+        None,
+    )
+    .await
 }
 
 /// The "New campaign" form (admin, CSRF): the product validates every field.
@@ -275,7 +329,11 @@ fn remediation_row(r: &Remediation) -> RemediationRow {
         account: r.account.clone(),
         target: r.target.clone(),
         status: r.status.clone(),
-        verified: r.detail.get("verified").and_then(Value::as_bool).unwrap_or(false),
+        verified: r
+            .detail
+            .get("verified")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
         detail: serde_json::to_string_pretty(&r.detail).unwrap_or_default(),
     }
 }
@@ -332,7 +390,10 @@ async fn render_detail(
             *queues.entry(r.to_string()).or_default() += 1;
         }
     }
-    let revokes = cases.iter().filter(|c| c.decision.as_deref() == Some("revoke")).count();
+    let revokes = cases
+        .iter()
+        .filter(|c| c.decision.as_deref() == Some("revoke"))
+        .count();
     let wanted: Vec<&Case> = cases
         .iter()
         .filter(|c| match filter.as_str() {
@@ -345,7 +406,12 @@ async fn render_detail(
     let pages = (total as u64).div_ceil(PAGE_SIZE).max(1);
     let page = page.min(pages);
     let skip = usize::try_from((page - 1) * PAGE_SIZE).unwrap_or(usize::MAX);
-    let rows = wanted.iter().skip(skip).take(PAGE_SIZE as usize).map(|c| case_row(c)).collect();
+    let rows = wanted
+        .iter()
+        .skip(skip)
+        .take(PAGE_SIZE as usize)
+        .map(|c| case_row(c))
+        .collect();
     let d = DetailPage {
         layout,
         evidence_id: v.campaign.evidence_id.clone().unwrap_or_default(),
@@ -388,17 +454,35 @@ async fn detail(
 ) -> Result<Response, UiError> {
     let id = parse_id(&id, "campaign")?;
     let q = query_pairs(&uri);
-    let get = |k: &str| q.iter().find(|(n, _)| n == k).map(|(_, v)| v.trim().to_string());
+    let get = |k: &str| {
+        q.iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.trim().to_string())
+    };
     let filter = get("decision").unwrap_or_default();
     if !matches!(filter.as_str(), "" | "keep" | "revoke" | "not_decided") {
-        return Err(UiError::bad_request(format!("decision: {filter:?} is not a filter; use keep, revoke or not_decided")));
+        return Err(UiError::bad_request(format!(
+            "decision: {filter:?} is not a filter; use keep, revoke or not_decided"
+        )));
     }
     let page = parse_page(get("page").as_deref())?;
-    render_detail(&state, Layout::new(&authed, "Access review", "reviews"), id, filter, page, None).await
+    render_detail(
+        &state,
+        Layout::new(&authed, "Access review", "reviews"),
+        id,
+        filter,
+        page,
+        None,
+    )
+    .await
 }
 
 /// Act on the campaign's revokes (admin, CSRF) and show the outcome per case.
-async fn remediate(State(state): State<AppState>, Path(id): Path<String>, form: UiForm) -> Result<Response, UiError> {
+async fn remediate(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    form: UiForm,
+) -> Result<Response, UiError> {
     form.admin()?;
     let id = parse_id(&id, "campaign")?;
     let (v, _) = reviews::show(&state.store, id, state.clock.as_ref()).await?;
@@ -413,9 +497,18 @@ async fn remediate(State(state): State<AppState>, Path(id): Path<String>, form: 
     } else {
         None
     };
-    let done = reviews::remediate(&state.store, id, connector.as_deref(), state.clock.as_ref()).await?;
+    let done =
+        reviews::remediate(&state.store, id, connector.as_deref(), state.clock.as_ref()).await?;
     let rows = done.iter().map(remediation_row).collect();
-    render_detail(&state, Layout::new(&form.authed, "Access review", "reviews"), id, String::new(), 1, Some(rows)).await
+    render_detail(
+        &state,
+        Layout::new(&form.authed, "Access review", "reviews"),
+        id,
+        String::new(),
+        1,
+        Some(rows),
+    )
+    .await
 }
 
 // ---------------------------------------------------------------- the reviewer's queue
@@ -464,7 +557,11 @@ async fn render_queue(
     let (cases, names) = if reviewer.is_empty() {
         (Vec::new(), BTreeMap::new())
     } else {
-        let names: BTreeMap<i64, String> = reviews::list(&state.store, state.clock.as_ref()).await?.into_iter().map(|v| (v.campaign.id, v.campaign.name)).collect();
+        let names: BTreeMap<i64, String> = reviews::list(&state.store, state.clock.as_ref())
+            .await?
+            .into_iter()
+            .map(|v| (v.campaign.id, v.campaign.name))
+            .collect();
         (reviews::queue(&state.store, &reviewer).await?, names)
     };
     let total = cases.len();
@@ -476,7 +573,10 @@ async fn render_queue(
             QueueRow {
                 id: c.id,
                 campaign_id: c.campaign_id,
-                campaign: names.get(&c.campaign_id).cloned().unwrap_or_else(|| format!("#{}", c.campaign_id)),
+                campaign: names
+                    .get(&c.campaign_id)
+                    .cloned()
+                    .unwrap_or_else(|| format!("#{}", c.campaign_id)),
                 account: r.account,
                 access: r.access,
                 edge: r.edge,
@@ -488,40 +588,84 @@ async fn render_queue(
         })
         .collect();
     let can_decide = layout.is_admin || layout.is_reviewer;
-    let page = QueuePage { layout, reviewer, can_decide, rows, total, notices, problems };
+    let page = QueuePage {
+        layout,
+        reviewer,
+        can_decide,
+        rows,
+        total,
+        notices,
+        problems,
+    };
     render_status(status, &page)
 }
 
-async fn queue(State(state): State<AppState>, UiAnyUser(authed): UiAnyUser, OriginalUri(uri): OriginalUri) -> Result<Response, UiError> {
+async fn queue(
+    State(state): State<AppState>,
+    UiAnyUser(authed): UiAnyUser,
+    OriginalUri(uri): OriginalUri,
+) -> Result<Response, UiError> {
     let q = query_pairs(&uri);
-    let mut reviewer = q.iter().find(|(k, _)| k == "reviewer").map(|(_, v)| v.trim().to_ascii_lowercase()).unwrap_or_default();
+    let mut reviewer = q
+        .iter()
+        .find(|(k, _)| k == "reviewer")
+        .map(|(_, v)| v.trim().to_ascii_lowercase())
+        .unwrap_or_default();
     if authed.is_reviewer() {
         let me = authed.reviewer_email();
         if !reviewer.is_empty() && reviewer != me {
             return Err(UiError::Page {
                 status: StatusCode::FORBIDDEN,
-                message: format!("reviewer: you can open only your own queue ({me}); ask an admin to look at {reviewer}'s."),
+                message: format!(
+                    "reviewer: you can open only your own queue ({me}); ask an admin to look at {reviewer}'s."
+                ),
             });
         }
         reviewer = me;
     } else if !authed.is_staff() {
         return Err(UiError::reviewer_only());
     }
-    if !reviewer.is_empty() && reviewer != reviews::UNASSIGNED && reviews::Reviewer::parse(&reviewer).is_err() {
-        return Err(UiError::bad_request(format!("reviewer: {reviewer:?} is not an email")));
+    if !reviewer.is_empty()
+        && reviewer != reviews::UNASSIGNED
+        && reviews::Reviewer::parse(&reviewer).is_err()
+    {
+        return Err(UiError::bad_request(format!(
+            "reviewer: {reviewer:?} is not an email"
+        )));
     }
-    let done = q.iter().find(|(k, _)| k == "decided").map(|(_, v)| format!("Case {v} decided; it has left every queue.")).into_iter().collect();
-    render_queue(&state, Layout::new(&authed, "Review queue", "reviews"), reviewer, done, Vec::new(), StatusCode::OK).await
+    let done = q
+        .iter()
+        .find(|(k, _)| k == "decided")
+        .map(|(_, v)| format!("Case {v} decided; it has left every queue."))
+        .into_iter()
+        .collect();
+    render_queue(
+        &state,
+        Layout::new(&authed, "Review queue", "reviews"),
+        reviewer,
+        done,
+        Vec::new(),
+        StatusCode::OK,
+    )
+    .await
 }
 
 /// A refusal a reviewer should read in place (someone else was first, the campaign closed,
 /// the case is not theirs); anything else is an error page.
 fn refusal_text(e: &ReviewError) -> Option<String> {
     match e {
-        ReviewError::AlreadyDecided { case, by, at, decision } => {
-            Some(format!("Case {case} was already decided by {by} ({decision}, {}); it has left your queue.", when(at)))
+        ReviewError::AlreadyDecided {
+            case,
+            by,
+            at,
+            decision,
+        } => Some(format!(
+            "Case {case} was already decided by {by} ({decision}, {}); it has left your queue.",
+            when(at)
+        )),
+        ReviewError::NotReviewer { .. } | ReviewError::Closed(_) | ReviewError::NoCase(_) => {
+            Some(e.to_string())
         }
-        ReviewError::NotReviewer { .. } | ReviewError::Closed(_) | ReviewError::NoCase(_) => Some(e.to_string()),
         _ => None,
     }
 }
@@ -537,22 +681,50 @@ async fn decide_one(
 ) -> Result<Response, UiError> {
     let reviewer = form.decider(&form.text("reviewer"))?;
     let id = parse_id(&id, "case")?;
-    let comment = form.get(&format!("comment-{id}")).or(form.get("comment")).map(str::trim).filter(|c| !c.is_empty()).map(str::to_string);
-    let result = reviews::decide(&state.store, id, &reviewer, &decision, comment.as_deref(), state.clock.as_ref()).await;
+    let comment = form
+        .get(&format!("comment-{id}"))
+        .or(form.get("comment"))
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .map(str::to_string);
+    let result = reviews::decide(
+        &state.store,
+        id,
+        &reviewer,
+        &decision,
+        comment.as_deref(),
+        state.clock.as_ref(),
+    )
+    .await;
     let htmx = is_htmx(&headers);
     match result {
         // No main content, so htmx removes the row; the count beside the heading is
         // updated out of band.
         Ok(_) if htmx => {
             let left = reviews::queue(&state.store, &reviewer).await?.len();
-            Ok(Html(format!("<span id=\"queue-count\" hx-swap-oob=\"true\">{left}</span>")).into_response())
+            Ok(Html(format!(
+                "<span id=\"queue-count\" hx-swap-oob=\"true\">{left}</span>"
+            ))
+            .into_response())
         }
-        Ok(_) => Ok(Redirect::to(&format!("/reviews/queue?reviewer={}&decided={id}", enc(&reviewer))).into_response()),
+        Ok(_) => Ok(Redirect::to(&format!(
+            "/reviews/queue?reviewer={}&decided={id}",
+            enc(&reviewer)
+        ))
+        .into_response()),
         Err(e) => match refusal_text(&e) {
             Some(message) if htmx => render(&StaleRow { id, message }),
             Some(message) => {
                 let layout = Layout::new(&form.authed, "Review queue", "reviews");
-                render_queue(&state, layout, reviewer, Vec::new(), vec![message], StatusCode::CONFLICT).await
+                render_queue(
+                    &state,
+                    layout,
+                    reviewer,
+                    Vec::new(),
+                    vec![message],
+                    StatusCode::CONFLICT,
+                )
+                .await
             }
             None => Err(e.into()),
         },
@@ -562,26 +734,69 @@ async fn decide_one(
 /// Bulk Keep / Revoke of the ticked cases (an admin, or the reviewer themselves; CSRF); each
 /// case is decided on its own, so the ones someone else decided first are reported and the
 /// rest go through.
-async fn bulk_decide(State(state): State<AppState>, UiAnyForm(form): UiAnyForm) -> Result<Response, UiError> {
+async fn bulk_decide(
+    State(state): State<AppState>,
+    UiAnyForm(form): UiAnyForm,
+) -> Result<Response, UiError> {
     let reviewer = form.decider(&form.text("reviewer"))?;
     let layout = Layout::new(&form.authed, "Review queue", "reviews");
     let decision = form.text("decision");
     if !matches!(decision.as_str(), "keep" | "revoke") {
-        let e = format!("decision: {decision:?} is not a decision; use Keep selected or Revoke selected");
-        return render_queue(&state, layout, reviewer, Vec::new(), vec![e], StatusCode::BAD_REQUEST).await;
+        let e = format!(
+            "decision: {decision:?} is not a decision; use Keep selected or Revoke selected"
+        );
+        return render_queue(
+            &state,
+            layout,
+            reviewer,
+            Vec::new(),
+            vec![e],
+            StatusCode::BAD_REQUEST,
+        )
+        .await;
     }
-    let ids: Vec<i64> = match form.all("case").iter().map(|v| parse_id(v, "case")).collect() {
+    let ids: Vec<i64> = match form
+        .all("case")
+        .iter()
+        .map(|v| parse_id(v, "case"))
+        .collect()
+    {
         Ok(ids) => ids,
-        Err(_) => return Err(UiError::bad_request("case: every selected case must be a number")),
+        Err(_) => {
+            return Err(UiError::bad_request(
+                "case: every selected case must be a number",
+            ));
+        }
     };
     if ids.is_empty() {
         let e = "case: no case selected; tick the cases (or Select all) first".to_string();
-        return render_queue(&state, layout, reviewer, Vec::new(), vec![e], StatusCode::BAD_REQUEST).await;
+        return render_queue(
+            &state,
+            layout,
+            reviewer,
+            Vec::new(),
+            vec![e],
+            StatusCode::BAD_REQUEST,
+        )
+        .await;
     }
-    let comment = form.get("bulk-comment").map(str::trim).filter(|c| !c.is_empty()).map(str::to_string);
+    let comment = form
+        .get("bulk-comment")
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .map(str::to_string);
     let (mut decided, mut problems) = (0usize, Vec::new());
     for id in ids {
-        match reviews::decide(&state.store, id, &reviewer, &decision, comment.as_deref(), state.clock.as_ref()).await {
+        match reviews::decide(
+            &state.store,
+            id,
+            &reviewer,
+            &decision,
+            comment.as_deref(),
+            state.clock.as_ref(),
+        )
+        .await
+        {
             Ok(_) => decided += 1,
             Err(e) => match refusal_text(&e) {
                 Some(m) => problems.push(m),
@@ -589,7 +804,11 @@ async fn bulk_decide(State(state): State<AppState>, UiAnyForm(form): UiAnyForm) 
             },
         }
     }
-    let verb = if decision == "keep" { "Kept" } else { "Revoked" };
+    let verb = if decision == "keep" {
+        "Kept"
+    } else {
+        "Revoked"
+    };
     let notices = vec![format!("{verb} {decided} case(s).")];
     render_queue(&state, layout, reviewer, notices, problems, StatusCode::OK).await
 }
@@ -610,7 +829,11 @@ struct ReportPage {
 /// to the evidence register) are the product's own renderings. A reviewer sees the report of
 /// a campaign they review, listing only their own cases (other reviewers' people are not
 /// theirs to see), and no downloads.
-async fn report(State(state): State<AppState>, UiAnyUser(authed): UiAnyUser, Path(id): Path<String>) -> Result<Response, UiError> {
+async fn report(
+    State(state): State<AppState>,
+    UiAnyUser(authed): UiAnyUser,
+    Path(id): Path<String>,
+) -> Result<Response, UiError> {
     let id = parse_id(&id, "campaign")?;
     let (v, mut cases) = reviews::show(&state.store, id, state.clock.as_ref()).await?;
     if authed.is_reviewer() {
@@ -618,7 +841,9 @@ async fn report(State(state): State<AppState>, UiAnyUser(authed): UiAnyUser, Pat
         cases.retain(|c| c.reviewer_list().contains(&me.as_str()));
         // Not found rather than forbidden: a reviewer cannot tell others' campaigns exist.
         if cases.is_empty() {
-            return Err(UiError::not_found(format!("you review no case of campaign {id}")));
+            return Err(UiError::not_found(format!(
+                "you review no case of campaign {id}"
+            )));
         }
     } else if !authed.is_staff() {
         return Err(UiError::reviewer_only());
@@ -642,7 +867,11 @@ async fn download(
 ) -> Result<Response, UiError> {
     let id = parse_id(&id, "campaign")?;
     let q = query_pairs(&uri);
-    let raw = q.iter().find(|(k, _)| k == "format").map(|(_, v)| v.as_str()).unwrap_or("html");
+    let raw = q
+        .iter()
+        .find(|(k, _)| k == "format")
+        .map(|(_, v)| v.as_str())
+        .unwrap_or("html");
     let format = ReportFormat::parse(raw)?;
     let (body, _) = reviews::report(&state.store, id, format, state.clock.as_ref()).await?;
     let (content_type, ext) = match format {
@@ -651,5 +880,12 @@ async fn download(
         ReportFormat::Html => ("text/html; charset=utf-8", "html"),
     };
     let disposition = format!("attachment; filename=\"access-review-{id}.{ext}\"");
-    Ok(([(header::CONTENT_TYPE, content_type.to_string()), (header::CONTENT_DISPOSITION, disposition)], body).into_response())
+    Ok((
+        [
+            (header::CONTENT_TYPE, content_type.to_string()),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        body,
+    )
+        .into_response())
 }

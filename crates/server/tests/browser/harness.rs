@@ -35,7 +35,9 @@ pub const ELEMENT_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// The simulated org's "now"; the server's clock stands still there too.
 pub fn sim_now() -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339("2026-11-01T00:00:00Z").unwrap().with_timezone(&Utc)
+    DateTime::parse_from_rfc3339("2026-11-01T00:00:00Z")
+        .unwrap()
+        .with_timezone(&Utc)
 }
 
 /// The workspace root (two levels above this crate).
@@ -96,7 +98,9 @@ async fn start_driver() -> Driver {
             .stdout(log.try_clone().unwrap())
             .stderr(log);
         std::os::unix::process::CommandExt::process_group(&mut command, 0);
-        let child = command.spawn().unwrap_or_else(|e| panic!("starting {CHROMEDRIVER}: {e}; run scripts/install-browser.sh"));
+        let child = command.spawn().unwrap_or_else(|e| {
+            panic!("starting {CHROMEDRIVER}: {e}; run scripts/install-browser.sh")
+        });
         let mut driver = Driver { child, port };
         let http = reqwest::Client::new();
         let deadline = Instant::now() + Duration::from_secs(20);
@@ -168,19 +172,58 @@ impl Harness {
         config.rate.mode = RateLimitMode::None;
         // A dozen apps: the staging area fits one page and the screenshots stay readable.
         config.apps = Some(12);
-        let sim = Simulator::start(config, "127.0.0.1:0".parse().unwrap()).await.unwrap();
+        let sim = Simulator::start(config, "127.0.0.1:0".parse().unwrap())
+            .await
+            .unwrap();
         let (store, dir) = steward_store::testing::test_store().await;
-        steward_server::auth::create_user(&store, ADMIN_USER, "admin", ADMIN_PASSWORD, sim_now()).await.unwrap();
-        steward_server::auth::create_user(&store, VIEWER_USER, "viewer", VIEWER_PASSWORD, sim_now()).await.unwrap();
-        steward_server::auth::create_user(&store, REVIEWER_USER, "reviewer", REVIEWER_PASSWORD, sim_now()).await.unwrap();
-        let server_config = ServerConfig { allow_insecure_loopback: true, ..ServerConfig::default() };
-        let state = AppState::new(store.clone(), Arc::new(FixedClock(sim_now())), server_config);
+        steward_server::auth::create_user(&store, ADMIN_USER, "admin", ADMIN_PASSWORD, sim_now())
+            .await
+            .unwrap();
+        steward_server::auth::create_user(
+            &store,
+            VIEWER_USER,
+            "viewer",
+            VIEWER_PASSWORD,
+            sim_now(),
+        )
+        .await
+        .unwrap();
+        steward_server::auth::create_user(
+            &store,
+            REVIEWER_USER,
+            "reviewer",
+            REVIEWER_PASSWORD,
+            sim_now(),
+        )
+        .await
+        .unwrap();
+        let server_config = ServerConfig {
+            allow_insecure_loopback: true,
+            ..ServerConfig::default()
+        };
+        let state = AppState::new(
+            store.clone(),
+            Arc::new(FixedClock(sim_now())),
+            server_config,
+        );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(steward_server::serve(listener, state, std::future::pending()));
+        tokio::spawn(steward_server::serve(
+            listener,
+            state,
+            std::future::pending(),
+        ));
         let driver = start_driver().await;
         let client = connect(&driver).await;
-        Harness { base, sim, client, prefix, shots: 0, _driver: driver, _dir: dir }
+        Harness {
+            base,
+            sim,
+            client,
+            prefix,
+            shots: 0,
+            _driver: driver,
+            _dir: dir,
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -188,18 +231,34 @@ impl Harness {
     }
 
     pub async fn goto(&self, path: &str) {
-        self.client.goto(&self.url(path)).await.unwrap_or_else(|e| panic!("goto {path}: {e}"));
+        self.client
+            .goto(&self.url(path))
+            .await
+            .unwrap_or_else(|e| panic!("goto {path}: {e}"));
     }
 
     /// Wait for an element matching `css` to exist.
     pub async fn wait(&self, css: &str) -> Element {
-        match self.client.wait().at_most(ELEMENT_TIMEOUT).for_element(Locator::Css(css)).await {
+        match self
+            .client
+            .wait()
+            .at_most(ELEMENT_TIMEOUT)
+            .for_element(Locator::Css(css))
+            .await
+        {
             Ok(e) => e,
             Err(e) => {
-                let url = self.client.current_url().await.map(|u| u.to_string()).unwrap_or_default();
+                let url = self
+                    .client
+                    .current_url()
+                    .await
+                    .map(|u| u.to_string())
+                    .unwrap_or_default();
                 let body = self.body_text().await;
                 self.failure_shot(css).await;
-                panic!("no element {css} on {url} after {ELEMENT_TIMEOUT:?}: {e}\n--- page text ---\n{body}");
+                panic!(
+                    "no element {css} on {url} after {ELEMENT_TIMEOUT:?}: {e}\n--- page text ---\n{body}"
+                );
             }
         }
     }
@@ -209,13 +268,21 @@ impl Harness {
         let deadline = Instant::now() + ELEMENT_TIMEOUT;
         while Instant::now() < deadline {
             // An error here is a page still navigating: look again.
-            if self.client.find_all(Locator::Css(css)).await.is_ok_and(|found| found.is_empty()) {
+            if self
+                .client
+                .find_all(Locator::Css(css))
+                .await
+                .is_ok_and(|found| found.is_empty())
+            {
                 return;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         self.failure_shot(css).await;
-        panic!("{css} is still on the page after {ELEMENT_TIMEOUT:?}\n{}", self.body_text().await);
+        panic!(
+            "{css} is still on the page after {ELEMENT_TIMEOUT:?}\n{}",
+            self.body_text().await
+        );
     }
 
     pub async fn all(&self, css: &str) -> Vec<Element> {
@@ -228,13 +295,19 @@ impl Harness {
 
     pub async fn click(&self, css: &str) {
         let e = self.wait(css).await;
-        e.click().await.unwrap_or_else(|err| panic!("click {css}: {err}"));
+        e.click()
+            .await
+            .unwrap_or_else(|err| panic!("click {css}: {err}"));
     }
 
     pub async fn fill(&self, css: &str, value: &str) {
         let e = self.wait(css).await;
-        e.clear().await.unwrap_or_else(|err| panic!("clear {css}: {err}"));
-        e.send_keys(value).await.unwrap_or_else(|err| panic!("type into {css}: {err}"));
+        e.clear()
+            .await
+            .unwrap_or_else(|err| panic!("clear {css}: {err}"));
+        e.send_keys(value)
+            .await
+            .unwrap_or_else(|err| panic!("type into {css}: {err}"));
     }
 
     pub async fn body_text(&self) -> String {
@@ -268,7 +341,11 @@ impl Harness {
     pub async fn shot(&mut self, name: &str) {
         self.shots += 1;
         let file = format!("{:02}-{name}.png", self.prefix + self.shots);
-        let png = self.client.screenshot().await.unwrap_or_else(|e| panic!("screenshot {file}: {e}"));
+        let png = self
+            .client
+            .screenshot()
+            .await
+            .unwrap_or_else(|e| panic!("screenshot {file}: {e}"));
         let dir = target_dir().join("screenshots");
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join(&file), &png).unwrap();
@@ -293,7 +370,10 @@ impl Harness {
         let e = self.wait(css).await;
         let arg = serde_json::to_value(&e).unwrap();
         self.client
-            .execute("arguments[0].scrollIntoView({block: 'start'}); window.scrollBy(0, -80);", vec![arg])
+            .execute(
+                "arguments[0].scrollIntoView({block: 'start'}); window.scrollBy(0, -80);",
+                vec![arg],
+            )
             .await
             .unwrap_or_else(|err| panic!("scrolling to {css}: {err}"));
         self.shot(name).await;
@@ -304,14 +384,23 @@ impl Harness {
         if let Ok(png) = self.client.screenshot().await {
             let dir = target_dir().join("screenshots");
             let _ = std::fs::create_dir_all(&dir);
-            let name: String = what.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
+            let name: String = what
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+                .collect();
             let _ = std::fs::write(dir.join(format!("failed-{}-{name}.png", self.prefix)), png);
         }
     }
 
     /// End the browser session (Chromium exits); chromedriver dies with the harness.
     pub async fn close(self) {
-        let Harness { client, sim, _driver, _dir, .. } = self;
+        let Harness {
+            client,
+            sim,
+            _driver,
+            _dir,
+            ..
+        } = self;
         let _ = client.close().await;
         sim.shutdown().await;
         drop(_driver);

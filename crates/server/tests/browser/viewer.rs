@@ -20,7 +20,11 @@ const ADMIN_ONLY: &[&str] = &[
 
 async fn assert_no_admin_controls(h: &Harness, page: &str) {
     for css in ADMIN_ONLY {
-        assert!(!h.exists(css).await, "a viewer sees {css} on the {page} page:\n{}", h.body_text().await);
+        assert!(
+            !h.exists(css).await,
+            "a viewer sees {css} on the {page} page:\n{}",
+            h.body_text().await
+        );
     }
 }
 
@@ -28,7 +32,10 @@ async fn assert_no_admin_controls(h: &Harness, page: &str) {
 async fn viewer_sees_no_admin_buttons() {
     let mut h = Harness::start(100, 20).await;
     // An admin connects and syncs through the API, so the viewer has something to look at.
-    let admin = reqwest::Client::builder().cookie_store(true).build().unwrap();
+    let admin = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
     let me: serde_json::Value = admin
         .post(h.url("/api/v1/auth/login"))
         .json(&json!({"username": ADMIN_USER, "password": ADMIN_PASSWORD}))
@@ -49,15 +56,34 @@ async fn viewer_sees_no_admin_buttons() {
         .unwrap();
     assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
     // The connection test is what makes it "Connected".
-    let r = admin.post(h.url("/api/v1/integrations/okta/test")).header("x-csrf-token", &csrf).json(&json!({})).send().await.unwrap();
+    let r = admin
+        .post(h.url("/api/v1/integrations/okta/test"))
+        .header("x-csrf-token", &csrf)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
-    let r = admin.post(h.url("/api/v1/integrations/okta/sync")).header("x-csrf-token", &csrf).json(&json!({})).send().await.unwrap();
+    let r = admin
+        .post(h.url("/api/v1/integrations/okta/sync"))
+        .header("x-csrf-token", &csrf)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 202, "{}", r.text().await.unwrap());
     let job: serde_json::Value = r.json().await.unwrap();
     let id = job["id"].as_i64().unwrap();
     let mut finished = false;
     for _ in 0..600 {
-        let job: serde_json::Value = admin.get(h.url(&format!("/api/v1/sync-runs/{id}"))).send().await.unwrap().json().await.unwrap();
+        let job: serde_json::Value = admin
+            .get(h.url(&format!("/api/v1/sync-runs/{id}")))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         if job["status"] != "running" {
             assert_eq!(job["status"], "succeeded", "{job}");
             finished = true;

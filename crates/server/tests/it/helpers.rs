@@ -37,7 +37,9 @@ impl Clock for TestClock {
 
 /// The simulated org's "now" (the System Log window covers what the simulator holds).
 pub fn sim_now() -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339("2026-11-01T00:00:00Z").unwrap().with_timezone(&Utc)
+    DateTime::parse_from_rfc3339("2026-11-01T00:00:00Z")
+        .unwrap()
+        .with_timezone(&Utc)
 }
 
 pub struct TestApp {
@@ -59,11 +61,17 @@ pub struct Session {
 impl Session {
     pub fn anonymous(base: &str) -> Session {
         let client = Client::builder().cookie_store(true).build().unwrap();
-        Session { client, base: base.to_string(), csrf: None }
+        Session {
+            client,
+            base: base.to_string(),
+            csrf: None,
+        }
     }
 
     pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
-        let rb = self.client.request(method, format!("{}{}", self.base, path));
+        let rb = self
+            .client
+            .request(method, format!("{}{}", self.base, path));
         match &self.csrf {
             Some(t) => rb.header("X-CSRF-Token", t),
             None => rb,
@@ -75,12 +83,21 @@ impl Session {
     }
 
     pub async fn post(&self, path: &str, body: Value) -> Response {
-        self.request(Method::POST, path).json(&body).send().await.unwrap()
+        self.request(Method::POST, path)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
     }
 
     pub async fn login(base: &str, user: &str, password: &str) -> Session {
         let mut s = Session::anonymous(base);
-        let r = s.post("/api/v1/auth/login", json!({"username": user, "password": password})).await;
+        let r = s
+            .post(
+                "/api/v1/auth/login",
+                json!({"username": user, "password": password}),
+            )
+            .await;
         assert_eq!(r.status(), 200, "login {user}: {}", r.text().await.unwrap());
         let me: Value = r.json().await.unwrap();
         s.csrf = Some(me["csrf_token"].as_str().unwrap().to_string());
@@ -91,17 +108,37 @@ impl Session {
 pub async fn spawn_app(users: usize) -> TestApp {
     let mut config = SimConfig::new(users, 7, sim_now());
     config.rate.mode = RateLimitMode::None;
-    let sim = Simulator::start(config, "127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let sim = Simulator::start(config, "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
     let (store, dir) = steward_store::testing::test_store().await;
     let clock = Arc::new(TestClock(Mutex::new(sim_now())));
-    steward_server::auth::create_user(&store, "alice", "admin", ADMIN_PASSWORD, sim_now()).await.unwrap();
-    steward_server::auth::create_user(&store, "victor", "viewer", VIEWER_PASSWORD, sim_now()).await.unwrap();
-    let server_config = ServerConfig { allow_insecure_loopback: true, ..ServerConfig::default() };
+    steward_server::auth::create_user(&store, "alice", "admin", ADMIN_PASSWORD, sim_now())
+        .await
+        .unwrap();
+    steward_server::auth::create_user(&store, "victor", "viewer", VIEWER_PASSWORD, sim_now())
+        .await
+        .unwrap();
+    let server_config = ServerConfig {
+        allow_insecure_loopback: true,
+        ..ServerConfig::default()
+    };
     let state = AppState::new(store.clone(), clock.clone(), server_config);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(steward_server::serve(listener, state.clone(), std::future::pending()));
-    TestApp { base, store, clock, sim, state, _dir: dir }
+    tokio::spawn(steward_server::serve(
+        listener,
+        state.clone(),
+        std::future::pending(),
+    ));
+    TestApp {
+        base,
+        store,
+        clock,
+        sim,
+        state,
+        _dir: dir,
+    }
 }
 
 impl TestApp {
@@ -127,12 +164,19 @@ impl TestApp {
 
     /// Start a sync and wait for it to end; returns the job.
     pub async fn sync(&self, admin: &Session) -> Value {
-        let r = admin.post("/api/v1/integrations/okta/sync", json!({})).await;
+        let r = admin
+            .post("/api/v1/integrations/okta/sync", json!({}))
+            .await;
         assert_eq!(r.status(), 202, "{}", r.text().await.unwrap());
         let job: Value = r.json().await.unwrap();
         let id = job["id"].as_i64().unwrap();
         for _ in 0..600 {
-            let job: Value = admin.get(&format!("/api/v1/sync-runs/{id}")).await.json().await.unwrap();
+            let job: Value = admin
+                .get(&format!("/api/v1/sync-runs/{id}"))
+                .await
+                .json()
+                .await
+                .unwrap();
             if job["status"] != "running" {
                 return job;
             }
@@ -148,7 +192,10 @@ pub async fn assert_error(r: Response, status: u16, code: &str, field: Option<&s
     let body: Value = r.json().await.unwrap();
     assert_eq!(got, status, "{body}");
     assert_eq!(body["error"], code, "{body}");
-    assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()), "{body}");
+    assert!(
+        body["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "{body}"
+    );
     match field {
         Some(f) => assert_eq!(body["field"], f, "{body}"),
         None => assert!(body.get("field").is_some(), "field member missing: {body}"),

@@ -9,6 +9,6 @@ mod bench;
 mod graph;
 mod helpers;
 mod ui;
-mod ui_reviews;
 mod ui_reviewer_role;
+mod ui_reviews;
 mod ui_security;

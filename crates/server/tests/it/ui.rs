@@ -11,12 +11,18 @@ fn form_body(pairs: &[(&str, &str)]) -> String {
     fn enc(s: &str) -> String {
         s.bytes()
             .map(|b| match b {
-                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                    (b as char).to_string()
+                }
                 _ => format!("%{b:02X}"),
             })
             .collect()
     }
-    pairs.iter().map(|(k, v)| format!("{}={}", enc(k), enc(v))).collect::<Vec<_>>().join("&")
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
+        .collect::<Vec<_>>()
+        .join("&")
 }
 
 /// A browser-like client: cookies, no automatic redirects (tests look at them).
@@ -28,15 +34,37 @@ struct Browser {
 
 impl Browser {
     fn anonymous(base: &str) -> Browser {
-        let client = Client::builder().cookie_store(true).redirect(redirect::Policy::none()).build().unwrap();
-        Browser { client, base: base.to_string(), csrf: String::new() }
+        let client = Client::builder()
+            .cookie_store(true)
+            .redirect(redirect::Policy::none())
+            .build()
+            .unwrap();
+        Browser {
+            client,
+            base: base.to_string(),
+            csrf: String::new(),
+        }
     }
 
     /// Log in through the HTML form, then read the CSRF token from a page.
     async fn login(base: &str, user: &str, password: &str) -> Browser {
         let mut b = Browser::anonymous(base);
-        let r = b.post_form("/login", &[("username", user), ("password", password), ("next", "/integrations")]).await;
-        assert_eq!(r.status(), StatusCode::SEE_OTHER, "{}", r.text().await.unwrap());
+        let r = b
+            .post_form(
+                "/login",
+                &[
+                    ("username", user),
+                    ("password", password),
+                    ("next", "/integrations"),
+                ],
+            )
+            .await;
+        assert_eq!(
+            r.status(),
+            StatusCode::SEE_OTHER,
+            "{}",
+            r.text().await.unwrap()
+        );
         assert_eq!(r.headers()["location"], "/integrations");
         let page = b.page("/integrations").await;
         let marker = "name=\"csrf_token\" value=\"";
@@ -46,7 +74,11 @@ impl Browser {
     }
 
     async fn get(&self, path: &str) -> reqwest::Response {
-        self.client.get(format!("{}{path}", self.base)).send().await.unwrap()
+        self.client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap()
     }
 
     /// GET a page, asserting 200, returning its HTML.
@@ -103,7 +135,13 @@ async fn connect(app: &TestApp, b: &Browser, role: &str) -> reqwest::Response {
     let token = app.sim.token(role);
     b.submit(
         "/integrations/new",
-        &[("kind", "okta"), ("name", "okta"), ("domain", &domain), ("token", &token), ("allow_insecure_loopback", "true")],
+        &[
+            ("kind", "okta"),
+            ("name", "okta"),
+            ("domain", &domain),
+            ("token", &token),
+            ("allow_insecure_loopback", "true"),
+        ],
     )
     .await
 }
@@ -133,7 +171,14 @@ async fn login_page_renders_and_anonymous_pages_redirect() {
         assert!(html.contains(&format!("id=\"{id}\"")), "{id} missing");
     }
     assert!(html.contains("<label for=\"login-username\""));
-    for path in ["/integrations", "/inventory", "/privacy-requests", "/evidence", "/identity/users", "/integrations/new?kind=okta"] {
+    for path in [
+        "/integrations",
+        "/inventory",
+        "/privacy-requests",
+        "/evidence",
+        "/identity/users",
+        "/integrations/new?kind=okta",
+    ] {
         let r = anon.get(path).await;
         assert_eq!(r.status(), StatusCode::SEE_OTHER, "{path}");
         let location = r.headers()["location"].to_str().unwrap().to_string();
@@ -144,12 +189,32 @@ async fn login_page_renders_and_anonymous_pages_redirect() {
     // Static files: right types, long cache, and the CSP stays on.
     let r = anon.get("/static/htmx.min.js").await;
     assert_eq!(r.status(), 200);
-    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/javascript"));
-    assert!(r.headers()["cache-control"].to_str().unwrap().contains("max-age=31536000"));
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/javascript")
+    );
+    assert!(
+        r.headers()["cache-control"]
+            .to_str()
+            .unwrap()
+            .contains("max-age=31536000")
+    );
     let r = anon.get("/static/app.css").await;
-    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/css"));
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/css")
+    );
     let r = anon.get("/login").await;
-    assert!(r.headers()["content-security-policy"].to_str().unwrap().contains("default-src 'self'"));
+    assert!(
+        r.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("default-src 'self'")
+    );
 }
 
 #[tokio::test]
@@ -157,17 +222,40 @@ async fn login_errors_are_inline_and_rate_limited() {
     let app = spawn_app(100).await;
     let anon = Browser::anonymous(&app.base);
     // An open redirect is refused: `next` must be a local path.
-    let r = Browser::anonymous(&app.base).post_form("/login", &[("username", "victor"), ("password", VIEWER_PASSWORD), ("next", "//evil.example/")]).await;
+    let r = Browser::anonymous(&app.base)
+        .post_form(
+            "/login",
+            &[
+                ("username", "victor"),
+                ("password", VIEWER_PASSWORD),
+                ("next", "//evil.example/"),
+            ],
+        )
+        .await;
     assert_eq!(r.headers()["location"], "/integrations");
-    let r = anon.post_form("/login", &[("username", "alice"), ("password", "wrong-password-1")]).await;
+    let r = anon
+        .post_form(
+            "/login",
+            &[("username", "alice"), ("password", "wrong-password-1")],
+        )
+        .await;
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     let html = r.text().await.unwrap();
     assert!(html.contains("wrong user name or password"), "{html}");
     assert!(html.contains("value=\"alice\""), "the user name is kept");
     for _ in 0..5 {
-        anon.post_form("/login", &[("username", "alice"), ("password", "wrong-password-1")]).await;
+        anon.post_form(
+            "/login",
+            &[("username", "alice"), ("password", "wrong-password-1")],
+        )
+        .await;
     }
-    let r = anon.post_form("/login", &[("username", "alice"), ("password", ADMIN_PASSWORD)]).await;
+    let r = anon
+        .post_form(
+            "/login",
+            &[("username", "alice"), ("password", ADMIN_PASSWORD)],
+        )
+        .await;
     assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(r.text().await.unwrap().contains("too many failed logins"));
 }
@@ -177,7 +265,11 @@ async fn logout_ends_the_session() {
     let app = spawn_app(100).await;
     let b = admin(&app).await;
     let r = b.post_form("/logout", &[]).await;
-    assert_eq!(r.status(), StatusCode::FORBIDDEN, "logout needs the CSRF token");
+    assert_eq!(
+        r.status(),
+        StatusCode::FORBIDDEN,
+        "logout needs the CSRF token"
+    );
     let r = b.submit("/logout", &[]).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     assert_eq!(b.get("/integrations").await.status(), StatusCode::SEE_OTHER);
@@ -191,28 +283,68 @@ async fn connect_form_names_bad_fields_and_viewers_cannot_connect() {
     assert!(html.contains("id=\"connect-okta\""));
     assert!(html.contains("id=\"connect-onetrust\""));
     let html = b.page("/integrations/new?kind=okta").await;
-    for id in ["integration-name", "integration-domain", "integration-token", "integration-allow-insecure", "test-connection", "save-integration"] {
+    for id in [
+        "integration-name",
+        "integration-domain",
+        "integration-token",
+        "integration-allow-insecure",
+        "test-connection",
+        "save-integration",
+    ] {
         assert!(html.contains(&format!("id=\"{id}\"")), "{id} missing");
-        assert!(html.contains(&format!("for=\"{id}\"")) || id.ends_with("connection") || id.starts_with("save"), "label for {id}");
+        assert!(
+            html.contains(&format!("for=\"{id}\""))
+                || id.ends_with("connection")
+                || id.starts_with("save"),
+            "label for {id}"
+        );
     }
-    let r = b.submit("/integrations/new", &[("kind", "okta"), ("name", "bad name!"), ("domain", ""), ("token", "")]).await;
+    let r = b
+        .submit(
+            "/integrations/new",
+            &[
+                ("kind", "okta"),
+                ("name", "bad name!"),
+                ("domain", ""),
+                ("token", ""),
+            ],
+        )
+        .await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     let html = r.text().await.unwrap();
     assert!(html.contains("id=\"name-error\""), "{html}");
     assert!(html.contains("id=\"domain-error\""), "{html}");
     assert!(html.contains("id=\"token-error\""), "{html}");
-    let r = b.htmx("/integrations/new/test", &[("kind", "okta"), ("name", "okta"), ("domain", "not a domain"), ("token", "x")]).await;
+    let r = b
+        .htmx(
+            "/integrations/new/test",
+            &[
+                ("kind", "okta"),
+                ("name", "okta"),
+                ("domain", "not a domain"),
+                ("token", "x"),
+            ],
+        )
+        .await;
     let html = r.text().await.unwrap();
     assert!(html.contains("data-field=\"domain\""), "{html}");
     // Missing CSRF is refused.
-    let r = b.post_form("/integrations/new", &[("kind", "okta"), ("name", "x")]).await;
+    let r = b
+        .post_form("/integrations/new", &[("kind", "okta"), ("name", "x")])
+        .await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     // A viewer sees no connect button, and the handlers refuse.
     let v = viewer(&app).await;
     let html = v.page("/integrations").await;
     assert!(!html.contains("id=\"connect-okta\""));
-    assert_eq!(v.get("/integrations/new?kind=okta").await.status(), StatusCode::FORBIDDEN);
-    assert_eq!(connect(&app, &v, "super_admin").await.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        v.get("/integrations/new?kind=okta").await.status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        connect(&app, &v, "super_admin").await.status(),
+        StatusCode::FORBIDDEN
+    );
     assert!(app.store.integrations().await.unwrap().is_empty());
 }
 
@@ -225,7 +357,13 @@ async fn test_connection_shows_rows_and_a_failing_token_is_not_saved() {
     let r = b
         .htmx(
             "/integrations/new/test",
-            &[("kind", "okta"), ("name", "okta"), ("domain", &domain), ("token", &token), ("allow_insecure_loopback", "true")],
+            &[
+                ("kind", "okta"),
+                ("name", "okta"),
+                ("domain", &domain),
+                ("token", &token),
+                ("allow_insecure_loopback", "true"),
+            ],
         )
         .await;
     assert_eq!(r.status(), 200);
@@ -238,7 +376,13 @@ async fn test_connection_shows_rows_and_a_failing_token_is_not_saved() {
     let r = b
         .submit(
             "/integrations/new",
-            &[("kind", "okta"), ("name", "okta"), ("domain", &domain), ("token", &bad), ("allow_insecure_loopback", "true")],
+            &[
+                ("kind", "okta"),
+                ("name", "okta"),
+                ("domain", &domain),
+                ("token", &bad),
+                ("allow_insecure_loopback", "true"),
+            ],
         )
         .await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
@@ -253,7 +397,12 @@ async fn connect_save_sync_and_see_the_staging_area() {
     let b = admin(&app).await;
     let token = app.sim.token("super_admin");
     let r = connect(&app, &b, "super_admin").await;
-    assert_eq!(r.status(), StatusCode::SEE_OTHER, "{}", r.text().await.unwrap());
+    assert_eq!(
+        r.status(),
+        StatusCode::SEE_OTHER,
+        "{}",
+        r.text().await.unwrap()
+    );
     assert_eq!(r.headers()["location"], "/integrations/okta");
     let html = b.page("/integrations").await;
     assert!(html.contains("status-connected"), "{html}");
@@ -271,7 +420,18 @@ async fn connect_save_sync_and_see_the_staging_area() {
     // Every page renders for both roles, and none shows the token.
     let v = viewer(&app).await;
     for who in [&b, &v] {
-        for path in ["/integrations", "/integrations/okta", "/inventory", "/inventory?tab=all", "/privacy-requests", "/evidence", "/identity/users", "/identity/groups", "/identity/apps", "/identity/admins"] {
+        for path in [
+            "/integrations",
+            "/integrations/okta",
+            "/inventory",
+            "/inventory?tab=all",
+            "/privacy-requests",
+            "/evidence",
+            "/identity/users",
+            "/identity/groups",
+            "/identity/apps",
+            "/identity/admins",
+        ] {
             let html = who.page(path).await;
             assert!(!html.contains(&token), "{path} shows the token");
         }
@@ -282,13 +442,26 @@ async fn connect_save_sync_and_see_the_staging_area() {
     let r = b.submit("/integrations/okta/sync", &[]).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let html = b.page("/integrations/okta").await;
-    let start = html.find("<div id=\"sync-progress\"").expect("the progress block");
+    let start = html
+        .find("<div id=\"sync-progress\"")
+        .expect("the progress block");
     let fragment = &html[start..];
-    assert!(!fragment.starts_with("<div id=\"sync-progress\" data-state=\"idle\""), "{fragment}");
+    assert!(
+        !fragment.starts_with("<div id=\"sync-progress\" data-state=\"idle\""),
+        "{fragment}"
+    );
     let done = wait_for_sync(&b, fragment).await;
     assert!(done.contains("data-state=\"succeeded\""), "{done}");
-    assert_eq!(v.htmx("/integrations/okta/sync", &[]).await.status(), StatusCode::FORBIDDEN);
-    assert_eq!(v.submit("/integrations/okta/remove", &[("confirm", "okta")]).await.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        v.htmx("/integrations/okta/sync", &[]).await.status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        v.submit("/integrations/okta/remove", &[("confirm", "okta")])
+            .await
+            .status(),
+        StatusCode::FORBIDDEN
+    );
 }
 
 /// Admin and viewer sessions on an app whose simulator is connected and synced through the UI.
@@ -321,21 +494,59 @@ async fn staging_area_accepts_and_ignores_single_and_bulk() {
     // A viewer sees no accept buttons, and the handler refuses.
     let vhtml = v.page("/inventory").await;
     assert!(!vhtml.contains("accept-item"));
-    assert_eq!(v.submit("/inventory/triage", &[("accept_one", &id), ("back", "tab=staging")]).await.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        v.submit(
+            "/inventory/triage",
+            &[("accept_one", &id), ("back", "tab=staging")]
+        )
+        .await
+        .status(),
+        StatusCode::FORBIDDEN
+    );
     // Without the CSRF token, refused.
-    assert_eq!(b.post_form("/inventory/triage", &[("accept_one", &id)]).await.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        b.post_form("/inventory/triage", &[("accept_one", &id)])
+            .await
+            .status(),
+        StatusCode::FORBIDDEN
+    );
     // Accept one.
-    let r = b.submit("/inventory/triage", &[("accept_one", &id), ("back", "tab=staging&page=1")]).await;
-    assert_eq!(r.status(), StatusCode::SEE_OTHER, "{}", r.text().await.unwrap());
+    let r = b
+        .submit(
+            "/inventory/triage",
+            &[("accept_one", &id), ("back", "tab=staging&page=1")],
+        )
+        .await;
+    assert_eq!(
+        r.status(),
+        StatusCode::SEE_OTHER,
+        "{}",
+        r.text().await.unwrap()
+    );
     let location = r.headers()["location"].to_str().unwrap().to_string();
     let html = b.page(&location).await;
     assert!(html.contains("Accepted 1 item"), "{html}");
-    assert!(!html.contains(&format!("data-item-id=\"{id}\"")), "accepted items leave the staging area");
+    assert!(
+        !html.contains(&format!("data-item-id=\"{id}\"")),
+        "accepted items leave the staging area"
+    );
     let detail = b.page(&format!("/inventory/{id}")).await;
-    assert!(detail.contains("Who uses the app") && detail.contains("accepted"), "{detail}");
+    assert!(
+        detail.contains("Who uses the app") && detail.contains("accepted"),
+        "{detail}"
+    );
     // Ignoring needs a reason: the error names it and nothing changes.
     let second = first_item(&html);
-    let r = b.submit("/inventory/triage", &[("action", "ignore"), ("ids", &second), ("back", "tab=staging")]).await;
+    let r = b
+        .submit(
+            "/inventory/triage",
+            &[
+                ("action", "ignore"),
+                ("ids", &second),
+                ("back", "tab=staging"),
+            ],
+        )
+        .await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     assert!(r.text().await.unwrap().contains("reason"));
     // Bulk ignore with a reason.
@@ -345,16 +556,32 @@ async fn staging_area_accepts_and_ignores_single_and_bulk() {
         first_item(rest)
     };
     let r = b
-        .submit("/inventory/triage", &[("action", "ignore"), ("ids", &second), ("ids", &third), ("reason", "no personal data"), ("back", "tab=staging")])
+        .submit(
+            "/inventory/triage",
+            &[
+                ("action", "ignore"),
+                ("ids", &second),
+                ("ids", &third),
+                ("reason", "no personal data"),
+                ("back", "tab=staging"),
+            ],
+        )
         .await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let html = b.page("/inventory?tab=all&status=ignored").await;
-    assert!(html.contains(&format!("data-item-id=\"{second}\"")) && html.contains(&format!("data-item-id=\"{third}\"")), "{html}");
+    assert!(
+        html.contains(&format!("data-item-id=\"{second}\""))
+            && html.contains(&format!("data-item-id=\"{third}\"")),
+        "{html}"
+    );
     // Bad filters are 400s naming the parameter.
     let r = b.get("/inventory?tab=all&status=bogus").await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     assert!(r.text().await.unwrap().contains("status"));
-    assert_eq!(b.get("/inventory?page=0").await.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        b.get("/inventory?page=0").await.status(),
+        StatusCode::BAD_REQUEST
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -364,11 +591,15 @@ async fn access_request_downloads_the_export_and_deletion_needs_confirmation() {
     let html = b.page("/privacy-requests").await;
     assert!(html.contains("id=\"request-email\"") && html.contains("id=\"start-access-request\""));
     // A bad email is named inline.
-    let r = b.submit("/privacy-requests/access", &[("email", "not-an-email")]).await;
+    let r = b
+        .submit("/privacy-requests/access", &[("email", "not-an-email")])
+        .await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     assert!(r.text().await.unwrap().contains("email"));
     // A viewer may run an access request (read) and download it.
-    let r = v.submit("/privacy-requests/access", &[("email", &email)]).await;
+    let r = v
+        .submit("/privacy-requests/access", &[("email", &email)])
+        .await;
     assert_eq!(r.status(), 200);
     let html = r.text().await.unwrap();
     assert!(html.contains("id=\"download-export\""), "{html}");
@@ -377,25 +608,58 @@ async fn access_request_downloads_the_export_and_deletion_needs_confirmation() {
     let href = html[start..].split('"').next().unwrap().to_string();
     let r = v.get(&href).await;
     assert_eq!(r.status(), 200);
-    assert!(r.headers()["content-disposition"].to_str().unwrap().starts_with("attachment"));
+    assert!(
+        r.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment")
+    );
     let export: serde_json::Value = r.json().await.unwrap();
     assert!(export["integrations"].is_array(), "{export}");
     // Nobody else can fetch it.
     assert_eq!(b.get(&href).await.status(), StatusCode::NOT_FOUND);
     // Deletion: viewers are refused; admins get a dry run naming the account, then must type
     // the email or account id.
-    assert_eq!(v.get("/privacy-requests/delete").await.status(), StatusCode::FORBIDDEN);
-    assert_eq!(v.submit("/privacy-requests/delete", &[("email", &email)]).await.status(), StatusCode::FORBIDDEN);
-    assert_eq!(v.submit("/privacy-requests/delete/confirm", &[("email", &email), ("confirm", &email)]).await.status(), StatusCode::FORBIDDEN);
-    let r = b.submit("/privacy-requests/delete", &[("email", &email)]).await;
+    assert_eq!(
+        v.get("/privacy-requests/delete").await.status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        v.submit("/privacy-requests/delete", &[("email", &email)])
+            .await
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        v.submit(
+            "/privacy-requests/delete/confirm",
+            &[("email", &email), ("confirm", &email)]
+        )
+        .await
+        .status(),
+        StatusCode::FORBIDDEN
+    );
+    let r = b
+        .submit("/privacy-requests/delete", &[("email", &email)])
+        .await;
     assert_eq!(r.status(), 200);
     let html = r.text().await.unwrap();
     assert!(html.contains("data-account-id=\""), "{html}");
     assert!(html.contains("id=\"delete-confirm\""), "{html}");
-    let r = b.submit("/privacy-requests/delete/confirm", &[("email", &email), ("confirm", "someone-else@example.com")]).await;
+    let r = b
+        .submit(
+            "/privacy-requests/delete/confirm",
+            &[("email", &email), ("confirm", "someone-else@example.com")],
+        )
+        .await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     assert!(r.text().await.unwrap().contains("confirm"));
-    let r = b.submit("/privacy-requests/delete/confirm", &[("email", &email), ("confirm", &email)]).await;
+    let r = b
+        .submit(
+            "/privacy-requests/delete/confirm",
+            &[("email", &email), ("confirm", &email)],
+        )
+        .await;
     assert_eq!(r.status(), 200);
     let html = r.text().await.unwrap();
     assert!(html.contains("id=\"deletion-receipt\""), "{html}");
@@ -410,9 +674,15 @@ async fn evidence_register_shows_verified_items_and_identity_searches() {
         let html = who.page("/evidence").await;
         assert!(html.contains("id=\"evidence-verify-status\""), "{html}");
         assert!(html.contains("Chain verified"), "{html}");
-        assert!(html.matches("data-verified=\"true\"").count() >= 2, "{html}");
+        assert!(
+            html.matches("data-verified=\"true\"").count() >= 2,
+            "{html}"
+        );
         assert!(!html.contains("data-verified=\"false\""));
-        assert!(html.contains("ISO 27001") || html.contains("SOC 2"), "{html}");
+        assert!(
+            html.contains("ISO 27001") || html.contains("SOC 2"),
+            "{html}"
+        );
     }
     for format in ["json", "csv", "html"] {
         let html = b.page("/evidence").await;
@@ -420,11 +690,19 @@ async fn evidence_register_shows_verified_items_and_identity_searches() {
         assert!(html.contains(&href), "{format}");
         let r = v.get(&href).await;
         assert_eq!(r.status(), 200, "{format}");
-        assert!(r.headers()["content-disposition"].to_str().unwrap().starts_with("attachment"));
+        assert!(
+            r.headers()["content-disposition"]
+                .to_str()
+                .unwrap()
+                .starts_with("attachment")
+        );
     }
     let html = b.page("/evidence/EV-1").await;
     assert!(html.contains("Mapped controls"));
-    assert_eq!(b.get("/evidence/EV-999").await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        b.get("/evidence/EV-999").await.status(),
+        StatusCode::NOT_FOUND
+    );
     // Identity: full page, then the htmx fragment of a search.
     let html = b.page("/identity/users").await;
     assert!(html.contains("id=\"identity-search\"") && html.contains("keyup changed delay:300ms"));
@@ -443,8 +721,14 @@ async fn evidence_register_shows_verified_items_and_identity_searches() {
     let html = b.page("/identity/admins").await;
     let body = &html[html.find("<tbody>").expect("admin rows")..];
     assert!(body.contains("@"), "admins are named by login: {body}");
-    assert_eq!(b.get("/identity/nope").await.status(), StatusCode::NOT_FOUND);
-    assert_eq!(b.get("/identity/users?page=x").await.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        b.get("/identity/nope").await.status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        b.get("/identity/users?page=x").await.status(),
+        StatusCode::BAD_REQUEST
+    );
 }
 
 /// An active user no token acts as (safe to delete).
@@ -453,7 +737,9 @@ fn plain_user(app: &TestApp) -> String {
         (0..org.users.len())
             .find(|&u| {
                 let user = &org.users[u];
-                !user.deleted && user.status == steward_simulator::org::Status::Active && !org.token_users.contains(&(u as u32))
+                !user.deleted
+                    && user.status == steward_simulator::org::Status::Active
+                    && !org.token_users.contains(&(u as u32))
             })
             .map(|u| org.users[u].email.clone())
             .unwrap()
@@ -465,18 +751,34 @@ async fn onetrust_form_and_htmx_session_expiry() {
     let app = spawn_app(100).await;
     let b = admin(&app).await;
     let html = b.page("/integrations/new?kind=onetrust").await;
-    assert!(html.contains("Connect OneTrust") && html.contains("id=\"integration-client-id\""), "{html}");
+    assert!(
+        html.contains("Connect OneTrust") && html.contains("id=\"integration-client-id\""),
+        "{html}"
+    );
     let r = b
         .submit(
             "/integrations/new",
-            &[("kind", "onetrust"), ("name", "ot"), ("domain", "acme.my.onetrust.com"), ("auth_method", "client_credentials"), ("client_id", ""), ("token", "secret")],
+            &[
+                ("kind", "onetrust"),
+                ("name", "ot"),
+                ("domain", "acme.my.onetrust.com"),
+                ("auth_method", "client_credentials"),
+                ("client_id", ""),
+                ("token", "secret"),
+            ],
         )
         .await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     let html = r.text().await.unwrap();
     assert!(html.contains("id=\"client_id-error\""), "{html}");
-    assert!(!html.contains("value=\"secret\""), "secrets are never rendered back");
-    assert_eq!(b.get("/integrations/new?kind=nope").await.status(), StatusCode::BAD_REQUEST);
+    assert!(
+        !html.contains("value=\"secret\""),
+        "secrets are never rendered back"
+    );
+    assert_eq!(
+        b.get("/integrations/new?kind=nope").await.status(),
+        StatusCode::BAD_REQUEST
+    );
     // An htmx request without a session is told to navigate to the login page.
     let anon = Browser::anonymous(&app.base);
     let r = anon
@@ -487,7 +789,10 @@ async fn onetrust_form_and_htmx_session_expiry() {
         .send()
         .await
         .unwrap();
-    assert_eq!(r.headers()["hx-redirect"], "/login?next=%2Fidentity%2Fusers");
+    assert_eq!(
+        r.headers()["hx-redirect"],
+        "/login?next=%2Fidentity%2Fusers"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -495,29 +800,83 @@ async fn frequency_token_replacement_and_removal_are_admin_only() {
     let app = spawn_app(100).await;
     let b = admin(&app).await;
     let v = viewer(&app).await;
-    assert_eq!(connect(&app, &b, "super_admin").await.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        connect(&app, &b, "super_admin").await.status(),
+        StatusCode::SEE_OTHER
+    );
     // Sync frequency.
-    assert_eq!(v.submit("/integrations/okta/schedule", &[("frequency", "daily")]).await.status(), StatusCode::FORBIDDEN);
-    let r = b.submit("/integrations/okta/schedule", &[("frequency", "fortnightly")]).await;
+    assert_eq!(
+        v.submit("/integrations/okta/schedule", &[("frequency", "daily")])
+            .await
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+    let r = b
+        .submit(
+            "/integrations/okta/schedule",
+            &[("frequency", "fortnightly")],
+        )
+        .await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     assert!(r.text().await.unwrap().contains("frequency"));
-    assert_eq!(b.submit("/integrations/okta/schedule", &[("frequency", "6h")]).await.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        b.submit("/integrations/okta/schedule", &[("frequency", "6h")])
+            .await
+            .status(),
+        StatusCode::SEE_OTHER
+    );
     let html = b.page("/integrations/okta").await;
     assert!(html.contains("<option value=\"6h\" selected>"), "{html}");
     assert!(v.page("/integrations/okta").await.contains("Every 6 hours"));
     // Replace the token: admin only, never rendered.
     let new_token = app.sim.token("read_only_admin");
-    assert_eq!(v.submit("/integrations/okta/token", &[("token", &new_token)]).await.status(), StatusCode::FORBIDDEN);
-    assert_eq!(b.submit("/integrations/okta/token", &[("token", " ")]).await.status(), StatusCode::BAD_REQUEST);
-    assert_eq!(b.submit("/integrations/okta/token", &[("token", &new_token)]).await.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        v.submit("/integrations/okta/token", &[("token", &new_token)])
+            .await
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        b.submit("/integrations/okta/token", &[("token", " ")])
+            .await
+            .status(),
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        b.submit("/integrations/okta/token", &[("token", &new_token)])
+            .await
+            .status(),
+        StatusCode::SEE_OTHER
+    );
     let html = b.page("/integrations/okta").await;
     assert!(!html.contains(&new_token));
-    assert!(html.contains("status-connected"), "the new token was tested: {html}");
+    assert!(
+        html.contains("status-connected"),
+        "the new token was tested: {html}"
+    );
     // Remove: admin only, and the name must be typed.
-    assert_eq!(v.submit("/integrations/okta/remove", &[("confirm", "okta")]).await.status(), StatusCode::FORBIDDEN);
-    assert_eq!(b.submit("/integrations/okta/remove", &[("confirm", "")]).await.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        v.submit("/integrations/okta/remove", &[("confirm", "okta")])
+            .await
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        b.submit("/integrations/okta/remove", &[("confirm", "")])
+            .await
+            .status(),
+        StatusCode::BAD_REQUEST
+    );
     assert_eq!(app.store.integrations().await.unwrap().len(), 1);
-    assert_eq!(b.submit("/integrations/okta/remove", &[("confirm", "okta")]).await.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        b.submit("/integrations/okta/remove", &[("confirm", "okta")])
+            .await
+            .status(),
+        StatusCode::SEE_OTHER
+    );
     assert!(app.store.integrations().await.unwrap().is_empty());
-    assert_eq!(b.get("/integrations/okta").await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        b.get("/integrations/okta").await.status(),
+        StatusCode::NOT_FOUND
+    );
 }

@@ -24,7 +24,11 @@ struct Browser {
 
 impl Browser {
     async fn login(base: &str, user: &str, password: &str) -> Browser {
-        let client = Client::builder().cookie_store(true).redirect(redirect::Policy::none()).build().unwrap();
+        let client = Client::builder()
+            .cookie_store(true)
+            .redirect(redirect::Policy::none())
+            .build()
+            .unwrap();
         let r = client
             .post(format!("{base}/api/v1/auth/login"))
             .json(&json!({"username": user, "password": password}))
@@ -33,11 +37,19 @@ impl Browser {
             .unwrap();
         assert_eq!(r.status(), 200);
         let me: Value = r.json().await.unwrap();
-        Browser { client, base: base.to_string(), csrf: me["csrf_token"].as_str().unwrap().to_string() }
+        Browser {
+            client,
+            base: base.to_string(),
+            csrf: me["csrf_token"].as_str().unwrap().to_string(),
+        }
     }
 
     async fn get(&self, path: &str) -> reqwest::Response {
-        self.client.get(format!("{}{path}", self.base)).send().await.unwrap()
+        self.client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap()
     }
 
     async fn page(&self, path: &str) -> String {
@@ -70,17 +82,26 @@ impl Browser {
 /// The HTML of the element with `id` up to the first `end` after it.
 fn section<'a>(html: &'a str, id: &str, end: &str) -> &'a str {
     let marker = format!("id=\"{id}\"");
-    let start = html.find(&marker).unwrap_or_else(|| panic!("no #{id} in {html}"));
+    let start = html
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no #{id} in {html}"));
     let rest = &html[start..];
     &rest[..rest.find(end).unwrap_or(rest.len())]
 }
 
 async fn sync_named(admin: &Session, name: &str) {
-    let r = admin.post(&format!("/api/v1/integrations/{name}/sync"), json!({})).await;
+    let r = admin
+        .post(&format!("/api/v1/integrations/{name}/sync"), json!({}))
+        .await;
     assert_eq!(r.status(), 202, "{}", r.text().await.unwrap());
     let id = r.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
     for _ in 0..600 {
-        let job: Value = admin.get(&format!("/api/v1/sync-runs/{id}")).await.json().await.unwrap();
+        let job: Value = admin
+            .get(&format!("/api/v1/sync-runs/{id}"))
+            .await
+            .json()
+            .await
+            .unwrap();
         if job["status"] != "running" {
             assert_eq!(job["status"], "succeeded", "{job}");
             return;
@@ -102,7 +123,9 @@ async fn synced(onetrust: bool) -> (TestApp, Option<OtSimulator>) {
     // spawn_app's Okta simulator uses seed 7 at sim_now(): the OneTrust tenant overlaps it.
     let mut c = OtSimConfig::new(USERS, 7, sim_now());
     c.rate = OtRateConfig::none();
-    let ot = OtSimulator::start(c, "127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let ot = OtSimulator::start(c, "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
     let (id, secret) = ot.client_credentials();
     let r = admin
         .post(
@@ -119,30 +142,60 @@ async fn synced(onetrust: bool) -> (TestApp, Option<OtSimulator>) {
 #[tokio::test]
 async fn pages_render_for_both_roles_and_anonymous_visitors_log_in() {
     let app = spawn_app(20).await;
-    let anon = Client::builder().redirect(redirect::Policy::none()).build().unwrap();
-    for path in ["/findings", "/people", "/people?tab=seats", "/people/ada@example.com"] {
-        let r = anon.get(format!("{}{path}", app.base)).send().await.unwrap();
+    let anon = Client::builder()
+        .redirect(redirect::Policy::none())
+        .build()
+        .unwrap();
+    for path in [
+        "/findings",
+        "/people",
+        "/people?tab=seats",
+        "/people/ada@example.com",
+    ] {
+        let r = anon
+            .get(format!("{}{path}", app.base))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), StatusCode::SEE_OTHER, "{path}");
-        assert!(r.headers()["location"].to_str().unwrap().starts_with("/login?next="), "{path}");
+        assert!(
+            r.headers()["location"]
+                .to_str()
+                .unwrap()
+                .starts_with("/login?next="),
+            "{path}"
+        );
     }
     let admin = Browser::login(&app.base, "alice", ADMIN_PASSWORD).await;
     let viewer = Browser::login(&app.base, "victor", VIEWER_PASSWORD).await;
     for b in [&admin, &viewer] {
         let html = b.page("/findings").await;
-        for id in ["nav-findings", "nav-people", "findings-table", "findings-new", "findings-resolved"] {
+        for id in [
+            "nav-findings",
+            "nav-people",
+            "findings-table",
+            "findings-new",
+            "findings-resolved",
+        ] {
             assert!(html.contains(&format!("id=\"{id}\"")), "#{id} missing");
         }
         assert!(html.contains("No integration is connected yet"));
         let people = b.page("/people").await;
         assert!(people.contains("id=\"people-notice\""), "{people}");
-        assert!(!people.contains("id=\"orphans-table\""), "no empty tables without two systems");
+        assert!(
+            !people.contains("id=\"orphans-table\""),
+            "no empty tables without two systems"
+        );
     }
     // Admins get the thresholds form, viewers read the values.
     let html = admin.page("/findings").await;
     assert!(html.contains("id=\"findings-thresholds\"") && html.contains("name=\"inactive_days\""));
     let html = viewer.page("/findings").await;
     assert!(!html.contains("id=\"findings-thresholds\""));
-    assert!(html.contains("data-threshold=\"inactive_days\">90<"), "{html}");
+    assert!(
+        html.contains("data-threshold=\"inactive_days\">90<"),
+        "{html}"
+    );
     // Bad input names the parameter.
     let r = admin.get("/findings?kind=bogus").await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
@@ -152,7 +205,10 @@ async fn pages_render_for_both_roles_and_anonymous_visitors_log_in() {
     let r = admin.get("/people/not-an-email").await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     assert!(r.text().await.unwrap().contains("email"));
-    assert_eq!(admin.get("/people/nobody@nowhere.example").await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        admin.get("/people/nobody@nowhere.example").await.status(),
+        StatusCode::NOT_FOUND
+    );
     let r = admin.get("/people/find?email=Ada%2Bx%40example.com").await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     assert_eq!(r.headers()["location"], "/people/Ada%2Bx%40example.com");
@@ -163,26 +219,64 @@ async fn thresholds_are_admin_only_and_checked() {
     let app = spawn_app(20).await;
     let admin = Browser::login(&app.base, "alice", ADMIN_PASSWORD).await;
     let viewer = Browser::login(&app.base, "victor", VIEWER_PASSWORD).await;
-    let r = viewer.post("/findings/thresholds", &[("inactive_days", "30")], true).await;
+    let r = viewer
+        .post("/findings/thresholds", &[("inactive_days", "30")], true)
+        .await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
-    let r = admin.post("/findings/thresholds", &[("inactive_days", "30")], false).await;
+    let r = admin
+        .post("/findings/thresholds", &[("inactive_days", "30")], false)
+        .await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN, "no CSRF token");
-    assert_eq!(findings::thresholds(&app.store).await.unwrap().inactive_days, 90);
+    assert_eq!(
+        findings::thresholds(&app.store)
+            .await
+            .unwrap()
+            .inactive_days,
+        90
+    );
 
     // One bad field: a 400 naming it, and nothing changes (not even the good field before it).
-    let r = admin.post("/findings/thresholds", &[("super_admin_max", "5"), ("inactive_days", "0")], true).await;
+    let r = admin
+        .post(
+            "/findings/thresholds",
+            &[("super_admin_max", "5"), ("inactive_days", "0")],
+            true,
+        )
+        .await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     assert!(r.text().await.unwrap().contains("inactive_days"));
-    let r = admin.post("/findings/thresholds", &[("unused_app_days", "ninety")], true).await;
+    let r = admin
+        .post(
+            "/findings/thresholds",
+            &[("unused_app_days", "ninety")],
+            true,
+        )
+        .await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     let t = findings::thresholds(&app.store).await.unwrap();
-    assert_eq!((t.super_admin_max, t.inactive_days, t.unused_app_days), (3, 90, 90));
+    assert_eq!(
+        (t.super_admin_max, t.inactive_days, t.unused_app_days),
+        (3, 90, 90)
+    );
 
-    let r = admin.post("/findings/thresholds", &[("super_admin_max", "5"), ("inactive_days", "30"), ("kind", "unused_app")], true).await;
+    let r = admin
+        .post(
+            "/findings/thresholds",
+            &[
+                ("super_admin_max", "5"),
+                ("inactive_days", "30"),
+                ("kind", "unused_app"),
+            ],
+            true,
+        )
+        .await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     assert_eq!(r.headers()["location"], "/findings?saved=1&kind=unused_app");
     let t = findings::thresholds(&app.store).await.unwrap();
-    assert_eq!((t.super_admin_max, t.inactive_days, t.unused_app_days), (5, 30, 90));
+    assert_eq!(
+        (t.super_admin_max, t.inactive_days, t.unused_app_days),
+        (5, 30, 90)
+    );
     let html = viewer.page("/findings").await;
     assert!(html.contains("data-threshold=\"inactive_days\">30<"));
 }
@@ -197,7 +291,12 @@ async fn findings_page_lists_what_the_product_returns() {
     let table = section(&html, "findings-table", "</table>");
     for f in &open {
         let tag = format!("<tr data-kind=\"{}\" data-finding-id=\"{}\">", f.kind, f.id);
-        assert!(table.contains(&tag), "finding {} ({}) missing", f.id, f.kind);
+        assert!(
+            table.contains(&tag),
+            "finding {} ({}) missing",
+            f.id,
+            f.kind
+        );
     }
     assert_eq!(table.matches("<tr data-kind=").count(), open.len());
     assert!(table.contains("<details><summary>Evidence</summary>"));
@@ -209,16 +308,28 @@ async fn findings_page_lists_what_the_product_returns() {
     assert!(section(&html, "findings-resolved", "</section>").contains("Nothing resolved"));
     // Each evaluated kind is listed with its state.
     for e in findings::evaluations(&app.store).await.unwrap() {
-        assert!(html.contains(&format!("<tr data-kind=\"{}\" data-evaluated=\"{}\">", e.kind, e.evaluated)), "{}", e.kind);
+        assert!(
+            html.contains(&format!(
+                "<tr data-kind=\"{}\" data-evaluated=\"{}\">",
+                e.kind, e.evaluated
+            )),
+            "{}",
+            e.kind
+        );
     }
 
     // The kind filter shows only that kind.
     let kind = open[0].kind.clone();
-    let want = findings::list(&app.store, Some(&kind), false).await.unwrap();
+    let want = findings::list(&app.store, Some(&kind), false)
+        .await
+        .unwrap();
     let html = viewer.page(&format!("/findings?kind={kind}")).await;
     let table = section(&html, "findings-table", "</table>");
     assert_eq!(table.matches("<tr data-kind=").count(), want.len());
-    assert_eq!(table.matches(&format!("<tr data-kind=\"{kind}\"")).count(), want.len());
+    assert_eq!(
+        table.matches(&format!("<tr data-kind=\"{kind}\"")).count(),
+        want.len()
+    );
 
     // Only Okta is connected: the people views say they need a second system.
     let people = viewer.page("/people?tab=leavers").await;
@@ -233,12 +344,19 @@ async fn people_pages_list_what_the_graph_returns() {
     let g = graph::build(&app.store, app.clock.now()).await.unwrap();
 
     let html = viewer.page("/people").await;
-    assert!(!html.contains("id=\"people-notice\""), "two systems are connected");
+    assert!(
+        !html.contains("id=\"people-notice\""),
+        "two systems are connected"
+    );
     let table = section(&html, "orphans-table", "</table>");
     let orphans = g.orphans();
     assert!(!orphans.is_empty());
     for o in &orphans {
-        assert!(table.contains(&format!("data-account-id=\"{}\"", o.account.account_id)), "orphan {}", o.account.account_id);
+        assert!(
+            table.contains(&format!("data-account-id=\"{}\"", o.account.account_id)),
+            "orphan {}",
+            o.account.account_id
+        );
     }
     assert_eq!(table.matches("<tr data-person=").count(), orphans.len());
 
@@ -246,21 +364,34 @@ async fn people_pages_list_what_the_graph_returns() {
     let table = section(&html, "leavers-table", "</table>");
     let leavers = g.leavers();
     assert!(!leavers.is_empty());
-    let got: BTreeSet<&str> = table.split("<tr data-person=\"").skip(1).filter_map(|s| s.split('"').next()).collect();
+    let got: BTreeSet<&str> = table
+        .split("<tr data-person=\"")
+        .skip(1)
+        .filter_map(|s| s.split('"').next())
+        .collect();
     let want: BTreeSet<&str> = leavers.iter().map(|l| l.person.as_str()).collect();
     assert_eq!(got, want);
 
     let html = viewer.page("/people?tab=seats").await;
     let table = section(&html, "seats-table", "</table>");
-    assert_eq!(table.matches("<tr data-integration=").count(), g.seats().len());
+    assert_eq!(
+        table.matches("<tr data-integration=").count(),
+        g.seats().len()
+    );
 
     // One leaver's page: every account everywhere, and which field joined them.
     let leaver = &leavers[0];
-    let html = viewer.page(&format!("/people/{}", leaver.person.to_uppercase())).await;
+    let html = viewer
+        .page(&format!("/people/{}", leaver.person.to_uppercase()))
+        .await;
     let table = section(&html, "person-accounts", "</table>");
     let person = g.person(&leaver.person).unwrap();
     for a in &person.accounts {
-        assert!(table.contains(&format!("data-account-id=\"{}\"", a.account_id)), "account {}", a.account_id);
+        assert!(
+            table.contains(&format!("data-account-id=\"{}\"", a.account_id)),
+            "account {}",
+            a.account_id
+        );
     }
     assert!(person.accounts.len() >= 2);
     let evidence = section(&html, "person-evidence", "</table>");
@@ -280,10 +411,15 @@ async fn kinds_the_token_cannot_evaluate_are_stated_plainly() {
     let table = section(&html, "findings-evaluations", "</table>");
     let evals = findings::evaluations(&app.store).await.unwrap();
     let not: Vec<_> = evals.iter().filter(|e| !e.evaluated).collect();
-    assert!(!not.is_empty(), "a read-only token cannot read admin role assignments");
+    assert!(
+        !not.is_empty(),
+        "a read-only token cannot read admin role assignments"
+    );
     for e in not {
         let tag = format!("<tr data-kind=\"{}\" data-evaluated=\"false\">", e.kind);
-        let start = table.find(&tag).unwrap_or_else(|| panic!("{} not listed as not evaluated", e.kind));
+        let start = table
+            .find(&tag)
+            .unwrap_or_else(|| panic!("{} not listed as not evaluated", e.kind));
         let row = &table[start..start + table[start..].find("</tr>").unwrap()];
         assert!(row.contains("not evaluated: "), "{row}");
         assert!(!row.contains("not evaluated: not evaluated"), "{row}");

@@ -14,7 +14,11 @@ use crate::org::{self, DAY_MS, Ms, Status};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Origin {
     /// An Okta person's account; carries the Okta user id and status.
-    Okta { okta_id: String, okta_status: Status, email_case_drift: bool },
+    Okta {
+        okta_id: String,
+        okta_status: Status,
+        email_case_drift: bool,
+    },
     /// External contractor, only in OneTrust.
     Contractor,
     /// Internal account with no Okta person (created by hand, never cleaned up).
@@ -146,7 +150,9 @@ pub struct OtOrg {
 
 impl std::fmt::Debug for OtOrg {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OtOrg").field("users", &self.users.len()).finish_non_exhaustive()
+        f.debug_struct("OtOrg")
+            .field("users", &self.users.len())
+            .finish_non_exhaustive()
     }
 }
 
@@ -158,8 +164,14 @@ pub const USER_AGENTS: &[&str] = &[
 ];
 
 const ROLES: &[&str] = &[
-    "Site Admin", "Privacy Officer", "Privacy Manager", "Project Owner", "Project Respondent",
-    "Audit Manager", "Data Mapping Manager", "Invited",
+    "Site Admin",
+    "Privacy Officer",
+    "Privacy Manager",
+    "Project Owner",
+    "Project Respondent",
+    "Audit Manager",
+    "Data Mapping Manager",
+    "Invited",
 ];
 
 const REGIONS: &[(&str, &[&str])] = &[
@@ -177,15 +189,26 @@ const EXTRA_GROUPS: &[(&str, &str)] = &[
     ("Records of Processing", "Maintains the RoPA"),
 ];
 
-const CONTRACTOR_FIRST: &[&str] = &["Alex", "Sam", "Jordan", "Robin", "Casey", "Morgan", "Taylor", "Jamie"];
-const CONTRACTOR_LAST: &[&str] = &["Baker", "Reid", "Fischer", "Moreau", "Ito", "Costa", "Berg", "Walsh"];
+const CONTRACTOR_FIRST: &[&str] = &[
+    "Alex", "Sam", "Jordan", "Robin", "Casey", "Morgan", "Taylor", "Jamie",
+];
+const CONTRACTOR_LAST: &[&str] = &[
+    "Baker", "Reid", "Fischer", "Moreau", "Ito", "Costa", "Berg", "Walsh",
+];
 
 /// A random (v4-shaped) UUID from the seeded stream.
 pub fn uuid(rng: &mut ChaCha8Rng) -> String {
     let a: u128 = rng.r#gen();
     let a = (a & !(0xf << 76) & !(0x3 << 62)) | (0x4 << 76) | (0x2 << 62);
     let h = format!("{a:032x}");
-    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
 }
 
 fn hex32(rng: &mut ChaCha8Rng) -> String {
@@ -195,7 +218,9 @@ fn hex32(rng: &mut ChaCha8Rng) -> String {
 
 fn alnum(rng: &mut ChaCha8Rng, n: usize) -> String {
     const A: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-    (0..n).map(|_| A[rng.gen_range(0..A.len())] as char).collect()
+    (0..n)
+        .map(|_| A[rng.gen_range(0..A.len())] as char)
+        .collect()
 }
 
 /// The email in a different case: `First.Last@acme.example`, all caps, or a capitalised domain.
@@ -228,14 +253,24 @@ fn recase(email: &str, variant: u8) -> String {
 }
 
 fn ip(rng: &mut ChaCha8Rng) -> String {
-    format!("{}.{}.{}.{}", [198, 203, 192][rng.gen_range(0..3)], rng.gen_range(0..=255), rng.gen_range(0..=255), rng.gen_range(1..255))
+    format!(
+        "{}.{}.{}.{}",
+        [198, 203, 192][rng.gen_range(0..3)],
+        rng.gen_range(0..=255),
+        rng.gen_range(0..=255),
+        rng.gen_range(1..255)
+    )
 }
 
 /// Everything `generate` produces, derived from the config only.
 pub fn generate(config: &OtSimConfig) -> OtOrg {
     // The Okta people for the same seed, user count and now (same generator as the Okta
     // simulator, so ids and emails match byte for byte).
-    let okta = org::generate(&crate::SimConfig::new(config.users, config.seed, config.now));
+    let okta = org::generate(&crate::SimConfig::new(
+        config.users,
+        config.seed,
+        config.now,
+    ));
     let mut rng = ChaCha8Rng::seed_from_u64(config.seed ^ 0x07E1_7255_0000_0001);
     let now = config.now.timestamp_millis() / 1000 * 1000;
     let tenant_guid = uuid(&mut rng);
@@ -272,7 +307,13 @@ pub fn generate(config: &OtSimConfig) -> OtOrg {
             });
         }
     }
-    let roles: Vec<OtRole> = ROLES.iter().map(|n| OtRole { id: uuid(&mut rng), name: (*n).to_string() }).collect();
+    let roles: Vec<OtRole> = ROLES
+        .iter()
+        .map(|n| OtRole {
+            id: uuid(&mut rng),
+            name: (*n).to_string(),
+        })
+        .collect();
     let n_orgs = organizations.len();
     let pick_levels = |rng: &mut ChaCha8Rng| -> Vec<(u16, u16)> {
         // Most people: one access level in a leaf or region; a few admins at the root.
@@ -286,7 +327,11 @@ pub fn generate(config: &OtSimConfig) -> OtOrg {
             80..=89 => 6,
             _ => 7,
         };
-        let org = if role == 0 { 0 } else { rng.gen_range(1..n_orgs) };
+        let org = if role == 0 {
+            0
+        } else {
+            rng.gen_range(1..n_orgs)
+        };
         let mut v = vec![(org as u16, role as u16)];
         if rng.gen_bool(0.15) {
             let o2 = rng.gen_range(0..n_orgs) as u16;
@@ -324,14 +369,22 @@ pub fn generate(config: &OtSimConfig) -> OtOrg {
         let scim_provisioned = rng.gen_bool(0.7);
         let levels = pick_levels(&mut rng);
         let created = u.created + rng.gen_range(1..30) * DAY_MS;
-        let login_days: i64 = if rng.gen_bool(0.8) { rng.gen_range(0..30) } else { rng.gen_range(30..200) };
+        let login_days: i64 = if rng.gen_bool(0.8) {
+            rng.gen_range(0..30)
+        } else {
+            rng.gen_range(30..200)
+        };
         let login_secs: i64 = rng.gen_range(0..86_400);
         let never_logged_in = rng.gen_bool(0.06);
         if !has_account {
             okta_only.push((u.id.clone(), u.email.clone(), u.status));
             continue;
         }
-        let email = if case_drift { recase(&u.email, variant) } else { u.email.clone() };
+        let email = if case_drift {
+            recase(&u.email, variant)
+        } else {
+            u.email.clone()
+        };
         // Leavers who still hold an active OneTrust account stopped signing in when they left.
         let left_at = if leaver { u.status_changed } else { None };
         let last_login = if never_logged_in {
@@ -344,7 +397,11 @@ pub fn generate(config: &OtSimConfig) -> OtOrg {
             };
             Some(t.max(created + 3_600_000)).filter(|t| *t < now)
         };
-        let disabled = if active { None } else { Some(left_at.unwrap_or(now - 10 * DAY_MS) + DAY_MS) };
+        let disabled = if active {
+            None
+        } else {
+            Some(left_at.unwrap_or(now - 10 * DAY_MS) + DAY_MS)
+        };
         users.push(OtUser {
             id: uuid(&mut rng),
             external_id: scim_provisioned.then(|| u.id.clone()),
@@ -365,7 +422,11 @@ pub fn generate(config: &OtSimConfig) -> OtOrg {
             division: None,
             employee_number: Some(u.employee_number.to_string()),
             manager: None,
-            origin: Origin::Okta { okta_id: u.id.clone(), okta_status: u.status, email_case_drift: case_drift },
+            origin: Origin::Okta {
+                okta_id: u.id.clone(),
+                okta_status: u.status,
+                email_case_drift: case_drift,
+            },
             version: 1,
         });
     }
@@ -378,14 +439,34 @@ pub fn generate(config: &OtSimConfig) -> OtOrg {
         let (first, last, email) = if contractor {
             let f = CONTRACTOR_FIRST[rng.gen_range(0..CONTRACTOR_FIRST.len())];
             let l = CONTRACTOR_LAST[rng.gen_range(0..CONTRACTOR_LAST.len())];
-            (f.to_string(), l.to_string(), format!("{}.{}{k}@contractor.example", f.to_ascii_lowercase(), l.to_ascii_lowercase()))
+            (
+                f.to_string(),
+                l.to_string(),
+                format!(
+                    "{}.{}{k}@contractor.example",
+                    f.to_ascii_lowercase(),
+                    l.to_ascii_lowercase()
+                ),
+            )
         } else {
             let f = CONTRACTOR_FIRST[rng.gen_range(0..CONTRACTOR_FIRST.len())];
             let l = CONTRACTOR_LAST[rng.gen_range(0..CONTRACTOR_LAST.len())];
-            (f.to_string(), l.to_string(), format!("{}.{}.ot{k}@acme.example", f.to_ascii_lowercase(), l.to_ascii_lowercase()))
+            (
+                f.to_string(),
+                l.to_string(),
+                format!(
+                    "{}.{}.ot{k}@acme.example",
+                    f.to_ascii_lowercase(),
+                    l.to_ascii_lowercase()
+                ),
+            )
         };
         let created = now - rng.gen_range(30..900) * DAY_MS;
-        let last_login = if rng.gen_bool(0.7) { Some(now - rng.gen_range(0..60) * DAY_MS - rng.gen_range(0..86_400) * 1000) } else { None };
+        let last_login = if rng.gen_bool(0.7) {
+            Some(now - rng.gen_range(0..60) * DAY_MS - rng.gen_range(0..86_400) * 1000)
+        } else {
+            None
+        };
         let last_login = last_login.map(|t| t.max(created + 3_600_000));
         let mut levels = pick_levels(&mut rng);
         if contractor {
@@ -412,7 +493,11 @@ pub fn generate(config: &OtSimConfig) -> OtOrg {
             division: None,
             employee_number: None,
             manager: None,
-            origin: if contractor { Origin::Contractor } else { Origin::Orphan },
+            origin: if contractor {
+                Origin::Contractor
+            } else {
+                Origin::Orphan
+            },
             version: 1,
         });
     }
@@ -434,17 +519,33 @@ pub fn generate(config: &OtSimConfig) -> OtOrg {
     let mut groups = Vec::new();
     let admin_id = users.first().map(|u| u.id.clone()).unwrap_or_default();
     let n_users = users.len();
-    let mut group_names: Vec<(String, String)> =
-        org::DEPARTMENTS.iter().map(|d| (format!("{d} Privacy Champions"), format!("Privacy champions in {d}"))).collect();
-    group_names.extend(EXTRA_GROUPS.iter().map(|(n, d)| ((*n).to_string(), (*d).to_string())));
+    let mut group_names: Vec<(String, String)> = org::DEPARTMENTS
+        .iter()
+        .map(|d| {
+            (
+                format!("{d} Privacy Champions"),
+                format!("Privacy champions in {d}"),
+            )
+        })
+        .collect();
+    group_names.extend(
+        EXTRA_GROUPS
+            .iter()
+            .map(|(n, d)| ((*n).to_string(), (*d).to_string())),
+    );
     let extra = n_users / 50;
     for k in 0..extra {
-        group_names.push((format!("Assessment Team {:03}", k + 1), "Assessment respondents".to_string()));
+        group_names.push((
+            format!("Assessment Team {:03}", k + 1),
+            "Assessment respondents".to_string(),
+        ));
     }
     for (name, description) in group_names {
         let created = now - rng.gen_range(200..1200) * DAY_MS;
         let want = rng.gen_range(3..=40.min(n_users.max(3)));
-        let mut members: Vec<u32> = (0..want).map(|_| rng.gen_range(0..n_users.max(1)) as u32).collect();
+        let mut members: Vec<u32> = (0..want)
+            .map(|_| rng.gen_range(0..n_users.max(1)) as u32)
+            .collect();
         if let Some(d) = name.strip_suffix(" Privacy Champions") {
             members.retain(|&m| users[m as usize].department.as_deref() == Some(d) || m % 3 == 0);
         }
@@ -478,21 +579,49 @@ pub fn generate(config: &OtSimConfig) -> OtOrg {
         for _ in 0..n {
             let at = rng.gen_range(window.max(u.created)..=last) / 1000 * 1000;
             let success = !rng.gen_bool(0.08);
-            logins.push(Login { user: i as u32, at, ip: addr.clone(), agent, success });
+            logins.push(Login {
+                user: i as u32,
+                at,
+                ip: addr.clone(),
+                agent,
+                success,
+            });
         }
         // The newest successful login is exactly `lastLoginDate`.
-        logins.push(Login { user: i as u32, at: last / 1000 * 1000, ip: addr, agent, success: true });
+        logins.push(Login {
+            user: i as u32,
+            at: last / 1000 * 1000,
+            ip: addr,
+            agent,
+            success: true,
+        });
     }
     // One row per user and second; successes sort first so the `lastLoginDate` row survives.
-    logins.sort_by(|a, b| a.at.cmp(&b.at).then(a.user.cmp(&b.user)).then(b.success.cmp(&a.success)));
+    logins.sort_by(|a, b| {
+        a.at.cmp(&b.at)
+            .then(a.user.cmp(&b.user))
+            .then(b.success.cmp(&a.success))
+    });
     logins.dedup_by(|a, b| a.at == b.at && a.user == b.user);
 
     // --- audit activities --------------------------------------------------------------
     let admin_name = "Privacy Admin".to_string();
     let mut activities = Vec::with_capacity(users.len());
     for u in &users {
-        let method = if u.external_id.is_some() { "User Provisioning" } else { "User Interface" };
-        let mut v = vec![Activity { event: "User Create", field: None, old: None, new: Some(u.email.clone()), method, updated_by: admin_name.clone(), date: u.created }];
+        let method = if u.external_id.is_some() {
+            "User Provisioning"
+        } else {
+            "User Interface"
+        };
+        let mut v = vec![Activity {
+            event: "User Create",
+            field: None,
+            old: None,
+            new: Some(u.email.clone()),
+            method,
+            updated_by: admin_name.clone(),
+            date: u.created,
+        }];
         if rng.gen_bool(0.3) {
             let at = u.created + rng.gen_range(1..60) * DAY_MS;
             if at < now {
@@ -508,7 +637,15 @@ pub fn generate(config: &OtSimConfig) -> OtOrg {
             }
         }
         if let Some(d) = u.disabled {
-            v.push(Activity { event: "User Edit", field: Some("Status"), old: Some("Active".into()), new: Some("Disabled".into()), method, updated_by: admin_name.clone(), date: d });
+            v.push(Activity {
+                event: "User Edit",
+                field: Some("Status"),
+                old: Some("Active".into()),
+                new: Some("Disabled".into()),
+                method,
+                updated_by: admin_name.clone(),
+                date: d,
+            });
         }
         v.sort_by_key(|a| std::cmp::Reverse(a.date));
         activities.push(v);
@@ -563,11 +700,21 @@ impl OtOrg {
     }
     pub fn v2_members(&self, o: usize, r: usize) -> Vec<u32> {
         let key = (o as u16, r as u16);
-        self.users.iter().enumerate().filter(|(_, u)| u.access_levels.contains(&key)).map(|(i, _)| i as u32).collect()
+        self.users
+            .iter()
+            .enumerate()
+            .filter(|(_, u)| u.access_levels.contains(&key))
+            .map(|(i, _)| i as u32)
+            .collect()
     }
     /// User groups a user belongs to.
     pub fn groups_of(&self, u: usize) -> Vec<usize> {
-        self.groups.iter().enumerate().filter(|(_, g)| !g.deleted && g.members.binary_search(&(u as u32)).is_ok()).map(|(i, _)| i).collect()
+        self.groups
+            .iter()
+            .enumerate()
+            .filter(|(_, g)| !g.deleted && g.members.binary_search(&(u as u32)).is_ok())
+            .map(|(i, _)| i)
+            .collect()
     }
     pub fn mint_uuid(&mut self) -> String {
         uuid(&mut self.id_rng)
@@ -582,26 +729,49 @@ fn ids(mut v: Vec<String>) -> Value {
 /// The truth document (module docs).
 pub fn truth(org: &OtOrg) -> Value {
     let users = ids(org.users.iter().map(|u| u.id.clone()).collect());
-    let groups = ids(org.groups.iter().filter(|g| !g.deleted).map(|g| g.id.clone()).collect());
-    let memberships = ids(
-        org.groups
-            .iter()
-            .filter(|g| !g.deleted)
-            .flat_map(|g| g.members.iter().map(move |&m| format!("{}/{}", g.id, org.users[m as usize].id)))
-            .collect(),
-    );
-    let v2 = ids(org.v2_groups().into_iter().map(|(o, r)| org.v2_group_id(o, r)).collect());
+    let groups = ids(org
+        .groups
+        .iter()
+        .filter(|g| !g.deleted)
+        .map(|g| g.id.clone())
+        .collect());
+    let memberships = ids(org
+        .groups
+        .iter()
+        .filter(|g| !g.deleted)
+        .flat_map(|g| {
+            g.members
+                .iter()
+                .map(move |&m| format!("{}/{}", g.id, org.users[m as usize].id))
+        })
+        .collect());
+    let v2 = ids(org
+        .v2_groups()
+        .into_iter()
+        .map(|(o, r)| org.v2_group_id(o, r))
+        .collect());
     let orgs = ids(org.organizations.iter().map(|o| o.id.clone()).collect());
-    let levels = ids(
-        org.users
-            .iter()
-            .flat_map(|u| u.access_levels.iter().map(move |&(o, r)| format!("{}/{}/{}", u.id, org.organizations[o as usize].id, org.roles[r as usize].id)))
-            .collect(),
-    );
+    let levels = ids(org
+        .users
+        .iter()
+        .flat_map(|u| {
+            u.access_levels.iter().map(move |&(o, r)| {
+                format!(
+                    "{}/{}/{}",
+                    u.id, org.organizations[o as usize].id, org.roles[r as usize].id
+                )
+            })
+        })
+        .collect());
     let activities: usize = org.activities.iter().map(Vec::len).sum();
 
     let active = org.users.iter().filter(|u| u.active).count();
-    let since = |days: i64| org.users.iter().filter(|u| u.active && u.last_login.is_some_and(|t| t >= org.now - days * DAY_MS)).count();
+    let since = |days: i64| {
+        org.users
+            .iter()
+            .filter(|u| u.active && u.last_login.is_some_and(|t| t >= org.now - days * DAY_MS))
+            .count()
+    };
     let mut licence: BTreeMap<&str, usize> = BTreeMap::new();
     for u in &org.users {
         *licence.entry(u.licence()).or_default() += 1;
@@ -613,23 +783,45 @@ pub fn truth(org: &OtOrg) -> Value {
     let mut onetrust_only = Vec::new();
     for u in &org.users {
         match &u.origin {
-            Origin::Okta { okta_id, okta_status, email_case_drift } => {
+            Origin::Okta {
+                okta_id,
+                okta_status,
+                email_case_drift,
+            } => {
                 if matches!(okta_status, Status::Deprovisioned | Status::Suspended) {
                     let row = json!({"okta_id": okta_id, "okta_status": okta_status.as_str(), "onetrust_id": u.id, "email": u.email});
-                    if u.active { leavers_active.push((okta_id.clone(), row)) } else { leavers_inactive.push((okta_id.clone(), row)) }
+                    if u.active {
+                        leavers_active.push((okta_id.clone(), row))
+                    } else {
+                        leavers_inactive.push((okta_id.clone(), row))
+                    }
                 }
                 if *email_case_drift {
                     let okta_email = u.email.to_ascii_lowercase();
                     email_case.push((okta_id.clone(), json!({"okta_id": okta_id, "onetrust_id": u.id, "okta_email": okta_email, "onetrust_email": u.email})));
                 }
             }
-            Origin::Contractor => onetrust_only.push((u.id.clone(), json!({"onetrust_id": u.id, "email": u.email, "kind": "contractor"}))),
-            Origin::Orphan => onetrust_only.push((u.id.clone(), json!({"onetrust_id": u.id, "email": u.email, "kind": "orphan"}))),
+            Origin::Contractor => onetrust_only.push((
+                u.id.clone(),
+                json!({"onetrust_id": u.id, "email": u.email, "kind": "contractor"}),
+            )),
+            Origin::Orphan => onetrust_only.push((
+                u.id.clone(),
+                json!({"onetrust_id": u.id, "email": u.email, "kind": "orphan"}),
+            )),
             Origin::Api => {}
         }
     }
-    let mut okta_only: Vec<(String, Value)> =
-        org.okta_only.iter().map(|(id, email, st)| (id.clone(), json!({"okta_id": id, "email": email, "okta_status": st.as_str()}))).collect();
+    let mut okta_only: Vec<(String, Value)> = org
+        .okta_only
+        .iter()
+        .map(|(id, email, st)| {
+            (
+                id.clone(),
+                json!({"okta_id": id, "email": email, "okta_status": st.as_str()}),
+            )
+        })
+        .collect();
     let sorted = |mut v: Vec<(String, Value)>| -> Value {
         v.sort_by(|a, b| a.0.cmp(&b.0));
         Value::Array(v.into_iter().map(|(_, x)| x).collect())

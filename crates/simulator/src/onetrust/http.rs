@@ -60,7 +60,11 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 impl OtState {
     pub fn new(org: OtOrg, config: &OtSimConfig, addr: SocketAddr) -> Self {
-        let keys = org.keys.iter().map(|(k, s)| (s.clone(), (k.scopes(), *k == super::OtKey::Expired))).collect();
+        let keys = org
+            .keys
+            .iter()
+            .map(|(k, s)| (s.clone(), (k.scopes(), *k == super::OtKey::Expired)))
+            .collect();
         OtState {
             anchor: org.now,
             org: RwLock::new(org),
@@ -74,7 +78,12 @@ impl OtState {
             counter: AtomicU64::new(0),
             buckets: Mutex::new(BTreeMap::new()),
             hour: Mutex::new(Bucket::default()),
-            faults_seen: Mutex::new(["http500", "reset", "slow", "truncate", "bad_json"].iter().map(|k| (*k, 0)).collect()),
+            faults_seen: Mutex::new(
+                ["http500", "reset", "slow", "truncate", "bad_json"]
+                    .iter()
+                    .map(|k| (*k, 0))
+                    .collect(),
+            ),
         }
     }
     pub fn read(&self) -> RwLockReadGuard<'_, OtOrg> {
@@ -105,7 +114,14 @@ impl OtState {
             *p = z ^ (z >> 31);
         }
         let h = format!("{:016x}{:016x}", parts[0], parts[1]);
-        format!("{}-{}-4{}-a{}-{}", &h[0..8], &h[8..12], &h[13..16], &h[17..20], &h[20..32])
+        format!(
+            "{}-{}-4{}-a{}-{}",
+            &h[0..8],
+            &h[8..12],
+            &h[13..16],
+            &h[17..20],
+            &h[20..32]
+        )
     }
 
     fn stats_json(&self) -> Value {
@@ -121,7 +137,10 @@ impl OtState {
             })
             .collect();
         let hour = lock(&self.hour).clone();
-        let faults: serde_json::Map<String, Value> = lock(&self.faults_seen).iter().map(|(k, v)| (k.to_string(), json!(v))).collect();
+        let faults: serde_json::Map<String, Value> = lock(&self.faults_seen)
+            .iter()
+            .map(|(k, v)| (k.to_string(), json!(v)))
+            .collect();
         json!({
             "buckets": buckets,
             "account_hour": {"requests": hour.requests, "limit": self.rate.per_hour, "max_window_requests": hour.max_window_requests},
@@ -169,7 +188,8 @@ pub fn spring_error(status: StatusCode, message: &str, path: &str, now: Ms) -> R
 pub fn json_response(status: StatusCode, content_type: &'static str, body: String) -> Response {
     let mut resp = Response::new(Body::from(body));
     *resp.status_mut() = status;
-    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    resp.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     resp
 }
 
@@ -179,33 +199,79 @@ pub fn ok_json(v: &Value) -> Response {
 
 /// `2026-11-01T00:00:00.000Z`
 pub fn iso(ms: Ms) -> String {
-    DateTime::<Utc>::from_timestamp_millis(ms).map(|t| t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()).unwrap_or_default()
+    DateTime::<Utc>::from_timestamp_millis(ms)
+        .map(|t| t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string())
+        .unwrap_or_default()
 }
 
 /// The route table: (method, path) → endpoint template (the rate-limit bucket) and scope.
 pub fn endpoint(method: &Method, path: &str) -> Option<(String, u8)> {
-    let segs: Vec<&str> = path.trim_start_matches('/').split('/').filter(|s| !s.is_empty()).collect();
+    let segs: Vec<&str> = path
+        .trim_start_matches('/')
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .collect();
     let any_scim_user = SCOPE_SCIM | SCOPE_USER;
     let (template, scope): (String, u8) = match segs.as_slice() {
-        ["api", "scim", v @ ("v2" | "v3"), "Users"] => (format!("/api/scim/{v}/Users"), any_scim_user),
-        ["api", "scim", v @ ("v2" | "v3"), "Users", _] => (format!("/api/scim/{v}/Users/{{id}}"), any_scim_user),
-        ["api", "scim", v @ ("v2" | "v3"), "Groups"] => (format!("/api/scim/{v}/Groups"), SCOPE_SCIM),
-        ["api", "scim", v @ ("v2" | "v3"), "Groups", _] => (format!("/api/scim/{v}/Groups/{{groupId}}"), SCOPE_SCIM),
-        ["api", "scim", "v3", d @ ("ServiceProviderConfig" | "Schemas" | "ResourceTypes")] => (format!("/api/scim/v3/{d}"), SCOPE_SCIM),
-        ["api", "scim", "v3", d @ ("Schemas" | "ResourceTypes"), _] => (format!("/api/scim/v3/{d}/{{name}}"), SCOPE_SCIM),
-        ["api", "access", "v1", "oauth", "token"] => ("/api/access/v1/oauth/token".into(), 0),
-        ["api", "access", "v1", "external", "organizations"] => ("/api/access/v1/external/organizations".into(), SCOPE_ORGANIZATION),
-        ["api", "access", "v1", "external", "organizations", _] => {
-            ("/api/access/v1/external/organizations/{externalId}".into(), SCOPE_ORGANIZATION)
+        ["api", "scim", v @ ("v2" | "v3"), "Users"] => {
+            (format!("/api/scim/{v}/Users"), any_scim_user)
         }
-        ["api", "access", "v1", "login-history"] => ("/api/access/v1/login-history".into(), SCOPE_USER),
-        ["api", "access", v @ ("v1" | "v2"), "user-groups"] => (format!("/api/access/{v}/user-groups"), SCOPE_USER),
-        ["api", "access", v @ ("v1" | "v2"), "user-groups", _] => (format!("/api/access/{v}/user-groups/{{id}}"), SCOPE_USER),
-        ["api", "access", v @ ("v1" | "v2"), "user-groups", _, "members"] => (format!("/api/access/{v}/user-groups/{{id}}/members"), SCOPE_USER),
+        ["api", "scim", v @ ("v2" | "v3"), "Users", _] => {
+            (format!("/api/scim/{v}/Users/{{id}}"), any_scim_user)
+        }
+        ["api", "scim", v @ ("v2" | "v3"), "Groups"] => {
+            (format!("/api/scim/{v}/Groups"), SCOPE_SCIM)
+        }
+        ["api", "scim", v @ ("v2" | "v3"), "Groups", _] => {
+            (format!("/api/scim/{v}/Groups/{{groupId}}"), SCOPE_SCIM)
+        }
+        [
+            "api",
+            "scim",
+            "v3",
+            d @ ("ServiceProviderConfig" | "Schemas" | "ResourceTypes"),
+        ] => (format!("/api/scim/v3/{d}"), SCOPE_SCIM),
+        ["api", "scim", "v3", d @ ("Schemas" | "ResourceTypes"), _] => {
+            (format!("/api/scim/v3/{d}/{{name}}"), SCOPE_SCIM)
+        }
+        ["api", "access", "v1", "oauth", "token"] => ("/api/access/v1/oauth/token".into(), 0),
+        ["api", "access", "v1", "external", "organizations"] => (
+            "/api/access/v1/external/organizations".into(),
+            SCOPE_ORGANIZATION,
+        ),
+        ["api", "access", "v1", "external", "organizations", _] => (
+            "/api/access/v1/external/organizations/{externalId}".into(),
+            SCOPE_ORGANIZATION,
+        ),
+        ["api", "access", "v1", "login-history"] => {
+            ("/api/access/v1/login-history".into(), SCOPE_USER)
+        }
+        ["api", "access", v @ ("v1" | "v2"), "user-groups"] => {
+            (format!("/api/access/{v}/user-groups"), SCOPE_USER)
+        }
+        ["api", "access", v @ ("v1" | "v2"), "user-groups", _] => {
+            (format!("/api/access/{v}/user-groups/{{id}}"), SCOPE_USER)
+        }
+        [
+            "api",
+            "access",
+            v @ ("v1" | "v2"),
+            "user-groups",
+            _,
+            "members",
+        ] => (
+            format!("/api/access/{v}/user-groups/{{id}}/members"),
+            SCOPE_USER,
+        ),
         ["api", "access", "v2", "users"] => ("/api/access/v2/users".into(), SCOPE_USER),
         ["api", "access", "v2", "users", _] => ("/api/access/v2/users/{userId}".into(), SCOPE_USER),
-        ["api", "access", "v2", "users", _, "access-levels"] => ("/api/access/v2/users/{userId}/access-levels".into(), SCOPE_USER),
-        ["api", "audit", "v1", "users", _, "activities"] => ("/api/audit/v1/users/{userId}/activities".into(), SCOPE_USER),
+        ["api", "access", "v2", "users", _, "access-levels"] => (
+            "/api/access/v2/users/{userId}/access-levels".into(),
+            SCOPE_USER,
+        ),
+        ["api", "audit", "v1", "users", _, "activities"] => {
+            ("/api/audit/v1/users/{userId}/activities".into(), SCOPE_USER)
+        }
         _ => return None,
     };
     Some((format!("{} {template}", method.as_str()), scope))
@@ -230,7 +296,12 @@ async fn stats_handler(State(st): State<Arc<OtState>>) -> Response {
 /// A body that yields `prefix`, then fails, so the client sees a dropped connection.
 fn failing_body(prefix: Bytes) -> Body {
     use futures::StreamExt;
-    let err = || std::io::Error::new(std::io::ErrorKind::ConnectionReset, "simulated fault: connection dropped");
+    let err = || {
+        std::io::Error::new(
+            std::io::ErrorKind::ConnectionReset,
+            "simulated fault: connection dropped",
+        )
+    };
     if prefix.is_empty() {
         return Body::from_stream(futures::stream::iter([Err::<Bytes, _>(err())]));
     }
@@ -250,14 +321,22 @@ async fn api(State(st): State<Arc<OtState>>, req: Request) -> Response {
     let n = st.next();
     let now = st.sim_now();
     let route = endpoint(&method, &path);
-    let bucket = route.as_ref().map(|(b, _)| b.clone()).unwrap_or_else(|| "other".into());
+    let bucket = route
+        .as_ref()
+        .map(|(b, _)| b.clone())
+        .unwrap_or_else(|| "other".into());
 
     // (1) Rate limits: the per-endpoint minute rule, then the account's hour rule.
     if st.rate.enabled {
         let at = Instant::now();
         let minute = {
             let mut buckets = lock(&st.buckets);
-            OtState::admit(buckets.entry(bucket.clone()).or_default(), at, st.rate.minute, st.rate.per_endpoint)
+            OtState::admit(
+                buckets.entry(bucket.clone()).or_default(),
+                at,
+                st.rate.minute,
+                st.rate.per_endpoint,
+            )
         };
         let hour = OtState::admit(&mut lock(&st.hour), at, st.rate.hour, st.rate.per_hour);
         let hit = match (minute, hour) {
@@ -266,7 +345,12 @@ async fn api(State(st): State<Arc<OtState>>, req: Request) -> Response {
             _ => None,
         };
         if let Some((retry, made, period, allowed)) = hit {
-            let mut resp = spring_error(StatusCode::TOO_MANY_REQUESTS, "Too Many Requests", &path, now);
+            let mut resp = spring_error(
+                StatusCode::TOO_MANY_REQUESTS,
+                "Too Many Requests",
+                &path,
+                now,
+            );
             let h = resp.headers_mut();
             h.insert(header::RETRY_AFTER, HeaderValue::from(retry));
             h.insert("ot-period", HeaderValue::from_static(period));
@@ -294,11 +378,22 @@ async fn api(State(st): State<Arc<OtState>>, req: Request) -> Response {
         *lock(&st.faults_seen).entry(f.as_str()).or_insert(0) += 1;
     }
     match decision.fault {
-        Some(Fault::Http500) => return spring_error(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error", &path, now),
+        Some(Fault::Http500) => {
+            return spring_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Internal Server Error",
+                &path,
+                now,
+            );
+        }
         Some(Fault::Reset) => {
             let mut r = Response::new(failing_body(Bytes::new()));
-            r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-            r.headers_mut().insert(header::CONTENT_LENGTH, HeaderValue::from(64u64));
+            r.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            r.headers_mut()
+                .insert(header::CONTENT_LENGTH, HeaderValue::from(64u64));
             return r;
         }
         _ => {}
@@ -309,19 +404,31 @@ async fn api(State(st): State<Arc<OtState>>, req: Request) -> Response {
     match decision.fault {
         Some(Fault::Truncate) => {
             let (mut parts, body) = resp.into_parts();
-            let full = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
-            parts.headers.insert(header::CONTENT_LENGTH, HeaderValue::from(full.len() as u64));
+            let full = axum::body::to_bytes(body, usize::MAX)
+                .await
+                .unwrap_or_default();
+            parts
+                .headers
+                .insert(header::CONTENT_LENGTH, HeaderValue::from(full.len() as u64));
             let half = full.slice(..full.len() / 2);
             Response::from_parts(parts, failing_body(half))
         }
         Some(Fault::BadJson) => {
             let (mut parts, body) = resp.into_parts();
-            let full = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
+            let full = axum::body::to_bytes(body, usize::MAX)
+                .await
+                .unwrap_or_default();
             let mut broken = full.slice(..full.len() / 2).to_vec();
             broken.extend_from_slice(b"\x01{{");
             parts.status = StatusCode::OK;
-            parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-            parts.headers.insert(header::CONTENT_LENGTH, HeaderValue::from(broken.len() as u64));
+            parts.headers.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            parts.headers.insert(
+                header::CONTENT_LENGTH,
+                HeaderValue::from(broken.len() as u64),
+            );
             Response::from_parts(parts, Body::from(broken))
         }
         _ => resp,
@@ -330,24 +437,55 @@ async fn api(State(st): State<Arc<OtState>>, req: Request) -> Response {
 
 /// Parsed query string (last value wins).
 pub fn query_map(q: &str) -> HashMap<String, String> {
-    url::form_urlencoded::parse(q.as_bytes()).into_owned().collect()
+    url::form_urlencoded::parse(q.as_bytes())
+        .into_owned()
+        .collect()
 }
 
-async fn handle(st: &Arc<OtState>, req: Request, route: Option<(String, u8)>, method: &Method, path: &str, query: &str, now: Ms) -> Response {
+async fn handle(
+    st: &Arc<OtState>,
+    req: Request,
+    route: Option<(String, u8)>,
+    method: &Method,
+    path: &str,
+    query: &str,
+    now: Ms,
+) -> Response {
     let Some((_, scope)) = route else {
         if path.starts_with("/api/scim/") {
-            return super::scim::scim_error(StatusCode::NOT_FOUND, None, &format!("{path} is not a OneTrust SCIM endpoint"));
+            return super::scim::scim_error(
+                StatusCode::NOT_FOUND,
+                None,
+                &format!("{path} is not a OneTrust SCIM endpoint"),
+            );
         }
         return spring_error(StatusCode::NOT_FOUND, "No static resource found", path, now);
     };
-    let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
-    let auth = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).map(str::to_string);
-    let body = axum::body::to_bytes(req.into_body(), 16 * 1024 * 1024).await.unwrap_or_default();
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let auth = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let body = axum::body::to_bytes(req.into_body(), 16 * 1024 * 1024)
+        .await
+        .unwrap_or_default();
     if scope == 0 {
         return token(st, method, &content_type, &body, path, now);
     }
     // Auth: `Authorization: Bearer <key or token>`.
-    let bearer = auth.as_deref().and_then(|a| a.strip_prefix("Bearer ").or_else(|| a.strip_prefix("bearer "))).map(str::trim);
+    let bearer = auth
+        .as_deref()
+        .and_then(|a| {
+            a.strip_prefix("Bearer ")
+                .or_else(|| a.strip_prefix("bearer "))
+        })
+        .map(str::trim);
     let granted = match bearer {
         None => None,
         Some(b) => match st.keys.get(b) {
@@ -357,16 +495,33 @@ async fn handle(st: &Arc<OtState>, req: Request, route: Option<(String, u8)>, me
         },
     };
     let Some(granted) = granted else {
-        let mut r = spring_error(StatusCode::UNAUTHORIZED, "Full authentication is required to access this resource", path, now);
-        r.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer error=\"invalid_token\""));
+        let mut r = spring_error(
+            StatusCode::UNAUTHORIZED,
+            "Full authentication is required to access this resource",
+            path,
+            now,
+        );
+        r.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer error=\"invalid_token\""),
+        );
         return r;
     };
     if granted & scope == 0 {
         let need = scope_names(scope).replace(',', " or ");
-        return spring_error(StatusCode::FORBIDDEN, &format!("Access is denied: this endpoint needs the {need} scope"), path, now);
+        return spring_error(
+            StatusCode::FORBIDDEN,
+            &format!("Access is denied: this endpoint needs the {need} scope"),
+            path,
+            now,
+        );
     }
     let q = query_map(query);
-    let segs: Vec<&str> = path.trim_start_matches('/').split('/').filter(|s| !s.is_empty()).collect();
+    let segs: Vec<&str> = path
+        .trim_start_matches('/')
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .collect();
     if segs.get(1) == Some(&"scim") {
         return super::scim::handle(st, method, &segs, &q, &body, now);
     }
@@ -380,7 +535,9 @@ async fn handle(st: &Arc<OtState>, req: Request, route: Option<(String, u8)>, me
                 None => spring_error(StatusCode::NOT_FOUND, "User not found", path, now),
             }
         }
-        ("GET", ["access", v @ ("v1" | "v2"), "user-groups"]) => user_groups(st, *v == "v2", &q, path, now),
+        ("GET", ["access", v @ ("v1" | "v2"), "user-groups"]) => {
+            user_groups(st, *v == "v2", &q, path, now)
+        }
         ("GET", ["access", "v2", "user-groups", id]) => {
             let org = st.read();
             match org.find_group(id) {
@@ -388,7 +545,9 @@ async fn handle(st: &Arc<OtState>, req: Request, route: Option<(String, u8)>, me
                 None => spring_error(StatusCode::NOT_FOUND, "User group not found", path, now),
             }
         }
-        ("GET", ["access", "v1" | "v2", "user-groups", id, "members"]) => members(st, id, &q, path, now),
+        ("GET", ["access", "v1" | "v2", "user-groups", id, "members"]) => {
+            members(st, id, &q, path, now)
+        }
         ("GET", ["access", "v2", "users", id, "access-levels"]) => {
             let org = st.read();
             match org.find_user(id) {
@@ -398,28 +557,58 @@ async fn handle(st: &Arc<OtState>, req: Request, route: Option<(String, u8)>, me
         }
         ("GET", ["access", "v1", "login-history"]) => login_history(st, &q, path, now),
         ("GET", ["audit", "v1", "users", id, "activities"]) => activities(st, id, &q, path, now),
-        _ => spring_error(StatusCode::METHOD_NOT_ALLOWED, &format!("Request method '{method}' is not supported by the simulator"), path, now),
+        _ => spring_error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            &format!("Request method '{method}' is not supported by the simulator"),
+            path,
+            now,
+        ),
     }
 }
 
 /// `page`/`size` with OneTrust's limits; Err = 400 response.
-fn paging(q: &HashMap<String, String>, max: usize, path: &str, now: Ms) -> Result<(usize, usize), Response> {
+fn paging(
+    q: &HashMap<String, String>,
+    max: usize,
+    path: &str,
+    now: Ms,
+) -> Result<(usize, usize), Response> {
     let page = match q.get("page") {
         None => 0,
-        Some(p) => p.parse::<usize>().map_err(|_| spring_error(StatusCode::BAD_REQUEST, "page must be a non-negative integer", path, now))?,
+        Some(p) => p.parse::<usize>().map_err(|_| {
+            spring_error(
+                StatusCode::BAD_REQUEST,
+                "page must be a non-negative integer",
+                path,
+                now,
+            )
+        })?,
     };
     let size = match q.get("size") {
         None => 20,
         Some(s) => match s.parse::<usize>() {
             Ok(s) if (1..=max).contains(&s) => s,
-            _ => return Err(spring_error(StatusCode::BAD_REQUEST, &format!("size must be between 1 and {max}"), path, now)),
+            _ => {
+                return Err(spring_error(
+                    StatusCode::BAD_REQUEST,
+                    &format!("size must be between 1 and {max}"),
+                    path,
+                    now,
+                ));
+            }
         },
     };
     Ok((page, size))
 }
 
 /// A Spring Data page of `items` (already sorted), page `page` of `size`.
-pub fn spring_page(items: Vec<Value>, total: usize, page: usize, size: usize, sorted: bool) -> Value {
+pub fn spring_page(
+    items: Vec<Value>,
+    total: usize,
+    page: usize,
+    size: usize,
+    sorted: bool,
+) -> Value {
     let total_pages = total.div_ceil(size);
     let n = items.len();
     let sort = json!({"empty": !sorted, "sorted": sorted, "unsorted": !sorted});
@@ -439,7 +628,11 @@ pub fn spring_page(items: Vec<Value>, total: usize, page: usize, size: usize, so
 }
 
 fn slice<T: Clone>(v: &[T], page: usize, size: usize) -> Vec<T> {
-    v.iter().skip(page.saturating_mul(size)).take(size).cloned().collect()
+    v.iter()
+        .skip(page.saturating_mul(size))
+        .take(size)
+        .cloned()
+        .collect()
 }
 
 fn organizations(st: &OtState) -> Response {
@@ -447,7 +640,10 @@ fn organizations(st: &OtState) -> Response {
     fn node(org: &OtOrg, i: usize) -> Value {
         let o = &org.organizations[i];
         let parent = o.parent.map(|p| &org.organizations[p]);
-        let children: Vec<Value> = (0..org.organizations.len()).filter(|&c| org.organizations[c].parent == Some(i)).map(|c| node(org, c)).collect();
+        let children: Vec<Value> = (0..org.organizations.len())
+            .filter(|&c| org.organizations[c].parent == Some(i))
+            .map(|c| node(org, c))
+            .collect();
         json!({
             "organizationId": o.id,
             "externalId": o.external_id,
@@ -474,7 +670,10 @@ pub fn user_v2_json(org: &OtOrg, i: usize) -> Value {
             json!({"organizationId": o.id, "organizationName": o.name, "roleId": r.id, "roleName": r.name})
         })
         .collect();
-    let default = u.access_levels.first().map(|&(o, _)| &org.organizations[o as usize]);
+    let default = u
+        .access_levels
+        .first()
+        .map(|&(o, _)| &org.organizations[o as usize]);
     json!({
         "userId": u.id,
         "firstName": u.first,
@@ -501,7 +700,10 @@ pub fn user_v2_json(org: &OtOrg, i: usize) -> Value {
 fn sort_param(q: &HashMap<String, String>, default: &str) -> (String, bool) {
     let s = q.get("sort").map(String::as_str).unwrap_or(default);
     let (p, d) = s.split_once(',').unwrap_or((s, "asc"));
-    (p.trim().to_ascii_lowercase(), d.trim().eq_ignore_ascii_case("desc"))
+    (
+        p.trim().to_ascii_lowercase(),
+        d.trim().eq_ignore_ascii_case("desc"),
+    )
 }
 
 fn users_v2(st: &OtState, q: &HashMap<String, String>, path: &str, now: Ms) -> Response {
@@ -516,7 +718,11 @@ fn users_v2(st: &OtState, q: &HashMap<String, String>, path: &str, now: Ms) -> R
         let u = &org.users[*i];
         match prop.as_str() {
             "email" => u.email.to_ascii_lowercase(),
-            "organizationname" => u.access_levels.first().map(|&(o, _)| org.organizations[o as usize].name.clone()).unwrap_or_default(),
+            "organizationname" => u
+                .access_levels
+                .first()
+                .map(|&(o, _)| org.organizations[o as usize].name.clone())
+                .unwrap_or_default(),
             _ => u.full_name().to_ascii_lowercase(),
         }
     };
@@ -525,7 +731,10 @@ fn users_v2(st: &OtState, q: &HashMap<String, String>, path: &str, now: Ms) -> R
     if desc {
         order.reverse();
     }
-    let items: Vec<Value> = slice(&order, page, size).into_iter().map(|i| user_v2_json(&org, i)).collect();
+    let items: Vec<Value> = slice(&order, page, size)
+        .into_iter()
+        .map(|i| user_v2_json(&org, i))
+        .collect();
     ok_json(&spring_page(items, order.len(), page, size, true))
 }
 
@@ -545,7 +754,9 @@ fn group_json(org: &OtOrg, g: usize, v2: bool) -> Value {
 
 /// The `filters` parameter: v1 `name:X`; v2 `name==X`, `name=~=%x%`, `name=sw=X%`, `name=ew=%x`.
 fn name_matches(filter: Option<&String>, name: &str) -> Result<bool, ()> {
-    let Some(f) = filter.map(|f| f.trim()).filter(|f| !f.is_empty()) else { return Ok(true) };
+    let Some(f) = filter.map(|f| f.trim()).filter(|f| !f.is_empty()) else {
+        return Ok(true);
+    };
     let lower = name.to_lowercase();
     let arg = |p: &str| f[p.len()..].trim_matches('%').to_lowercase();
     if let Some(x) = f.strip_prefix("name:") {
@@ -563,25 +774,44 @@ fn name_matches(filter: Option<&String>, name: &str) -> Result<bool, ()> {
     }
 }
 
-fn user_groups(st: &OtState, v2: bool, q: &HashMap<String, String>, path: &str, now: Ms) -> Response {
+fn user_groups(
+    st: &OtState,
+    v2: bool,
+    q: &HashMap<String, String>,
+    path: &str,
+    now: Ms,
+) -> Response {
     let (page, size) = match paging(q, 2000, path, now) {
         Ok(p) => p,
         Err(r) => return r,
     };
     let org = st.read();
     if name_matches(q.get("filters"), "").is_err() {
-        return spring_error(StatusCode::BAD_REQUEST, "filters: use name:X (v1) or name==X, name=~=%x%, name=sw=X%, name=ew=%x (v2)", path, now);
+        return spring_error(
+            StatusCode::BAD_REQUEST,
+            "filters: use name:X (v1) or name==X, name=~=%x%, name=sw=X%, name=ew=%x (v2)",
+            path,
+            now,
+        );
     }
     let mut order: Vec<usize> = (0..org.groups.len())
         .filter(|&g| !org.groups[g].deleted)
         .filter(|&g| name_matches(q.get("filters"), &org.groups[g].name).unwrap_or(false))
         .collect();
     let (_, desc) = sort_param(q, "name,asc");
-    order.sort_by(|a, b| org.groups[*a].name.cmp(&org.groups[*b].name).then(org.groups[*a].id.cmp(&org.groups[*b].id)));
+    order.sort_by(|a, b| {
+        org.groups[*a]
+            .name
+            .cmp(&org.groups[*b].name)
+            .then(org.groups[*a].id.cmp(&org.groups[*b].id))
+    });
     if desc {
         order.reverse();
     }
-    let items = slice(&order, page, size).into_iter().map(|g| group_json(&org, g, v2)).collect();
+    let items = slice(&order, page, size)
+        .into_iter()
+        .map(|g| group_json(&org, g, v2))
+        .collect();
     ok_json(&spring_page(items, order.len(), page, size, true))
 }
 
@@ -596,7 +826,12 @@ fn members(st: &OtState, id: &str, q: &HashMap<String, String>, path: &str, now:
     };
     let grp = &org.groups[g];
     let mut order: Vec<u32> = grp.members.clone();
-    order.sort_by_cached_key(|&m| (org.users[m as usize].full_name(), org.users[m as usize].id.clone()));
+    order.sort_by_cached_key(|&m| {
+        (
+            org.users[m as usize].full_name(),
+            org.users[m as usize].id.clone(),
+        )
+    });
     let (_, desc) = sort_param(q, "fullName,asc");
     if desc {
         order.reverse();
@@ -616,7 +851,9 @@ fn parse_date(s: &str) -> Option<Ms> {
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
         return Some(t.timestamp_millis());
     }
-    NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S").ok().map(|t| t.and_utc().timestamp_millis())
+    NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S")
+        .ok()
+        .map(|t| t.and_utc().timestamp_millis())
 }
 
 fn login_history(st: &OtState, q: &HashMap<String, String>, path: &str, now: Ms) -> Response {
@@ -635,9 +872,14 @@ fn login_history(st: &OtState, q: &HashMap<String, String>, path: &str, now: Ms)
     let date = |k: &str| -> Result<Option<Ms>, Response> {
         match q.get(k) {
             None => Ok(None),
-            Some(s) => parse_date(s)
-                .map(Some)
-                .ok_or_else(|| spring_error(StatusCode::BAD_REQUEST, &format!("{k} must look like YYYY-MM-DDTHH:MM:SSZ"), path, now)),
+            Some(s) => parse_date(s).map(Some).ok_or_else(|| {
+                spring_error(
+                    StatusCode::BAD_REQUEST,
+                    &format!("{k} must look like YYYY-MM-DDTHH:MM:SSZ"),
+                    path,
+                    now,
+                )
+            }),
         }
     };
     let (start, end) = match (date("startDate"), date("endDate")) {
@@ -651,7 +893,12 @@ fn login_history(st: &OtState, q: &HashMap<String, String>, path: &str, now: Ms)
         (s, e) => (s.unwrap_or(now - 365 * DAY_MS), e.unwrap_or(now)),
     };
     if from < now - 365 * DAY_MS - DAY_MS || from > to {
-        return spring_error(StatusCode::BAD_REQUEST, "The date range must lie within the last 365 days", path, now);
+        return spring_error(
+            StatusCode::BAD_REQUEST,
+            "The date range must lie within the last 365 days",
+            path,
+            now,
+        );
     }
     // Newest first (GUESS: the spec does not say).
     let rows: Vec<usize> = (0..org.logins.len())
@@ -673,7 +920,13 @@ fn login_history(st: &OtState, q: &HashMap<String, String>, path: &str, now: Ms)
     ok_json(&spring_page(items, rows.len(), page, size, false))
 }
 
-fn activities(st: &OtState, id: &str, q: &HashMap<String, String>, path: &str, now: Ms) -> Response {
+fn activities(
+    st: &OtState,
+    id: &str,
+    q: &HashMap<String, String>,
+    path: &str,
+    now: Ms,
+) -> Response {
     let (page, size) = match paging(q, 2000, path, now) {
         Ok(p) => p,
         Err(r) => return r,
@@ -696,13 +949,25 @@ fn activities(st: &OtState, id: &str, q: &HashMap<String, String>, path: &str, n
 
 /// Form fields from `application/x-www-form-urlencoded` or `multipart/form-data`.
 fn form_fields(content_type: &str, body: &[u8]) -> HashMap<String, String> {
-    if let Some(boundary) = content_type.split(';').map(str::trim).find_map(|p| p.strip_prefix("boundary=")) {
+    if let Some(boundary) = content_type
+        .split(';')
+        .map(str::trim)
+        .find_map(|p| p.strip_prefix("boundary="))
+    {
         let boundary = format!("--{}", boundary.trim_matches('"'));
         let text = String::from_utf8_lossy(body);
         let mut out = HashMap::new();
         for part in text.split(boundary.as_str()) {
-            let Some((head, value)) = part.split_once("\r\n\r\n") else { continue };
-            let Some(name) = head.split("name=\"").nth(1).and_then(|r| r.split('"').next()) else { continue };
+            let Some((head, value)) = part.split_once("\r\n\r\n") else {
+                continue;
+            };
+            let Some(name) = head
+                .split("name=\"")
+                .nth(1)
+                .and_then(|r| r.split('"').next())
+            else {
+                continue;
+            };
             out.insert(name.to_string(), value.trim_end_matches("\r\n").to_string());
         }
         return out;
@@ -711,7 +976,11 @@ fn form_fields(content_type: &str, body: &[u8]) -> HashMap<String, String> {
 }
 
 fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
-    json_response(status, "application/json", json!({"error": error, "error_description": description}).to_string())
+    json_response(
+        status,
+        "application/json",
+        json!({"error": error, "error_description": description}).to_string(),
+    )
 }
 
 fn b64(v: &Value) -> String {
@@ -720,32 +989,62 @@ fn b64(v: &Value) -> String {
 }
 
 /// `POST /api/access/v1/oauth/token` (client_credentials).
-fn token(st: &OtState, method: &Method, content_type: &str, body: &[u8], path: &str, now: Ms) -> Response {
+fn token(
+    st: &OtState,
+    method: &Method,
+    content_type: &str,
+    body: &[u8],
+    path: &str,
+    now: Ms,
+) -> Response {
     if method != Method::POST {
-        return spring_error(StatusCode::METHOD_NOT_ALLOWED, "Request method not supported", path, now);
+        return spring_error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "Request method not supported",
+            path,
+            now,
+        );
     }
     let f = form_fields(content_type, body);
     if f.get("grant_type").map(String::as_str) != Some("client_credentials") {
-        return oauth_error(StatusCode::BAD_REQUEST, "unsupported_grant_type", "Invalid grant_type");
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            "Invalid grant_type",
+        );
     }
     let mut org = st.write();
-    let ok = f.get("client_id") == Some(&org.client_id) && f.get("client_secret") == Some(&org.client_secret);
+    let ok = f.get("client_id") == Some(&org.client_id)
+        && f.get("client_secret") == Some(&org.client_secret);
     if !ok {
-        return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", "Invalid client credentials");
+        return oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "Invalid client credentials",
+        );
     }
     let scopes = super::OtKey::Full.scopes();
     let jti = org.mint_uuid();
     let session = org.mint_uuid();
     let guid = org.mint_uuid();
     let tenant = org.tenant_guid.clone();
-    let org_group = org.organizations.first().map(|o| o.id.clone()).unwrap_or_default();
+    let org_group = org
+        .organizations
+        .first()
+        .map(|o| o.id.clone())
+        .unwrap_or_default();
     let user_name = format!("{}@api.onetrust.com", tenant.replace('-', ""));
     let expires_in: i64 = 31_535_999;
     let claims = json!({"role": "Api Key User", "user_name": user_name, "languageId": 1, "sessionId": session, "tenantGuid": tenant,
         "client_id": org.client_id, "orgGroupId": org_group, "orgGroupGuid": org_group, "ot-scopes": scope_names(scopes),
         "scope": ["read"], "tenantId": 36, "guid": guid, "exp": now / 1000 + expires_in, "jti": jti, "email": user_name});
     // A JWT-shaped token; the signature is not verifiable (the simulator only looks it up).
-    let access_token = format!("{}.{}.{}", b64(&json!({"alg": "RS256", "typ": "JWT"})), b64(&claims), jti.replace('-', ""));
+    let access_token = format!(
+        "{}.{}.{}",
+        b64(&json!({"alg": "RS256", "typ": "JWT"})),
+        b64(&claims),
+        jti.replace('-', "")
+    );
     drop(org);
     lock(&st.minted).insert(access_token.clone(), scopes);
     ok_json(&json!({

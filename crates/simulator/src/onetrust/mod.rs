@@ -93,7 +93,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-pub use data::{Activity, Login, OtGroup, OtOrg, OtOrganization, OtRole, OtUser, Origin};
+pub use data::{Activity, Login, Origin, OtGroup, OtOrg, OtOrganization, OtRole, OtUser};
 
 use crate::faults::FaultSpec;
 
@@ -113,7 +113,13 @@ pub enum OtKey {
 }
 
 impl OtKey {
-    pub const ALL: [OtKey; 5] = [OtKey::Full, OtKey::NoScim, OtKey::NoOrganization, OtKey::NoUser, OtKey::Expired];
+    pub const ALL: [OtKey; 5] = [
+        OtKey::Full,
+        OtKey::NoScim,
+        OtKey::NoOrganization,
+        OtKey::NoUser,
+        OtKey::Expired,
+    ];
 
     /// Name in the startup JSON line.
     pub fn as_str(self) -> &'static str {
@@ -171,14 +177,23 @@ pub struct OtRateConfig {
 
 impl Default for OtRateConfig {
     fn default() -> Self {
-        OtRateConfig { enabled: true, per_endpoint: 1000, per_hour: 200_000, minute: Duration::from_secs(60), hour: Duration::from_secs(3600) }
+        OtRateConfig {
+            enabled: true,
+            per_endpoint: 1000,
+            per_hour: 200_000,
+            minute: Duration::from_secs(60),
+            hour: Duration::from_secs(3600),
+        }
     }
 }
 
 impl OtRateConfig {
     /// No rate limiting (`--rate-limits none`).
     pub fn none() -> Self {
-        OtRateConfig { enabled: false, ..OtRateConfig::default() }
+        OtRateConfig {
+            enabled: false,
+            ..OtRateConfig::default()
+        }
     }
 }
 
@@ -197,16 +212,28 @@ pub struct OtSimConfig {
 
 impl OtSimConfig {
     pub fn new(users: usize, seed: u64, now: DateTime<Utc>) -> Self {
-        OtSimConfig { users, seed, now, rate: OtRateConfig::default(), faults: FaultSpec::default() }
+        OtSimConfig {
+            users,
+            seed,
+            now,
+            rate: OtRateConfig::default(),
+            faults: FaultSpec::default(),
+        }
     }
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum OtSimError {
     #[error("binding {addr}: {source}")]
-    Bind { addr: SocketAddr, source: std::io::Error },
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
     #[error("base URL for {addr}: {source}")]
-    Url { addr: SocketAddr, source: url::ParseError },
+    Url {
+        addr: SocketAddr,
+        source: url::ParseError,
+    },
 }
 
 /// Generate the tenant for a config (pure; deterministic).
@@ -231,7 +258,9 @@ pub struct OtSimulator {
 impl std::fmt::Debug for OtSimulator {
     // Keys are secrets: never in Debug output.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OtSimulator").field("addr", &self.addr).finish_non_exhaustive()
+        f.debug_struct("OtSimulator")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
     }
 }
 
@@ -244,21 +273,37 @@ impl OtSimulator {
             Ok(org) => org,
             Err(_) => data::generate(&config),
         };
-        let listener = tokio::net::TcpListener::bind(listen).await.map_err(|source| OtSimError::Bind { addr: listen, source })?;
-        let addr = listener.local_addr().map_err(|source| OtSimError::Bind { addr: listen, source })?;
-        let base = url::Url::parse(&format!("http://{addr}")).map_err(|source| OtSimError::Url { addr, source })?;
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .map_err(|source| OtSimError::Bind {
+                addr: listen,
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| OtSimError::Bind {
+            addr: listen,
+            source,
+        })?;
+        let base = url::Url::parse(&format!("http://{addr}"))
+            .map_err(|source| OtSimError::Url { addr, source })?;
         let state = Arc::new(http::OtState::new(org, &config, addr));
         let app = http::router(state.clone());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(async move {
-            let serve = axum::serve(listener, app.into_make_service()).with_graceful_shutdown(async move {
-                let _ = rx.await;
-            });
+            let serve =
+                axum::serve(listener, app.into_make_service()).with_graceful_shutdown(async move {
+                    let _ = rx.await;
+                });
             if let Err(e) = serve.await {
                 tracing::warn!(error = %e, "onetrust simulator stopped");
             }
         });
-        Ok(OtSimulator { addr, base, state, shutdown: Some(tx), task })
+        Ok(OtSimulator {
+            addr,
+            base,
+            state,
+            shutdown: Some(tx),
+            task,
+        })
     }
 
     /// `http://127.0.0.1:PORT`
@@ -272,7 +317,13 @@ impl OtSimulator {
 
     /// The API key for a scope set.
     pub fn key(&self, key: OtKey) -> String {
-        self.state.read().keys.iter().find(|(k, _)| *k == key).map(|(_, s)| s.clone()).unwrap_or_default()
+        self.state
+            .read()
+            .keys
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, s)| s.clone())
+            .unwrap_or_default()
     }
 
     /// `(client_id, client_secret)` for `POST /api/access/v1/oauth/token` (full scopes).
@@ -288,14 +339,20 @@ impl OtSimulator {
 
     /// The one JSON line `steward simulate onetrust` prints.
     pub fn startup_json(&self) -> Value {
-        let keys: serde_json::Map<String, Value> =
-            OtKey::ALL.iter().map(|k| (k.as_str().to_string(), Value::String(self.key(*k)))).collect();
+        let keys: serde_json::Map<String, Value> = OtKey::ALL
+            .iter()
+            .map(|k| (k.as_str().to_string(), Value::String(self.key(*k))))
+            .collect();
         let (id, secret) = self.client_credentials();
         let truth = self.truth();
         let counts: serde_json::Map<String, Value> = truth
             .get("resources")
             .and_then(Value::as_object)
-            .map(|m| m.iter().map(|(k, v)| (k.clone(), v.get("count").cloned().unwrap_or(Value::Null))).collect())
+            .map(|m| {
+                m.iter()
+                    .map(|(k, v)| (k.clone(), v.get("count").cloned().unwrap_or(Value::Null)))
+                    .collect()
+            })
             .unwrap_or_default();
         let base = self.base_url().as_str().trim_end_matches('/').to_string();
         serde_json::json!({

@@ -15,7 +15,7 @@ use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::Response;
 use serde_json::{Map, Value, json};
 
-use super::data::{Activity, OtGroup, OtOrg, OtUser, Origin};
+use super::data::{Activity, Origin, OtGroup, OtOrg, OtUser};
 use super::http::{OtState, iso, json_response};
 use crate::org::Ms;
 
@@ -32,7 +32,8 @@ const SCIM_JSON: &str = "application/scim+json";
 pub const MAX_COUNT: usize = 25;
 
 pub fn scim_error(status: StatusCode, scim_type: Option<&str>, detail: &str) -> Response {
-    let mut v = json!({"schemas": [ERROR], "status": status.as_u16().to_string(), "detail": detail});
+    let mut v =
+        json!({"schemas": [ERROR], "status": status.as_u16().to_string(), "detail": detail});
     if let Some(t) = scim_type {
         v["scimType"] = json!(t);
     }
@@ -51,30 +52,59 @@ fn no_content() -> Response {
 
 type Q = HashMap<String, String>;
 
-pub fn handle(st: &Arc<OtState>, method: &Method, segs: &[&str], q: &Q, body: &[u8], now: Ms) -> Response {
+pub fn handle(
+    st: &Arc<OtState>,
+    method: &Method,
+    segs: &[&str],
+    q: &Q,
+    body: &[u8],
+    now: Ms,
+) -> Response {
     let v3 = segs.get(2) == Some(&"v3");
     let ver = if v3 { "v3" } else { "v2" };
     let base = format!("{}/api/scim/{ver}", st.base());
     let parse_body = || -> Result<Value, Response> {
-        serde_json::from_slice::<Value>(body).map_err(|e| scim_error(StatusCode::BAD_REQUEST, Some("invalidSyntax"), &format!("request body is not JSON: {e}")))
+        serde_json::from_slice::<Value>(body).map_err(|e| {
+            scim_error(
+                StatusCode::BAD_REQUEST,
+                Some("invalidSyntax"),
+                &format!("request body is not JSON: {e}"),
+            )
+        })
     };
     match (method.as_str(), &segs[3..]) {
         ("GET", ["ServiceProviderConfig"]) => scim_ok(StatusCode::OK, &spc(&base)),
         ("GET", ["ResourceTypes"]) => {
             let r = resource_types(&base);
-            scim_ok(StatusCode::OK, &json!({"schemas": [LIST], "totalResults": r.len(), "startIndex": 1, "itemsPerPage": r.len(), "Resources": r}))
+            scim_ok(
+                StatusCode::OK,
+                &json!({"schemas": [LIST], "totalResults": r.len(), "startIndex": 1, "itemsPerPage": r.len(), "Resources": r}),
+            )
         }
-        ("GET", ["ResourceTypes", name]) => match resource_types(&base).into_iter().find(|r| r["id"] == *name) {
-            Some(r) => scim_ok(StatusCode::OK, &r),
-            None => scim_error(StatusCode::NOT_FOUND, None, &format!("resource type {name} not found")),
-        },
+        ("GET", ["ResourceTypes", name]) => {
+            match resource_types(&base).into_iter().find(|r| r["id"] == *name) {
+                Some(r) => scim_ok(StatusCode::OK, &r),
+                None => scim_error(
+                    StatusCode::NOT_FOUND,
+                    None,
+                    &format!("resource type {name} not found"),
+                ),
+            }
+        }
         ("GET", ["Schemas"]) => {
             let s = schemas(&base);
-            scim_ok(StatusCode::OK, &json!({"schemas": [LIST], "totalResults": s.len(), "startIndex": 1, "itemsPerPage": s.len(), "Resources": s}))
+            scim_ok(
+                StatusCode::OK,
+                &json!({"schemas": [LIST], "totalResults": s.len(), "startIndex": 1, "itemsPerPage": s.len(), "Resources": s}),
+            )
         }
         ("GET", ["Schemas", name]) => match schemas(&base).into_iter().find(|s| s["id"] == *name) {
             Some(s) => scim_ok(StatusCode::OK, &s),
-            None => scim_error(StatusCode::NOT_FOUND, None, &format!("schema {name} not found")),
+            None => scim_error(
+                StatusCode::NOT_FOUND,
+                None,
+                &format!("schema {name} not found"),
+            ),
         },
         ("GET", ["Users"]) => list_users(st, v3, &base, q),
         ("POST", ["Users"]) => match parse_body() {
@@ -96,9 +126,11 @@ pub fn handle(st: &Arc<OtState>, method: &Method, segs: &[&str], q: &Q, body: &[
             Ok(b) => patch_user(st, v3, &base, id, &b, now),
             Err(r) => r,
         },
-        ("DELETE", ["Users", _]) if !v3 => {
-            scim_error(StatusCode::NOT_IMPLEMENTED, None, "The Delete User feature is not available at this time. Deactivate the user with PATCH active=false.")
-        }
+        ("DELETE", ["Users", _]) if !v3 => scim_error(
+            StatusCode::NOT_IMPLEMENTED,
+            None,
+            "The Delete User feature is not available at this time. Deactivate the user with PATCH active=false.",
+        ),
         ("GET", ["Groups"]) => list_groups(st, v3, &base, q),
         ("GET", ["Groups", id]) => get_group(st, v3, &base, id, q),
         ("POST", ["Groups"]) if v3 => match parse_body() {
@@ -120,12 +152,21 @@ pub fn handle(st: &Arc<OtState>, method: &Method, segs: &[&str], q: &Q, body: &[
                     org.groups[g].deleted = true;
                     no_content()
                 }
-                None => scim_error(StatusCode::NOT_FOUND, None, &format!("Group {id} not found")),
+                None => scim_error(
+                    StatusCode::NOT_FOUND,
+                    None,
+                    &format!("Group {id} not found"),
+                ),
             }
         }
         (m, _) => {
-            let mut r = scim_error(StatusCode::METHOD_NOT_ALLOWED, None, &format!("{m} is not supported on this OneTrust SCIM {ver} endpoint"));
-            r.headers_mut().insert(header::ALLOW, HeaderValue::from_static("GET, PUT, PATCH"));
+            let mut r = scim_error(
+                StatusCode::METHOD_NOT_ALLOWED,
+                None,
+                &format!("{m} is not supported on this OneTrust SCIM {ver} endpoint"),
+            );
+            r.headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static("GET, PUT, PATCH"));
             r
         }
     }
@@ -158,7 +199,11 @@ fn user_json(org: &OtOrg, i: usize, v3: bool, base: &str) -> Value {
             .collect()
     };
     let mut ent = Map::new();
-    for (k, v) in [("division", &u.division), ("employeeNumber", &u.employee_number), ("department", &u.department)] {
+    for (k, v) in [
+        ("division", &u.division),
+        ("employeeNumber", &u.employee_number),
+        ("department", &u.department),
+    ] {
         if let Some(v) = v {
             ent.insert(k.into(), json!(v));
         }
@@ -228,7 +273,12 @@ fn group_json(org: &OtOrg, g: usize, base: &str, members: bool) -> Value {
         v["externalId"] = json!(x);
     }
     if members {
-        v["members"] = Value::Array(grp.members.iter().map(|&m| member_json(org, m, base)).collect());
+        v["members"] = Value::Array(
+            grp.members
+                .iter()
+                .map(|&m| member_json(org, m, base))
+                .collect(),
+        );
     }
     v
 }
@@ -242,7 +292,12 @@ fn v2_group_json(org: &OtOrg, o: usize, r: usize, base: &str, members: bool) -> 
         "meta": {"resourceType": "Group", "location": format!("{base}/Groups/{id}")},
     });
     if members {
-        v["members"] = Value::Array(org.v2_members(o, r).into_iter().map(|m| member_json(org, m, base)).collect());
+        v["members"] = Value::Array(
+            org.v2_members(o, r)
+                .into_iter()
+                .map(|m| member_json(org, m, base))
+                .collect(),
+        );
     }
     v
 }
@@ -253,16 +308,27 @@ fn project(mut v: Value, q: &Q) -> Value {
         s.split(',')
             .map(|a| {
                 let a = a.trim();
-                let a = a.rsplit_once(':').filter(|(p, _)| p.starts_with("urn:")).map(|(_, x)| x).unwrap_or(a);
+                let a = a
+                    .rsplit_once(':')
+                    .filter(|(p, _)| p.starts_with("urn:"))
+                    .map(|(_, x)| x)
+                    .unwrap_or(a);
                 a.split('.').next().unwrap_or(a).to_ascii_lowercase()
             })
             .filter(|a| !a.is_empty())
             .collect()
     };
-    let Some(obj) = v.as_object_mut() else { return v };
+    let Some(obj) = v.as_object_mut() else {
+        return v;
+    };
     if let Some(a) = q.get("attributes").filter(|a| !a.trim().is_empty()) {
         let keep = split(a);
-        obj.retain(|k, _| k == "id" || k == "schemas" || keep.contains(&k.to_ascii_lowercase()) || k.starts_with("urn:"));
+        obj.retain(|k, _| {
+            k == "id"
+                || k == "schemas"
+                || keep.contains(&k.to_ascii_lowercase())
+                || k.starts_with("urn:")
+        });
     }
     if let Some(e) = q.get("excludedAttributes").filter(|a| !a.trim().is_empty()) {
         let drop = split(e);
@@ -331,14 +397,19 @@ fn parse_filter(f: &str) -> Result<Vec<Vec<Cond>>, String> {
     let mut i = 0;
     while i < toks.len() {
         let attr = toks[i].clone();
-        let op = toks.get(i + 1).ok_or("missing operator")?.to_ascii_lowercase();
+        let op = toks
+            .get(i + 1)
+            .ok_or("missing operator")?
+            .to_ascii_lowercase();
         let (value, used) = if op == "pr" {
             (None, 2)
         } else {
             let v = toks.get(i + 2).ok_or("missing value")?;
             let v = match v.strip_prefix('"') {
                 Some(s) => s.to_string(),
-                None if v == "true" || v == "false" || v == "null" || v.parse::<f64>().is_ok() => v.clone(),
+                None if v == "true" || v == "false" || v == "null" || v.parse::<f64>().is_ok() => {
+                    v.clone()
+                }
                 None => return Err(format!("bad value {v}")),
             };
             (Some(v), 3)
@@ -364,17 +435,34 @@ fn parse_filter(f: &str) -> Result<Vec<Vec<Cond>>, String> {
 }
 
 fn rewrite_brackets(f: &str) -> String {
-    let Some(open) = f.find('[') else { return f.to_string() };
-    let Some(close) = f[open..].find(']').map(|c| c + open) else { return f.to_string() };
+    let Some(open) = f.find('[') else {
+        return f.to_string();
+    };
+    let Some(close) = f[open..].find(']').map(|c| c + open) else {
+        return f.to_string();
+    };
     let prefix = &f[..open];
-    let attr_start = prefix.rfind(|c: char| c.is_whitespace() || c == '(').map(|p| p + 1).unwrap_or(0);
+    let attr_start = prefix
+        .rfind(|c: char| c.is_whitespace() || c == '(')
+        .map(|p| p + 1)
+        .unwrap_or(0);
     let attr = &prefix[attr_start..];
     let inner = &f[open + 1..close];
-    format!("{}{}.{}{}", &prefix[..attr_start], attr, inner.trim_start(), &f[close + 1..])
+    format!(
+        "{}{}.{}{}",
+        &prefix[..attr_start],
+        attr,
+        inner.trim_start(),
+        &f[close + 1..]
+    )
 }
 
 fn cmp_str(op: &str, have: &str, want: &str, case_exact: bool) -> bool {
-    let (h, w) = if case_exact { (have.to_string(), want.to_string()) } else { (have.to_lowercase(), want.to_lowercase()) };
+    let (h, w) = if case_exact {
+        (have.to_string(), want.to_string())
+    } else {
+        (have.to_lowercase(), want.to_lowercase())
+    };
     match op {
         "eq" => h == w,
         "ne" => h != w,
@@ -391,7 +479,12 @@ fn cmp_str(op: &str, have: &str, want: &str, case_exact: bool) -> bool {
 
 /// Candidate values of a user attribute; Err = unsupported attribute.
 fn user_attr(org: &OtOrg, u: &OtUser, attr: &str) -> Result<(Vec<String>, bool), String> {
-    let a = attr.rsplit_once(':').filter(|(p, _)| p.starts_with("urn:")).map(|(_, x)| x).unwrap_or(attr).to_ascii_lowercase();
+    let a = attr
+        .rsplit_once(':')
+        .filter(|(p, _)| p.starts_with("urn:"))
+        .map(|(_, x)| x)
+        .unwrap_or(attr)
+        .to_ascii_lowercase();
     let one = |s: Option<&String>| s.cloned().into_iter().collect::<Vec<_>>();
     Ok(match a.as_str() {
         "id" => (vec![u.id.clone()], true),
@@ -399,7 +492,10 @@ fn user_attr(org: &OtOrg, u: &OtUser, attr: &str) -> Result<(Vec<String>, bool),
         "username" | "email" | "emails" | "emails.value" => (vec![u.email.clone()], false),
         "givenname" | "name.givenname" => (vec![u.first.clone()], false),
         "familyname" | "name.familyname" => (vec![u.last.clone()], false),
-        "usertype" => (vec![if u.internal { "Internal" } else { "External" }.to_string()], false),
+        "usertype" => (
+            vec![if u.internal { "Internal" } else { "External" }.to_string()],
+            false,
+        ),
         "active" => (vec![u.active.to_string()], false),
         "title" => (one(u.title.as_ref()), false),
         "department" => (one(u.department.as_ref()), false),
@@ -415,14 +511,20 @@ fn user_attr(org: &OtOrg, u: &OtUser, attr: &str) -> Result<(Vec<String>, bool),
     })
 }
 
-fn matches(conds: &[Vec<Cond>], get: &dyn Fn(&str) -> Result<(Vec<String>, bool), String>) -> Result<bool, String> {
+fn matches(
+    conds: &[Vec<Cond>],
+    get: &dyn Fn(&str) -> Result<(Vec<String>, bool), String>,
+) -> Result<bool, String> {
     for and in conds {
         let mut all = true;
         for c in and {
             let (vals, exact) = get(&c.attr)?;
             let ok = match &c.value {
                 None => vals.iter().any(|v| !v.is_empty()),
-                Some(w) => vals.iter().any(|v| cmp_str(&c.op, v, w, exact)) || (c.op == "ne" && vals.is_empty()),
+                Some(w) => {
+                    vals.iter().any(|v| cmp_str(&c.op, v, w, exact))
+                        || (c.op == "ne" && vals.is_empty())
+                }
             };
             if !ok {
                 all = false;
@@ -440,18 +542,39 @@ fn matches(conds: &[Vec<Cond>], get: &dyn Fn(&str) -> Result<(Vec<String>, bool)
 fn index_paging(q: &Q) -> Result<(usize, usize), Response> {
     let start = match q.get("startIndex") {
         None => 1,
-        Some(s) => s.trim().parse::<i64>().map_err(|_| scim_error(StatusCode::BAD_REQUEST, Some("invalidValue"), "startIndex must be an integer"))?.max(1) as usize,
+        Some(s) => s
+            .trim()
+            .parse::<i64>()
+            .map_err(|_| {
+                scim_error(
+                    StatusCode::BAD_REQUEST,
+                    Some("invalidValue"),
+                    "startIndex must be an integer",
+                )
+            })?
+            .max(1) as usize,
     };
     let count = match q.get("count") {
         None => MAX_COUNT,
-        Some(s) => s.trim().parse::<i64>().map_err(|_| scim_error(StatusCode::BAD_REQUEST, Some("invalidValue"), "count must be an integer"))?.clamp(0, MAX_COUNT as i64) as usize,
+        Some(s) => s
+            .trim()
+            .parse::<i64>()
+            .map_err(|_| {
+                scim_error(
+                    StatusCode::BAD_REQUEST,
+                    Some("invalidValue"),
+                    "count must be an integer",
+                )
+            })?
+            .clamp(0, MAX_COUNT as i64) as usize,
     };
     Ok((start, count))
 }
 
 fn list_response(items: Vec<Value>, total: usize, start: usize) -> Response {
     let n = items.len();
-    let mut v = json!({"schemas": [LIST], "totalResults": total, "startIndex": start, "itemsPerPage": n});
+    let mut v =
+        json!({"schemas": [LIST], "totalResults": total, "startIndex": start, "itemsPerPage": n});
     v["Resources"] = Value::Array(items);
     scim_ok(StatusCode::OK, &v)
 }
@@ -480,16 +603,30 @@ fn list_users(st: &OtState, v3: bool, base: &str, q: &Q) -> Response {
         }
         hits.push(i);
     }
-    let items = hits.iter().skip(start - 1).take(count).map(|&i| project(user_json(&org, i, v3, base), q)).collect();
+    let items = hits
+        .iter()
+        .skip(start - 1)
+        .take(count)
+        .map(|&i| project(user_json(&org, i, v3, base), q))
+        .collect();
     list_response(items, hits.len(), start)
 }
 
-fn group_attr(name: &str, id: &str, external: Option<&String>, attr: &str) -> Result<(Vec<String>, bool), String> {
+fn group_attr(
+    name: &str,
+    id: &str,
+    external: Option<&String>,
+    attr: &str,
+) -> Result<(Vec<String>, bool), String> {
     Ok(match attr.to_ascii_lowercase().as_str() {
         "displayname" => (vec![name.to_string()], false),
         "id" => (vec![id.to_string()], true),
         "externalid" => (external.cloned().into_iter().collect(), true),
-        _ => return Err(format!("filtering groups on {attr} is not supported (displayName only)")),
+        _ => {
+            return Err(format!(
+                "filtering groups on {attr} is not supported (displayName only)"
+            ));
+        }
     })
 }
 
@@ -507,11 +644,22 @@ fn list_groups(st: &OtState, v3: bool, base: &str, q: &Q) -> Response {
     };
     let org = st.read();
     // v3 lists leave members out unless asked (the spec's `excludedAttributes` default).
-    let members = if v3 { q.get("excludedAttributes").is_some_and(|e| !e.to_ascii_lowercase().contains("members")) } else { true };
+    let members = if v3 {
+        q.get("excludedAttributes")
+            .is_some_and(|e| !e.to_ascii_lowercase().contains("members"))
+    } else {
+        true
+    };
     let mut all: Vec<(String, String, Option<String>, usize, usize)> = Vec::new();
     if v3 {
         for (g, grp) in org.groups.iter().enumerate().filter(|(_, g)| !g.deleted) {
-            all.push((grp.name.clone(), grp.id.clone(), grp.external_id.clone(), g, 0));
+            all.push((
+                grp.name.clone(),
+                grp.id.clone(),
+                grp.external_id.clone(),
+                g,
+                0,
+            ));
         }
     } else {
         for (o, r) in org.v2_groups() {
@@ -534,7 +682,11 @@ fn list_groups(st: &OtState, v3: bool, base: &str, q: &Q) -> Response {
         .skip(start - 1)
         .take(count)
         .map(|&(a, b)| {
-            let v = if v3 { group_json(&org, a, base, members) } else { v2_group_json(&org, a, b, base, members) };
+            let v = if v3 {
+                group_json(&org, a, base, members)
+            } else {
+                v2_group_json(&org, a, b, base, members)
+            };
             project(v, q)
         })
         .collect();
@@ -546,11 +698,16 @@ fn get_group(st: &OtState, v3: bool, base: &str, id: &str, q: &Q) -> Response {
     let v = if v3 {
         org.find_group(id).map(|g| group_json(&org, g, base, true))
     } else {
-        org.find_v2_group(id).map(|(o, r)| v2_group_json(&org, o, r, base, true))
+        org.find_v2_group(id)
+            .map(|(o, r)| v2_group_json(&org, o, r, base, true))
     };
     match v {
         Some(v) => scim_ok(StatusCode::OK, &project(v, q)),
-        None => scim_error(StatusCode::NOT_FOUND, None, &format!("Group {id} not found")),
+        None => scim_error(
+            StatusCode::NOT_FOUND,
+            None,
+            &format!("Group {id} not found"),
+        ),
     }
 }
 
@@ -567,12 +724,19 @@ fn s(v: &Value) -> Option<String> {
 }
 
 fn get_ci<'a>(obj: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
-    obj.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v)
+    obj.iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(key))
+        .map(|(_, v)| v)
 }
 
 fn primary_email(b: &Map<String, Value>) -> Option<String> {
     let emails = get_ci(b, "emails")?.as_array()?;
-    emails.iter().find(|e| e.get("primary") == Some(&json!(true))).or(emails.first()).and_then(|e| e.get("value")).and_then(s)
+    emails
+        .iter()
+        .find(|e| e.get("primary") == Some(&json!(true)))
+        .or(emails.first())
+        .and_then(|e| e.get("value"))
+        .and_then(s)
 }
 
 /// Apply the updatable attributes present in a full resource (PUT / POST).
@@ -602,22 +766,50 @@ fn apply_user_doc(u: &mut OtUser, b: &Map<String, Value>, replace: bool) {
     }
     let ent = get_ci(b, ENTERPRISE).and_then(Value::as_object);
     let field = |k: &str| ent.and_then(|e| get_ci(e, k)).and_then(s);
-    for (k, slot) in [("division", &mut u.division), ("employeeNumber", &mut u.employee_number), ("department", &mut u.department)] {
+    for (k, slot) in [
+        ("division", &mut u.division),
+        ("employeeNumber", &mut u.employee_number),
+        ("department", &mut u.department),
+    ] {
         let v = field(k);
         if replace || v.is_some() {
             *slot = v;
         }
     }
-    let manager = ent.and_then(|e| get_ci(e, "manager")).and_then(|m| m.get("value").and_then(s).or_else(|| s(m)));
+    let manager = ent
+        .and_then(|e| get_ci(e, "manager"))
+        .and_then(|m| m.get("value").and_then(s).or_else(|| s(m)));
     if replace || manager.is_some() {
         u.manager = manager;
     }
 }
 
-fn with_activity(org: &mut OtOrg, i: usize, field: Option<&'static str>, old: Option<String>, new: Option<String>, now: Ms) {
-    let event = if field.is_none() { "User Create" } else { "User Edit" };
+fn with_activity(
+    org: &mut OtOrg,
+    i: usize,
+    field: Option<&'static str>,
+    old: Option<String>,
+    new: Option<String>,
+    now: Ms,
+) {
+    let event = if field.is_none() {
+        "User Create"
+    } else {
+        "User Edit"
+    };
     if let Some(list) = org.activities.get_mut(i) {
-        list.insert(0, Activity { event, field, old, new, method: "User Provisioning", updated_by: "SCIM".into(), date: now / 1000 * 1000 });
+        list.insert(
+            0,
+            Activity {
+                event,
+                field,
+                old,
+                new,
+                method: "User Provisioning",
+                updated_by: "SCIM".into(),
+                date: now / 1000 * 1000,
+            },
+        );
     }
 }
 
@@ -633,14 +825,34 @@ fn touch(u: &mut OtUser, now: Ms, was_active: bool) {
 
 fn create_user(st: &OtState, v3: bool, base: &str, b: &Value, now: Ms) -> Response {
     let Some(obj) = b.as_object() else {
-        return scim_error(StatusCode::BAD_REQUEST, Some("invalidSyntax"), "the body must be a SCIM User object");
+        return scim_error(
+            StatusCode::BAD_REQUEST,
+            Some("invalidSyntax"),
+            "the body must be a SCIM User object",
+        );
     };
-    let Some(email) = get_ci(obj, "userName").and_then(s).filter(|e| !e.trim().is_empty()).or_else(|| primary_email(obj)) else {
-        return scim_error(StatusCode::BAD_REQUEST, Some("invalidValue"), "userName is required");
+    let Some(email) = get_ci(obj, "userName")
+        .and_then(s)
+        .filter(|e| !e.trim().is_empty())
+        .or_else(|| primary_email(obj))
+    else {
+        return scim_error(
+            StatusCode::BAD_REQUEST,
+            Some("invalidValue"),
+            "userName is required",
+        );
     };
     let mut org = st.write();
-    if org.users.iter().any(|u| u.email.eq_ignore_ascii_case(&email)) {
-        return scim_error(StatusCode::CONFLICT, Some("uniqueness"), &format!("a user with userName {email} already exists"));
+    if org
+        .users
+        .iter()
+        .any(|u| u.email.eq_ignore_ascii_case(&email))
+    {
+        return scim_error(
+            StatusCode::CONFLICT,
+            Some("uniqueness"),
+            &format!("a user with userName {email} already exists"),
+        );
     }
     let id = org.mint_uuid();
     let t = now / 1000 * 1000;
@@ -680,7 +892,10 @@ fn create_user(st: &OtState, v3: bool, base: &str, b: &Value, now: Ms) -> Respon
     with_activity(&mut org, i, None, None, Some(email), now);
     let v = user_json(&org, i, v3, base);
     let mut r = scim_ok(StatusCode::CREATED, &v);
-    if let Some(loc) = v["meta"]["location"].as_str().and_then(|l| HeaderValue::from_str(l).ok()) {
+    if let Some(loc) = v["meta"]["location"]
+        .as_str()
+        .and_then(|l| HeaderValue::from_str(l).ok())
+    {
         r.headers_mut().insert(header::LOCATION, loc);
     }
     r
@@ -688,7 +903,11 @@ fn create_user(st: &OtState, v3: bool, base: &str, b: &Value, now: Ms) -> Respon
 
 fn replace_user(st: &OtState, v3: bool, base: &str, id: &str, b: &Value, now: Ms) -> Response {
     let Some(obj) = b.as_object() else {
-        return scim_error(StatusCode::BAD_REQUEST, Some("invalidSyntax"), "the body must be a SCIM User object");
+        return scim_error(
+            StatusCode::BAD_REQUEST,
+            Some("invalidSyntax"),
+            "the body must be a SCIM User object",
+        );
     };
     let mut org = st.write();
     let Some(i) = org.find_user(id) else {
@@ -697,14 +916,25 @@ fn replace_user(st: &OtState, v3: bool, base: &str, id: &str, b: &Value, now: Ms
     if let Some(n) = get_ci(obj, "userName").and_then(s)
         && !n.eq_ignore_ascii_case(&org.users[i].email)
     {
-        return scim_error(StatusCode::BAD_REQUEST, Some("mutability"), "userName cannot be changed in OneTrust");
+        return scim_error(
+            StatusCode::BAD_REQUEST,
+            Some("mutability"),
+            "userName cannot be changed in OneTrust",
+        );
     }
     let was = org.users[i].active;
     apply_user_doc(&mut org.users[i], obj, true);
     touch(&mut org.users[i], now, was);
     if was != org.users[i].active {
         let now_active = org.users[i].active;
-        with_activity(&mut org, i, Some("Status"), Some(status_word(was)), Some(status_word(now_active)), now);
+        with_activity(
+            &mut org,
+            i,
+            Some("Status"),
+            Some(status_word(was)),
+            Some(status_word(now_active)),
+            now,
+        );
     }
     scim_ok(StatusCode::OK, &user_json(&org, i, v3, base))
 }
@@ -714,7 +944,12 @@ fn status_word(active: bool) -> String {
 }
 
 /// One PATCH operation on a user.
-fn patch_user_op(u: &mut OtUser, op: &str, path: Option<&str>, value: Option<&Value>) -> Result<(), Response> {
+fn patch_user_op(
+    u: &mut OtUser,
+    op: &str,
+    path: Option<&str>,
+    value: Option<&Value>,
+) -> Result<(), Response> {
     let bad = |t: &str, d: String| scim_error(StatusCode::BAD_REQUEST, Some(t), &d);
     let remove = op == "remove";
     let Some(path) = path else {
@@ -723,12 +958,18 @@ fn patch_user_op(u: &mut OtUser, op: &str, path: Option<&str>, value: Option<&Va
             return Err(bad("noTarget", "remove needs a path".into()));
         }
         let Some(obj) = value.and_then(Value::as_object) else {
-            return Err(bad("invalidValue", "without a path, value must be an object".into()));
+            return Err(bad(
+                "invalidValue",
+                "without a path, value must be an object".into(),
+            ));
         };
         if let Some(n) = get_ci(obj, "userName").and_then(s)
             && !n.eq_ignore_ascii_case(&u.email)
         {
-            return Err(bad("mutability", "userName cannot be changed in OneTrust".into()));
+            return Err(bad(
+                "mutability",
+                "userName cannot be changed in OneTrust".into(),
+            ));
         }
         // Dotted keys (`name.givenName`) and URN keys are paths too.
         for (k, v) in obj {
@@ -743,10 +984,16 @@ fn patch_user_op(u: &mut OtUser, op: &str, path: Option<&str>, value: Option<&Va
     let (p, _) = p.split_once('[').unwrap_or((p, ""));
     let lower = p.to_ascii_lowercase();
     let ent_prefix = format!("{}:", ENTERPRISE.to_ascii_lowercase());
-    let key = lower.strip_prefix(&ent_prefix).unwrap_or(&lower).to_string();
+    let key = lower
+        .strip_prefix(&ent_prefix)
+        .unwrap_or(&lower)
+        .to_string();
     let val = if remove { None } else { value.and_then(s) };
     if !remove && value.is_none() {
-        return Err(bad("invalidValue", format!("{op} {path}: value is required")));
+        return Err(bad(
+            "invalidValue",
+            format!("{op} {path}: value is required"),
+        ));
     }
     match key.as_str() {
         "active" => {
@@ -755,7 +1002,11 @@ fn patch_user_op(u: &mut OtUser, op: &str, path: Option<&str>, value: Option<&Va
             }
             u.active = match value {
                 Some(Value::Bool(b)) => *b,
-                Some(Value::String(x)) if x.eq_ignore_ascii_case("true") || x.eq_ignore_ascii_case("false") => x.eq_ignore_ascii_case("true"),
+                Some(Value::String(x))
+                    if x.eq_ignore_ascii_case("true") || x.eq_ignore_ascii_case("false") =>
+                {
+                    x.eq_ignore_ascii_case("true")
+                }
                 _ => return Err(bad("invalidValue", "active must be a boolean".into())),
             }
         }
@@ -780,7 +1031,13 @@ fn patch_user_op(u: &mut OtUser, op: &str, path: Option<&str>, value: Option<&Va
         "division" => u.division = val,
         "employeenumber" => u.employee_number = val,
         "department" => u.department = val,
-        "manager" | "manager.value" => u.manager = if remove { None } else { value.and_then(|m| m.get("value").and_then(s).or_else(|| s(m))) },
+        "manager" | "manager.value" => {
+            u.manager = if remove {
+                None
+            } else {
+                value.and_then(|m| m.get("value").and_then(s).or_else(|| s(m)))
+            }
+        }
         e if e == ENTERPRISE.to_ascii_lowercase() => {
             if remove {
                 u.division = None;
@@ -793,16 +1050,32 @@ fn patch_user_op(u: &mut OtUser, op: &str, path: Option<&str>, value: Option<&Va
                 apply_user_doc(u, &doc, false);
             }
         }
-        "username" | "emails" | "emails.value" => return Err(bad("mutability", format!("{path} cannot be changed in OneTrust (the email is the login)"))),
-        "groups" | "roles" | "id" | "meta" => return Err(bad("mutability", format!("{path} is read-only"))),
-        _ => return Err(bad("invalidPath", format!("{path} is not an attribute OneTrust can update"))),
+        "username" | "emails" | "emails.value" => {
+            return Err(bad(
+                "mutability",
+                format!("{path} cannot be changed in OneTrust (the email is the login)"),
+            ));
+        }
+        "groups" | "roles" | "id" | "meta" => {
+            return Err(bad("mutability", format!("{path} is read-only")));
+        }
+        _ => {
+            return Err(bad(
+                "invalidPath",
+                format!("{path} is not an attribute OneTrust can update"),
+            ));
+        }
     }
     Ok(())
 }
 
 fn patch_ops(b: &Value) -> Result<Vec<(String, Option<String>, Option<Value>)>, Response> {
     let bad = |d: &str| scim_error(StatusCode::BAD_REQUEST, Some("invalidSyntax"), d);
-    let ops = b.get("Operations").or_else(|| b.get("operations")).and_then(Value::as_array).ok_or_else(|| bad("Operations is required"))?;
+    let ops = b
+        .get("Operations")
+        .or_else(|| b.get("operations"))
+        .and_then(Value::as_array)
+        .ok_or_else(|| bad("Operations is required"))?;
     if let Some(schemas) = b.get("schemas").and_then(Value::as_array)
         && !schemas.iter().any(|x| x == PATCH_OP)
     {
@@ -810,13 +1083,20 @@ fn patch_ops(b: &Value) -> Result<Vec<(String, Option<String>, Option<Value>)>, 
     }
     let mut out = Vec::new();
     for o in ops {
-        let op = o.get("op").and_then(Value::as_str).ok_or_else(|| bad("each operation needs op"))?.to_ascii_lowercase();
+        let op = o
+            .get("op")
+            .and_then(Value::as_str)
+            .ok_or_else(|| bad("each operation needs op"))?
+            .to_ascii_lowercase();
         if !["add", "remove", "replace"].contains(&op.as_str()) {
             return Err(bad(&format!("unsupported op {op}")));
         }
         let path = o.get("path").and_then(Value::as_str).map(str::to_string);
         // Group ops may carry `members` beside `op` (spec schema); treat as the value.
-        let value = o.get("value").cloned().or_else(|| o.get("members").map(|m| json!({"members": m})));
+        let value = o
+            .get("value")
+            .cloned()
+            .or_else(|| o.get("members").map(|m| json!({"members": m})));
         out.push((op, path, value));
     }
     Ok(out)
@@ -843,7 +1123,14 @@ fn patch_user(st: &OtState, v3: bool, base: &str, id: &str, b: &Value, now: Ms) 
     let now_active = u.active;
     org.users[i] = u;
     if was != now_active {
-        with_activity(&mut org, i, Some("Status"), Some(status_word(was)), Some(status_word(now_active)), now);
+        with_activity(
+            &mut org,
+            i,
+            Some("Status"),
+            Some(status_word(was)),
+            Some(status_word(now_active)),
+            now,
+        );
     }
     scim_ok(StatusCode::OK, &user_json(&org, i, v3, base))
 }
@@ -861,11 +1148,21 @@ fn member_ids(org: &OtOrg, v: &Value) -> Result<Vec<u32>, Response> {
     let mut out = Vec::new();
     for m in arr {
         let Some(id) = m.get("value").and_then(s).or_else(|| s(&m)) else {
-            return Err(scim_error(StatusCode::BAD_REQUEST, Some("invalidValue"), "each member needs a value (a user id)"));
+            return Err(scim_error(
+                StatusCode::BAD_REQUEST,
+                Some("invalidValue"),
+                "each member needs a value (a user id)",
+            ));
         };
         match org.find_user(&id) {
             Some(i) => out.push(i as u32),
-            None => return Err(scim_error(StatusCode::BAD_REQUEST, Some("invalidValue"), &format!("member {id} is not a user"))),
+            None => {
+                return Err(scim_error(
+                    StatusCode::BAD_REQUEST,
+                    Some("invalidValue"),
+                    &format!("member {id} is not a user"),
+                ));
+            }
         }
     }
     out.sort_unstable();
@@ -875,14 +1172,33 @@ fn member_ids(org: &OtOrg, v: &Value) -> Result<Vec<u32>, Response> {
 
 fn create_group(st: &OtState, base: &str, b: &Value, now: Ms) -> Response {
     let Some(obj) = b.as_object() else {
-        return scim_error(StatusCode::BAD_REQUEST, Some("invalidSyntax"), "the body must be a SCIM Group object");
+        return scim_error(
+            StatusCode::BAD_REQUEST,
+            Some("invalidSyntax"),
+            "the body must be a SCIM Group object",
+        );
     };
-    let Some(name) = get_ci(obj, "displayName").and_then(s).filter(|n| !n.trim().is_empty()) else {
-        return scim_error(StatusCode::BAD_REQUEST, Some("invalidValue"), "displayName is required");
+    let Some(name) = get_ci(obj, "displayName")
+        .and_then(s)
+        .filter(|n| !n.trim().is_empty())
+    else {
+        return scim_error(
+            StatusCode::BAD_REQUEST,
+            Some("invalidValue"),
+            "displayName is required",
+        );
     };
     let mut org = st.write();
-    if org.groups.iter().any(|g| !g.deleted && g.name.eq_ignore_ascii_case(&name)) {
-        return scim_error(StatusCode::CONFLICT, Some("uniqueness"), &format!("a group named {name} already exists"));
+    if org
+        .groups
+        .iter()
+        .any(|g| !g.deleted && g.name.eq_ignore_ascii_case(&name))
+    {
+        return scim_error(
+            StatusCode::CONFLICT,
+            Some("uniqueness"),
+            &format!("a group named {name} already exists"),
+        );
     }
     let members = match get_ci(obj, "members") {
         Some(m) => match member_ids(&org, m) {
@@ -898,7 +1214,10 @@ fn create_group(st: &OtState, base: &str, b: &Value, now: Ms) -> Response {
         id,
         external_id: get_ci(obj, "externalId").and_then(s),
         name,
-        description: ext.and_then(|e| get_ci(e, "description")).and_then(s).unwrap_or_default(),
+        description: ext
+            .and_then(|e| get_ci(e, "description"))
+            .and_then(s)
+            .unwrap_or_default(),
         created: t,
         last_modified: t,
         created_by: "SCIM".into(),
@@ -909,7 +1228,10 @@ fn create_group(st: &OtState, base: &str, b: &Value, now: Ms) -> Response {
     let g = org.groups.len() - 1;
     let v = group_json(&org, g, base, true);
     let mut r = scim_ok(StatusCode::CREATED, &v);
-    if let Some(loc) = v["meta"]["location"].as_str().and_then(|l| HeaderValue::from_str(l).ok()) {
+    if let Some(loc) = v["meta"]["location"]
+        .as_str()
+        .and_then(|l| HeaderValue::from_str(l).ok())
+    {
         r.headers_mut().insert(header::LOCATION, loc);
     }
     r
@@ -931,7 +1253,11 @@ fn set_v2_members(org: &mut OtOrg, o: usize, r: usize, members: &[u32], add: boo
 
 fn replace_group(st: &OtState, v3: bool, base: &str, id: &str, b: &Value, now: Ms) -> Response {
     let Some(obj) = b.as_object() else {
-        return scim_error(StatusCode::BAD_REQUEST, Some("invalidSyntax"), "the body must be a SCIM Group object");
+        return scim_error(
+            StatusCode::BAD_REQUEST,
+            Some("invalidSyntax"),
+            "the body must be a SCIM Group object",
+        );
     };
     let mut org = st.write();
     let members = match get_ci(obj, "members") {
@@ -943,14 +1269,22 @@ fn replace_group(st: &OtState, v3: bool, base: &str, id: &str, b: &Value, now: M
     };
     if v3 {
         let Some(g) = org.find_group(id) else {
-            return scim_error(StatusCode::NOT_FOUND, None, &format!("Group {id} not found"));
+            return scim_error(
+                StatusCode::NOT_FOUND,
+                None,
+                &format!("Group {id} not found"),
+            );
         };
         let grp = &mut org.groups[g];
         if let Some(n) = get_ci(obj, "displayName").and_then(s) {
             grp.name = n;
         }
         grp.external_id = get_ci(obj, "externalId").and_then(s);
-        if let Some(d) = get_ci(obj, OT_GROUP).and_then(Value::as_object).and_then(|e| get_ci(e, "description")).and_then(s) {
+        if let Some(d) = get_ci(obj, OT_GROUP)
+            .and_then(Value::as_object)
+            .and_then(|e| get_ci(e, "description"))
+            .and_then(s)
+        {
             grp.description = d;
         }
         grp.members = members;
@@ -959,7 +1293,11 @@ fn replace_group(st: &OtState, v3: bool, base: &str, id: &str, b: &Value, now: M
         scim_ok(StatusCode::OK, &group_json(&org, g, base, true))
     } else {
         let Some((o, r)) = org.find_v2_group(id) else {
-            return scim_error(StatusCode::NOT_FOUND, None, &format!("Group {id} not found"));
+            return scim_error(
+                StatusCode::NOT_FOUND,
+                None,
+                &format!("Group {id} not found"),
+            );
         };
         let old = org.v2_members(o, r);
         set_v2_members(&mut org, o, r, &old, false);
@@ -974,11 +1312,23 @@ fn patch_group(st: &OtState, v3: bool, id: &str, b: &Value, now: Ms) -> Response
         Err(r) => return r,
     };
     let mut org = st.write();
-    let target = if v3 { org.find_group(id).map(|g| (g, 0, true)) } else { org.find_v2_group(id).map(|(o, r)| (o, r, false)) };
-    let Some((a, bidx, is_v3)) = target else {
-        return scim_error(StatusCode::NOT_FOUND, None, &format!("Group {id} not found"));
+    let target = if v3 {
+        org.find_group(id).map(|g| (g, 0, true))
+    } else {
+        org.find_v2_group(id).map(|(o, r)| (o, r, false))
     };
-    let mut current: Vec<u32> = if is_v3 { org.groups[a].members.clone() } else { org.v2_members(a, bidx) };
+    let Some((a, bidx, is_v3)) = target else {
+        return scim_error(
+            StatusCode::NOT_FOUND,
+            None,
+            &format!("Group {id} not found"),
+        );
+    };
+    let mut current: Vec<u32> = if is_v3 {
+        org.groups[a].members.clone()
+    } else {
+        org.v2_members(a, bidx)
+    };
     let mut name: Option<String> = None;
     let mut description: Option<String> = None;
     let mut external: Option<Option<String>> = None;
@@ -987,7 +1337,11 @@ fn patch_group(st: &OtState, v3: bool, id: &str, b: &Value, now: Ms) -> Response
         let lower = p.to_ascii_lowercase();
         if lower.is_empty() {
             let Some(obj) = value.as_ref().and_then(Value::as_object) else {
-                return scim_error(StatusCode::BAD_REQUEST, Some("invalidValue"), "without a path, value must be an object");
+                return scim_error(
+                    StatusCode::BAD_REQUEST,
+                    Some("invalidValue"),
+                    "without a path, value must be an object",
+                );
             };
             if let Some(n) = get_ci(obj, "displayName").and_then(s) {
                 name = Some(n);
@@ -995,7 +1349,11 @@ fn patch_group(st: &OtState, v3: bool, id: &str, b: &Value, now: Ms) -> Response
             if let Some(x) = get_ci(obj, "externalId") {
                 external = Some(s(x));
             }
-            if let Some(d) = get_ci(obj, OT_GROUP).and_then(Value::as_object).and_then(|e| get_ci(e, "description")).and_then(s) {
+            if let Some(d) = get_ci(obj, OT_GROUP)
+                .and_then(Value::as_object)
+                .and_then(|e| get_ci(e, "description"))
+                .and_then(s)
+            {
                 description = Some(d);
             }
             if let Some(m) = get_ci(obj, "members") {
@@ -1031,7 +1389,13 @@ fn patch_group(st: &OtState, v3: bool, id: &str, b: &Value, now: Ms) -> Response
                     let ids = match value.as_ref().map(|v| member_ids(&org, v)) {
                         Some(Ok(m)) => m,
                         Some(Err(r)) => return r,
-                        None => return scim_error(StatusCode::BAD_REQUEST, Some("invalidValue"), "members needs a value"),
+                        None => {
+                            return scim_error(
+                                StatusCode::BAD_REQUEST,
+                                Some("invalidValue"),
+                                "members needs a value",
+                            );
+                        }
                     };
                     if op == "replace" {
                         current = ids;
@@ -1043,20 +1407,43 @@ fn patch_group(st: &OtState, v3: bool, id: &str, b: &Value, now: Ms) -> Response
         } else if lower == "displayname" {
             match value.as_ref().and_then(s) {
                 Some(n) if op != "remove" => name = Some(n),
-                _ => return scim_error(StatusCode::BAD_REQUEST, Some("mutability"), "displayName is required and cannot be removed"),
+                _ => {
+                    return scim_error(
+                        StatusCode::BAD_REQUEST,
+                        Some("mutability"),
+                        "displayName is required and cannot be removed",
+                    );
+                }
             }
         } else if lower == "externalid" {
-            external = Some(if op == "remove" { None } else { value.as_ref().and_then(s) });
+            external = Some(if op == "remove" {
+                None
+            } else {
+                value.as_ref().and_then(s)
+            });
         } else if lower == OT_GROUP.to_ascii_lowercase() {
             description = Some(if op == "remove" {
                 String::new()
             } else {
-                value.as_ref().and_then(Value::as_object).and_then(|e| get_ci(e, "description")).and_then(s).unwrap_or_default()
+                value
+                    .as_ref()
+                    .and_then(Value::as_object)
+                    .and_then(|e| get_ci(e, "description"))
+                    .and_then(s)
+                    .unwrap_or_default()
             });
         } else if lower == format!("{}:description", OT_GROUP.to_ascii_lowercase()) {
-            description = Some(if op == "remove" { String::new() } else { value.as_ref().and_then(s).unwrap_or_default() });
+            description = Some(if op == "remove" {
+                String::new()
+            } else {
+                value.as_ref().and_then(s).unwrap_or_default()
+            });
         } else {
-            return scim_error(StatusCode::BAD_REQUEST, Some("invalidPath"), &format!("{p} is not a group attribute OneTrust can update"));
+            return scim_error(
+                StatusCode::BAD_REQUEST,
+                Some("invalidPath"),
+                &format!("{p} is not a group attribute OneTrust can update"),
+            );
         }
     }
     current.sort_unstable();
@@ -1129,7 +1516,17 @@ struct A {
 }
 
 fn a(name: &'static str, ty: &'static str, mutability: &'static str) -> A {
-    A { name, ty, multi: false, required: false, mutability, case_exact: false, uniqueness: "none", canonical: &[], sub: Vec::new() }
+    A {
+        name,
+        ty,
+        multi: false,
+        required: false,
+        mutability,
+        case_exact: false,
+        uniqueness: "none",
+        canonical: &[],
+        sub: Vec::new(),
+    }
 }
 
 impl A {
@@ -1168,45 +1565,86 @@ fn schema_doc(base: &str, id: &str, name: &str, attrs: Vec<A>) -> Value {
 /// emails only at creation (`immutable`), groups/roles read-only.
 fn schemas(base: &str) -> Vec<Value> {
     let user = vec![
-        A { required: true, uniqueness: "server", ..a("userName", "string", "immutable") },
         A {
-            sub: vec![a("givenName", "string", "readWrite"), a("familyName", "string", "readWrite")],
+            required: true,
+            uniqueness: "server",
+            ..a("userName", "string", "immutable")
+        },
+        A {
+            sub: vec![
+                a("givenName", "string", "readWrite"),
+                a("familyName", "string", "readWrite"),
+            ],
             ..a("name", "complex", "readWrite")
         },
-        A { canonical: &["Internal", "External"], ..a("userType", "string", "readWrite") },
+        A {
+            canonical: &["Internal", "External"],
+            ..a("userType", "string", "readWrite")
+        },
         a("title", "string", "readWrite"),
         a("active", "boolean", "readWrite"),
         A {
             multi: true,
-            sub: vec![a("value", "string", "readOnly"), a("display", "string", "readOnly"), a("type", "string", "readOnly"), a("primary", "boolean", "readOnly")],
+            sub: vec![
+                a("value", "string", "readOnly"),
+                a("display", "string", "readOnly"),
+                a("type", "string", "readOnly"),
+                a("primary", "boolean", "readOnly"),
+            ],
             ..a("emails", "complex", "readOnly")
         },
         A {
             multi: true,
-            sub: vec![a("value", "string", "readOnly"), A { ..a("$ref", "reference", "readOnly") }, a("display", "string", "readOnly")],
+            sub: vec![
+                a("value", "string", "readOnly"),
+                A {
+                    ..a("$ref", "reference", "readOnly")
+                },
+                a("display", "string", "readOnly"),
+            ],
             ..a("groups", "complex", "readOnly")
         },
-        A { multi: true, sub: vec![a("value", "string", "readOnly")], ..a("roles", "complex", "readOnly") },
+        A {
+            multi: true,
+            sub: vec![a("value", "string", "readOnly")],
+            ..a("roles", "complex", "readOnly")
+        },
     ];
     let enterprise = vec![
         a("employeeNumber", "string", "readWrite"),
         a("division", "string", "readWrite"),
         a("department", "string", "readWrite"),
         A {
-            sub: vec![A { case_exact: true, ..a("value", "string", "readWrite") }, a("$ref", "reference", "readOnly"), a("displayName", "string", "readOnly")],
+            sub: vec![
+                A {
+                    case_exact: true,
+                    ..a("value", "string", "readWrite")
+                },
+                a("$ref", "reference", "readOnly"),
+                a("displayName", "string", "readOnly"),
+            ],
             ..a("manager", "complex", "readWrite")
         },
         a("organization", "string", "readOnly"),
     ];
     let group = vec![
-        A { required: true, ..a("displayName", "string", "readWrite") },
+        A {
+            required: true,
+            ..a("displayName", "string", "readWrite")
+        },
         A {
             multi: true,
             sub: vec![
-                A { case_exact: true, ..a("value", "string", "immutable") },
+                A {
+                    case_exact: true,
+                    ..a("value", "string", "immutable")
+                },
                 a("$ref", "reference", "readOnly"),
                 a("display", "string", "readOnly"),
-                A { canonical: &["User"], ..a("type", "string", "readOnly") },
+                A {
+                    canonical: &["User"],
+                    ..a("type", "string", "readOnly")
+                },
             ],
             ..a("members", "complex", "readWrite")
         },
@@ -1231,6 +1669,11 @@ mod tests {
         assert_eq!(f[0][0].attr, "emails.value");
         assert_eq!(f[0][1].value.as_deref(), Some("true"));
         assert!(parse_filter("userName zz \"x\"").is_err());
-        assert_eq!(parse_filter("displayName eq \"a b\" or displayName co \"x\"").unwrap().len(), 2);
+        assert_eq!(
+            parse_filter("displayName eq \"a b\" or displayName co \"x\"")
+                .unwrap()
+                .len(),
+            2
+        );
     }
 }

@@ -6,7 +6,9 @@ use serde_json::Value;
 use steward_simulator::{RateLimitMode, RunningSimulator, SimConfig, Simulator};
 
 pub fn now() -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339("2026-11-01T00:00:00Z").unwrap().with_timezone(&Utc)
+    DateTime::parse_from_rfc3339("2026-11-01T00:00:00Z")
+        .unwrap()
+        .with_timezone(&Utc)
 }
 
 pub fn config(users: usize, seed: u64) -> SimConfig {
@@ -16,7 +18,9 @@ pub fn config(users: usize, seed: u64) -> SimConfig {
 }
 
 pub async fn start_with(config: SimConfig) -> RunningSimulator {
-    Simulator::start(config, "127.0.0.1:0".parse().unwrap()).await.unwrap()
+    Simulator::start(config, "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap()
 }
 
 pub async fn start(users: usize, seed: u64) -> RunningSimulator {
@@ -28,7 +32,11 @@ pub fn client() -> reqwest::Client {
 }
 
 pub fn url(sim: &RunningSimulator, path: &str) -> String {
-    if path.starts_with("http") { path.to_string() } else { format!("{}{}", sim.base_url(), path) }
+    if path.starts_with("http") {
+        path.to_string()
+    } else {
+        format!("{}{}", sim.base_url(), path)
+    }
 }
 
 pub async fn get(sim: &RunningSimulator, role: &str, path: &str) -> reqwest::Response {
@@ -41,7 +49,12 @@ pub async fn get(sim: &RunningSimulator, role: &str, path: &str) -> reqwest::Res
         .unwrap()
 }
 
-pub async fn send(sim: &RunningSimulator, role: &str, method: reqwest::Method, path: &str) -> reqwest::Response {
+pub async fn send(
+    sim: &RunningSimulator,
+    role: &str,
+    method: reqwest::Method,
+    path: &str,
+) -> reqwest::Response {
     client()
         .request(method, url(sim, path))
         .header("Authorization", format!("SSWS {}", sim.token(role)))
@@ -58,7 +71,12 @@ pub fn links(headers: &HeaderMap) -> Vec<(String, String)> {
         for part in v.to_str().unwrap().split(", <") {
             let part = part.trim_start_matches('<');
             let (u, rest) = part.split_once('>').unwrap();
-            let rel = rest.split("rel=\"").nth(1).unwrap().trim_end_matches('"').to_string();
+            let rel = rest
+                .split("rel=\"")
+                .nth(1)
+                .unwrap()
+                .trim_end_matches('"')
+                .to_string();
             out.push((rel, u.to_string()));
         }
     }
@@ -66,7 +84,10 @@ pub fn links(headers: &HeaderMap) -> Vec<(String, String)> {
 }
 
 pub fn next_link(headers: &HeaderMap) -> Option<String> {
-    links(headers).into_iter().find(|(r, _)| r == "next").map(|(_, u)| u)
+    links(headers)
+        .into_iter()
+        .find(|(r, _)| r == "next")
+        .map(|(_, u)| u)
 }
 
 /// GET every page of a Link-paged list (not for System Log polling).
@@ -87,7 +108,9 @@ pub async fn get_all(sim: &RunningSimulator, role: &str, path: &str) -> Vec<Valu
 }
 
 pub fn ids(v: &[Value]) -> Vec<String> {
-    v.iter().map(|x| x["id"].as_str().unwrap().to_string()).collect()
+    v.iter()
+        .map(|x| x["id"].as_str().unwrap().to_string())
+        .collect()
 }
 
 pub async fn error_code(r: reqwest::Response) -> (u16, String) {

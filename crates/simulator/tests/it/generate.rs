@@ -30,26 +30,63 @@ fn org_has_every_status_mode_and_role_kind() {
     let org = generate(&config(400, 3));
     assert_eq!(org.users.len(), 400);
     let statuses: BTreeSet<&str> = org.users.iter().map(|u| u.status.as_str()).collect();
-    for s in ["STAGED", "PROVISIONED", "ACTIVE", "LOCKED_OUT", "SUSPENDED", "DEPROVISIONED"] {
+    for s in [
+        "STAGED",
+        "PROVISIONED",
+        "ACTIVE",
+        "LOCKED_OUT",
+        "SUSPENDED",
+        "DEPROVISIONED",
+    ] {
         assert!(statuses.contains(s), "missing status {s}");
     }
     let modes: BTreeSet<&str> = org.apps.iter().map(|a| a.sign_on_mode).collect();
-    assert_eq!(modes, ["AUTO_LOGIN", "BOOKMARK", "BROWSER_PLUGIN", "OPENID_CONNECT", "SAML_2_0"].into_iter().collect());
+    assert_eq!(
+        modes,
+        [
+            "AUTO_LOGIN",
+            "BOOKMARK",
+            "BROWSER_PLUGIN",
+            "OPENID_CONNECT",
+            "SAML_2_0"
+        ]
+        .into_iter()
+        .collect()
+    );
     assert!(org.apps.iter().any(|a| !a.active));
     let role_types: BTreeSet<&str> = org.roles.iter().map(|r| r.role_type).collect();
-    for t in ["SUPER_ADMIN", "ORG_ADMIN", "APP_ADMIN", "READ_ONLY_ADMIN", "HELP_DESK_ADMIN", "CUSTOM"] {
+    for t in [
+        "SUPER_ADMIN",
+        "ORG_ADMIN",
+        "APP_ADMIN",
+        "READ_ONLY_ADMIN",
+        "HELP_DESK_ADMIN",
+        "CUSTOM",
+    ] {
         assert!(role_types.contains(t), "missing role {t}");
     }
     let group_types: BTreeSet<&str> = org.groups.iter().map(|g| g.kind.as_str()).collect();
-    assert_eq!(group_types, ["APP_GROUP", "BUILT_IN", "OKTA_GROUP"].into_iter().collect());
+    assert_eq!(
+        group_types,
+        ["APP_GROUP", "BUILT_IN", "OKTA_GROUP"]
+            .into_iter()
+            .collect()
+    );
     // Ids: Okta-style, 20 chars, sorted (id order = vector order).
-    assert!(org.users.iter().all(|u| u.id.len() == 20 && u.id.starts_with("00u")));
+    assert!(
+        org.users
+            .iter()
+            .all(|u| u.id.len() == 20 && u.id.starts_with("00u"))
+    );
     assert!(org.users.windows(2).all(|w| w[0].id < w[1].id));
     assert!(org.groups.windows(2).all(|w| w[0].id < w[1].id));
     assert!(org.apps.windows(2).all(|w| w[0].id < w[1].id));
     // Users who never signed in hold no factors and no roles; role groups have members.
     for (i, u) in org.users.iter().enumerate() {
-        if matches!(u.status, Status::Staged | Status::Provisioned | Status::Deprovisioned) {
+        if matches!(
+            u.status,
+            Status::Staged | Status::Provisioned | Status::Deprovisioned
+        ) {
             assert!(u.factors.is_empty());
             assert!(org.user_roles(i).is_empty());
         }
@@ -64,10 +101,25 @@ fn org_has_every_status_mode_and_role_kind() {
     assert_eq!(app_users, 4000);
     // Logs: sorted, inside the 90 days before now.
     let start = now().timestamp_millis() - 90 * 86_400_000;
-    assert!(org.logs.windows(2).all(|w| (w[0].published, &w[0].uuid) <= (w[1].published, &w[1].uuid)));
-    assert!(org.logs.iter().all(|e| e.published > start && e.published < now().timestamp_millis()));
+    assert!(
+        org.logs
+            .windows(2)
+            .all(|w| (w[0].published, &w[0].uuid) <= (w[1].published, &w[1].uuid))
+    );
+    assert!(
+        org.logs
+            .iter()
+            .all(|e| e.published > start && e.published < now().timestamp_millis())
+    );
     let kinds: BTreeSet<&str> = org.logs.iter().map(|e| e.event_type).collect();
-    for k in ["user.session.start", "user.authentication.sso", "user.mfa.factor.activate", "user.account.privilege.grant", "policy.lifecycle.update", "user.lifecycle.deactivate"] {
+    for k in [
+        "user.session.start",
+        "user.authentication.sso",
+        "user.mfa.factor.activate",
+        "user.account.privilege.grant",
+        "policy.lifecycle.update",
+        "user.lifecycle.deactivate",
+    ] {
         assert!(kinds.contains(k), "missing event {k}");
     }
 }
@@ -92,7 +144,10 @@ fn generates_100k_users_with_1m_assignments() {
     let t = std::time::Instant::now();
     let org = generate(&config(100_000, 1));
     assert_eq!(org.users.len(), 100_000);
-    assert_eq!(org.apps.iter().map(|a| a.users.len()).sum::<usize>(), 1_000_000);
+    assert_eq!(
+        org.apps.iter().map(|a| a.users.len()).sum::<usize>(),
+        1_000_000
+    );
     eprintln!("generated in {:?}", t.elapsed());
     let t = std::time::Instant::now();
     let keys = truth_keys(&org);
@@ -111,6 +166,9 @@ fn cached_user_json_equals_fresh_rendering() {
         steward_simulator::render::user_into(&mut b, &org, u, "https://acme.okta.example");
         assert_eq!(a, b);
         let v: serde_json::Value = serde_json::from_str(&a).unwrap();
-        assert_eq!(v["_links"]["self"]["href"], format!("https://acme.okta.example/api/v1/users/{}", u.id));
+        assert_eq!(
+            v["_links"]["self"]["href"],
+            format!("https://acme.okta.example/api/v1/users/{}", u.id)
+        );
     }
 }

@@ -8,9 +8,9 @@ use anyhow::Context as _;
 use secrecy::SecretString;
 use serde_json::json;
 use steward_model::{IntegrationKind, Resource};
+use steward_products::SystemClock;
 use steward_products::integrations::{self, AddIntegration};
 use steward_products::sync::{self, ResourceResult};
-use steward_products::SystemClock;
 use steward_simulator::{SimConfig, Simulator};
 
 use crate::cli::{DemoArgs, Global};
@@ -29,7 +29,10 @@ pub async fn run(global: &Global, args: DemoArgs) -> anyhow::Result<u8> {
         }
     };
     let paths = match &global.database_url {
-        Some(url) => Paths { database_url: url.clone(), ..Paths::with_data_dir(&data_dir) },
+        Some(url) => Paths {
+            database_url: url.clone(),
+            ..Paths::with_data_dir(&data_dir)
+        },
         None => Paths::with_data_dir(&data_dir),
     };
     let say = |line: &str| {
@@ -42,27 +45,57 @@ pub async fn run(global: &Global, args: DemoArgs) -> anyhow::Result<u8> {
     // 90 days before *our* now.
     let mut config = SimConfig::new(args.users, args.seed, chrono::Utc::now());
     config.rate.scale = args.rate_scale;
-    let sim = Simulator::start(config, "127.0.0.1:0".parse()?).await.context("starting the simulator")?;
-    say(&format!("Okta simulator: {} ({} users, seed {})", sim.base_url(), args.users, args.seed));
+    let sim = Simulator::start(config, "127.0.0.1:0".parse()?)
+        .await
+        .context("starting the simulator")?;
+    say(&format!(
+        "Okta simulator: {} ({} users, seed {})",
+        sim.base_url(),
+        args.users,
+        args.seed
+    ));
 
     let store = paths.open_store().await?;
-    say(&format!("Store: {} in {}", store.backend(), data_dir.display()));
+    say(&format!(
+        "Store: {} in {}",
+        store.backend(),
+        data_dir.display()
+    ));
     let request = AddIntegration {
         name: format!("demo-okta-{}", args.seed),
         kind: IntegrationKind::Okta,
         domain: sim.base_url(),
-        options: steward_connectors::DomainOptions { custom_domain: false, allow_insecure_loopback: true },
+        options: steward_connectors::DomainOptions {
+            custom_domain: false,
+            allow_insecure_loopback: true,
+        },
     };
     let integration = match integrations::by_name(&store, &request.name).await {
         Ok(existing) => {
             store.remove_integration(existing.id).await?;
-            integrations::add(&store, &request, &SecretString::from(sim.token(args.role.as_str())), &SystemClock).await?
+            integrations::add(
+                &store,
+                &request,
+                &SecretString::from(sim.token(args.role.as_str())),
+                &SystemClock,
+            )
+            .await?
         }
         Err(_) => {
-            integrations::add(&store, &request, &SecretString::from(sim.token(args.role.as_str())), &SystemClock).await?
+            integrations::add(
+                &store,
+                &request,
+                &SecretString::from(sim.token(args.role.as_str())),
+                &SystemClock,
+            )
+            .await?
         }
     };
-    say(&format!("\nIntegration {} added with a {} token. Connection test:", integration.name, args.role.as_str()));
+    say(&format!(
+        "\nIntegration {} added with a {} token. Connection test:",
+        integration.name,
+        args.role.as_str()
+    ));
     let report = integrations::test(&store, &integration, &SystemClock).await?;
     if !args.json {
         eprint!("{}", output::connection_report(&report));
@@ -75,7 +108,15 @@ pub async fn run(global: &Global, args: DemoArgs) -> anyhow::Result<u8> {
     say("\nSyncing…");
     let connector = integrations::connector(&store, &integration).await?;
     let progress = TerminalProgress::new(args.json);
-    let outcome = sync::run(&store, &integration, connector.as_ref(), &SystemClock, &progress, super::sync::settings(10)).await;
+    let outcome = sync::run(
+        &store,
+        &integration,
+        connector.as_ref(),
+        &SystemClock,
+        &progress,
+        super::sync::settings(10),
+    )
+    .await;
     let outcome = match outcome {
         Ok(o) => o,
         Err(e) => {
@@ -96,7 +137,9 @@ pub async fn run(global: &Global, args: DemoArgs) -> anyhow::Result<u8> {
         let expected = truth.resources.get(resource.as_str());
         let got = synced.get(resource);
         let entry = match result {
-            ResourceResult::NotReadable { reason } => json!({"status": "not_readable", "reason": reason}),
+            ResourceResult::NotReadable { reason } => {
+                json!({"status": "not_readable", "reason": reason})
+            }
             ResourceResult::Complete { .. } => {
                 // Log events keep arriving (the demo's own sync adds none, but writes would).
                 let matches = expected.is_some() && expected == got;
@@ -134,7 +177,10 @@ pub async fn run(global: &Global, args: DemoArgs) -> anyhow::Result<u8> {
                 vec![label.to_string(), mark]
             })
             .collect::<Vec<_>>();
-        println!("\n{}", output::table(&["RESOURCE", "CHECK"], &rows).trim_end());
+        println!(
+            "\n{}",
+            output::table(&["RESOURCE", "CHECK"], &rows).trim_end()
+        );
         println!(
             "\nDemo data kept in {} — try: steward --data-dir {} status",
             data_dir.display(),
@@ -158,15 +204,24 @@ async fn serve(store: &steward_store::Store, listen: std::net::SocketAddr) -> an
     use std::sync::Arc;
     let clock: Arc<dyn steward_products::Clock> = Arc::new(SystemClock);
     let password = steward_server::auth::ensure_first_admin(store, clock.now()).await?;
-    let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("listening on {listen}"))?;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("listening on {listen}"))?;
     let url = format!("http://{}", listener.local_addr()?);
-    println!("\nServing the web UI on {url} (JSON API under {url}/api/v1, OpenAPI: {url}/api/openapi.json); Ctrl-C stops it.");
+    println!(
+        "\nServing the web UI on {url} (JSON API under {url}/api/v1, OpenAPI: {url}/api/openapi.json); Ctrl-C stops it."
+    );
     match password {
         Some(p) => println!("Log in as \"admin\" with password {p} (shown only this once)."),
         None => println!("Log in with an existing user (`steward user list`)."),
     }
-    let config = steward_server::ServerConfig { allow_insecure_loopback: true, ..Default::default() };
+    let config = steward_server::ServerConfig {
+        allow_insecure_loopback: true,
+        ..Default::default()
+    };
     let state = steward_server::AppState::new(store.clone(), clock, config);
-    steward_server::serve(listener, state, super::simulate::shutdown_signal()).await.context("serving HTTP")?;
+    steward_server::serve(listener, state, super::simulate::shutdown_signal())
+        .await
+        .context("serving HTTP")?;
     Ok(())
 }

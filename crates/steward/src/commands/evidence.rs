@@ -8,7 +8,9 @@ use anyhow::Context as _;
 use clap::{Args, Subcommand, ValueEnum};
 use serde_json::{Value, json};
 use steward_products::SystemClock;
-use steward_products::evidence::{self, EvidenceError, headline, mfa_text, num, roles_text, verify_text};
+use steward_products::evidence::{
+    self, EvidenceError, headline, mfa_text, num, roles_text, verify_text,
+};
 use steward_store::EvidenceItem;
 
 use super::UsageError;
@@ -132,11 +134,17 @@ pub async fn run(global: &Global, cmd: EvidenceCommand) -> anyhow::Result<u8> {
                 Some(path) => {
                     std::fs::write(path, &export.body)
                         .with_context(|| format!("writing the export to {}", path.display()))?;
-                    eprintln!("Wrote {} evidence items to {}.", export.items, path.display());
+                    eprintln!(
+                        "Wrote {} evidence items to {}.",
+                        export.items,
+                        path.display()
+                    );
                 }
                 None => {
                     let mut stdout = std::io::stdout().lock();
-                    stdout.write_all(&export.body).context("writing the export to stdout")?;
+                    stdout
+                        .write_all(&export.body)
+                        .context("writing the export to stdout")?;
                     stdout.flush().context("writing the export to stdout")?;
                 }
             }
@@ -206,7 +214,11 @@ fn show_text(i: &EvidenceItem) -> String {
                             .as_str()
                             .or(a["user_id"].as_str())
                             // A redacted entry (the person was erased) holds only its digest.
-                            .unwrap_or(if a.get(steward_store::REDACTED_KEY).is_some() { "[erased]" } else { "?" })
+                            .unwrap_or(if a.get(steward_store::REDACTED_KEY).is_some() {
+                                "[erased]"
+                            } else {
+                                "?"
+                            })
                             .to_string(),
                         num(&a["status"]),
                         a["last_login"].as_str().unwrap_or("never").to_string(),

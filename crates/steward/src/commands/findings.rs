@@ -91,7 +91,10 @@ pub async fn run(global: &Global, args: FindingsArgs) -> anyhow::Result<u8> {
             if a.json {
                 print_json(&f)?;
             } else {
-                println!("Finding {} [{}] {} — {}", f.id, f.severity, f.kind, f.subject);
+                println!(
+                    "Finding {} [{}] {} — {}",
+                    f.id, f.severity, f.kind, f.subject
+                );
                 println!("{}", f.detail);
                 println!(
                     "First seen at run {} ({}), last seen at run {}{}",
@@ -118,10 +121,9 @@ pub async fn run(global: &Global, args: FindingsArgs) -> anyhow::Result<u8> {
                     t = findings::set_threshold(&store, key, v, &SystemClock)
                         .await
                         .map_err(|e| match e {
-                            FindingsError::BadThreshold { .. } => anyhow::Error::new(UsageError(format!(
-                                "--{}: {e}",
-                                key.replace('_', "-")
-                            ))),
+                            FindingsError::BadThreshold { .. } => anyhow::Error::new(UsageError(
+                                format!("--{}: {e}", key.replace('_', "-")),
+                            )),
                             other => usage(other),
                         })?;
                 }
@@ -140,7 +142,9 @@ pub async fn run(global: &Global, args: FindingsArgs) -> anyhow::Result<u8> {
 }
 
 async fn list(store: &steward_store::Store, args: ListArgs) -> anyhow::Result<u8> {
-    let items = findings::list(store, args.kind.as_deref(), args.all).await.map_err(usage)?;
+    let items = findings::list(store, args.kind.as_deref(), args.all)
+        .await
+        .map_err(usage)?;
     let evaluations = findings::evaluations(store).await?;
     let (new, resolved) = findings::changes(store).await?;
     let new_ids: BTreeSet<i64> = new.iter().map(|f| f.id).collect();
@@ -196,10 +200,19 @@ async fn list(store: &steward_store::Store, args: ListArgs) -> anyhow::Result<u8
                 ]
             })
             .collect();
-        print!("{}", output::table(&["ID", "SEVERITY", "KIND", "SUBJECT", "STATE", "DETAIL"], &rows));
+        print!(
+            "{}",
+            output::table(
+                &["ID", "SEVERITY", "KIND", "SUBJECT", "STATE", "DETAIL"],
+                &rows
+            )
+        );
     }
     if !resolved.is_empty() {
-        println!("{} finding(s) resolved at the last sync.", resolved.iter().filter(|f| wanted(&f.kind)).count());
+        println!(
+            "{} finding(s) resolved at the last sync.",
+            resolved.iter().filter(|f| wanted(&f.kind)).count()
+        );
     }
     Ok(exit::OK)
 }

@@ -51,9 +51,14 @@ pub async fn run(global: &Global, cmd: IntegrationCommand) -> anyhow::Result<u8>
                     (request, secret, args.json, args.no_test)
                 }
             };
-            let integration = integrations::add_with_settings(&store, &request, &secret, &SystemClock, extra).await?;
+            let integration =
+                integrations::add_with_settings(&store, &request, &secret, &SystemClock, extra)
+                    .await?;
             if !json_out {
-                println!("Added integration {} ({}).", integration.name, integration.base_url);
+                println!(
+                    "Added integration {} ({}).",
+                    integration.name, integration.base_url
+                );
             }
             if no_test {
                 if json_out {
@@ -97,11 +102,16 @@ pub async fn run(global: &Global, cmd: IntegrationCommand) -> anyhow::Result<u8>
                             i.kind.as_str().to_string(),
                             i.base_url.clone(),
                             test_status(i),
-                            i.last_sync_status.clone().unwrap_or_else(|| "never synced".into()),
+                            i.last_sync_status
+                                .clone()
+                                .unwrap_or_else(|| "never synced".into()),
                         ]
                     })
                     .collect::<Vec<_>>();
-                print!("{}", output::table(&["NAME", "KIND", "DOMAIN", "TEST", "LAST SYNC"], &rows));
+                print!(
+                    "{}",
+                    output::table(&["NAME", "KIND", "DOMAIN", "TEST", "LAST SYNC"], &rows)
+                );
             }
             Ok(exit::OK)
         }
@@ -116,9 +126,14 @@ pub async fn run(global: &Global, cmd: IntegrationCommand) -> anyhow::Result<u8>
                     ))
                     .into());
                 }
-                eprint!("Remove {} and everything synced from it? Type its name to confirm: ", args.name);
+                eprint!(
+                    "Remove {} and everything synced from it? Type its name to confirm: ",
+                    args.name
+                );
                 let mut answer = String::new();
-                std::io::stdin().read_line(&mut answer).context("reading the confirmation")?;
+                std::io::stdin()
+                    .read_line(&mut answer)
+                    .context("reading the confirmation")?;
                 if answer.trim() != args.name {
                     eprintln!("Not removed.");
                     return Ok(exit::USAGE);
@@ -131,8 +146,13 @@ pub async fn run(global: &Global, cmd: IntegrationCommand) -> anyhow::Result<u8>
         IntegrationCommand::SetToken(args) => {
             let integration = integrations::by_name(&store, &args.name).await?;
             let secret = token::read(&args.token)?;
-            store.replace_credential(integration.id, &secret, chrono::Utc::now()).await?;
-            println!("Token of {} replaced. Run `steward integration test {}` to check it.", args.name, args.name);
+            store
+                .replace_credential(integration.id, &secret, chrono::Utc::now())
+                .await?;
+            println!(
+                "Token of {} replaced. Run `steward integration test {}` to check it.",
+                args.name, args.name
+            );
             Ok(exit::OK)
         }
     }
@@ -162,7 +182,11 @@ fn onetrust_secret(args: &crate::cli::AddOnetrustArgs) -> anyhow::Result<secrecy
 }
 
 fn check_code(report: &ConnectionReport) -> u8 {
-    if report.required_ok() { exit::OK } else { exit::CHECK_FAILED }
+    if report.required_ok() {
+        exit::OK
+    } else {
+        exit::CHECK_FAILED
+    }
 }
 
 fn test_status(i: &Integration) -> String {
@@ -218,8 +242,17 @@ async fn show(store: &Store, name: &str, json: bool) -> anyhow::Result<u8> {
         }))?;
         return Ok(exit::OK);
     }
-    println!("{} ({}), {}", integration.name, integration.kind.as_str(), integration.base_url);
-    println!("Created {}; {}.", integration.created_at.format("%Y-%m-%d %H:%M UTC"), test_status(&integration));
+    println!(
+        "{} ({}), {}",
+        integration.name,
+        integration.kind.as_str(),
+        integration.base_url
+    );
+    println!(
+        "Created {}; {}.",
+        integration.created_at.format("%Y-%m-%d %H:%M UTC"),
+        test_status(&integration)
+    );
     println!("\nIntegration capabilities:");
     let rows = capabilities
         .iter()
@@ -232,7 +265,10 @@ async fn show(store: &Store, name: &str, json: bool) -> anyhow::Result<u8> {
             ]
         })
         .collect::<Vec<_>>();
-    print!("{}", output::table(&["CAPABILITY", "", "NEEDS", "ENDPOINT"], &rows));
+    print!(
+        "{}",
+        output::table(&["CAPABILITY", "", "NEEDS", "ENDPOINT"], &rows)
+    );
     if let Some(report) = integration
         .last_test
         .as_ref()
@@ -248,8 +284,15 @@ async fn show(store: &Store, name: &str, json: bool) -> anyhow::Result<u8> {
             .map(|r| {
                 vec![
                     r.resource.label().to_string(),
-                    if r.readable { r.count.to_string() } else { "—".to_string() },
-                    r.reason.clone().map(|x| format!("not readable: {x}")).unwrap_or_default(),
+                    if r.readable {
+                        r.count.to_string()
+                    } else {
+                        "—".to_string()
+                    },
+                    r.reason
+                        .clone()
+                        .map(|x| format!("not readable: {x}"))
+                        .unwrap_or_default(),
                 ]
             })
             .collect::<Vec<_>>();
@@ -264,17 +307,30 @@ async fn show(store: &Store, name: &str, json: bool) -> anyhow::Result<u8> {
                     r.id.to_string(),
                     r.status.clone(),
                     r.started_at.format("%Y-%m-%d %H:%M:%S").to_string(),
-                    r.duration_ms.map(|d| format!("{:.1}s", d as f64 / 1000.0)).unwrap_or_default(),
+                    r.duration_ms
+                        .map(|d| format!("{:.1}s", d as f64 / 1000.0))
+                        .unwrap_or_default(),
                     r.counts.values().sum::<u64>().to_string(),
-                    r.report.get("requests").map(|v| v.to_string()).unwrap_or_default(),
-                    r.report.get("rate_limited").map(|v| v.to_string()).unwrap_or_default(),
+                    r.report
+                        .get("requests")
+                        .map(|v| v.to_string())
+                        .unwrap_or_default(),
+                    r.report
+                        .get("rate_limited")
+                        .map(|v| v.to_string())
+                        .unwrap_or_default(),
                     r.error.clone().unwrap_or_default(),
                 ]
             })
             .collect::<Vec<_>>();
         print!(
             "{}",
-            output::table(&["RUN", "STATUS", "STARTED", "TOOK", "RECORDS", "REQUESTS", "429s", "ERROR"], &rows)
+            output::table(
+                &[
+                    "RUN", "STATUS", "STARTED", "TOOK", "RECORDS", "REQUESTS", "429s", "ERROR"
+                ],
+                &rows
+            )
         );
     }
     Ok(exit::OK)

@@ -6,7 +6,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use serde_json::json;
 use steward_products::SystemClock;
 use steward_products::integrations;
-use steward_products::inventory::{self, InventoryError, TriageRequest, TriageOutcome};
+use steward_products::inventory::{self, InventoryError, TriageOutcome, TriageRequest};
 use steward_store::{InventoryFilter, InventoryItem, Store, Triage};
 
 use super::UsageError;
@@ -154,11 +154,17 @@ pub struct ChangesArgs {
 
 /// Bad input becomes a `UsageError` (exit 2); everything else stays a failure (exit 1).
 fn usage(e: InventoryError) -> anyhow::Error {
-    if e.is_bad_input() { UsageError(e.to_string()).into() } else { e.into() }
+    if e.is_bad_input() {
+        UsageError(e.to_string()).into()
+    } else {
+        e.into()
+    }
 }
 
 fn parse_ids(ids: &[String]) -> anyhow::Result<Vec<i64>> {
-    ids.iter().map(|s| inventory::parse_id(s).map_err(usage)).collect()
+    ids.iter()
+        .map(|s| inventory::parse_id(s).map_err(usage))
+        .collect()
 }
 
 async fn integration_id(store: &Store, name: Option<&str>) -> anyhow::Result<Option<i64>> {
@@ -182,7 +188,9 @@ pub async fn run(global: &Global, cmd: InventoryCommand) -> anyhow::Result<u8> {
             } else if args.csv {
                 print!("{}", csv(&items));
             } else if items.is_empty() {
-                println!("No inventory items. They appear after `steward sync` (or change --status).");
+                println!(
+                    "No inventory items. They appear after `steward sync` (or change --status)."
+                );
             } else {
                 print!("{}", table(&items));
             }
@@ -220,7 +228,11 @@ pub async fn run(global: &Global, cmd: InventoryCommand) -> anyhow::Result<u8> {
             } else {
                 parse_ids(&args.ids)?
             };
-            let request = TriageRequest { ignore, reason: Some(args.reason), ..TriageRequest::default() };
+            let request = TriageRequest {
+                ignore,
+                reason: Some(args.reason),
+                ..TriageRequest::default()
+            };
             decide(&store, &request, args.all_staged, args.json).await
         }
         InventoryCommand::Triage(args) => {
@@ -241,7 +253,9 @@ pub async fn run(global: &Global, cmd: InventoryCommand) -> anyhow::Result<u8> {
             };
             let mut all = Vec::new();
             for integration in &targets {
-                let changes = inventory::changes(&store, integration.id).await.map_err(usage)?;
+                let changes = inventory::changes(&store, integration.id)
+                    .await
+                    .map_err(usage)?;
                 all.push((integration, changes));
             }
             if args.json {
@@ -268,7 +282,12 @@ pub async fn run(global: &Global, cmd: InventoryCommand) -> anyhow::Result<u8> {
     }
 }
 
-async fn decide(store: &Store, request: &TriageRequest, all_staged: bool, json_out: bool) -> anyhow::Result<u8> {
+async fn decide(
+    store: &Store,
+    request: &TriageRequest,
+    all_staged: bool,
+    json_out: bool,
+) -> anyhow::Result<u8> {
     if all_staged && request.accept.is_empty() && request.ignore.is_empty() {
         if json_out {
             print_json(&json!({"accepted": [], "ignored": []}))?;
@@ -277,7 +296,9 @@ async fn decide(store: &Store, request: &TriageRequest, all_staged: bool, json_o
         }
         return Ok(exit::OK);
     }
-    let outcome: TriageOutcome = inventory::triage(store, request, &SystemClock).await.map_err(usage)?;
+    let outcome: TriageOutcome = inventory::triage(store, request, &SystemClock)
+        .await
+        .map_err(usage)?;
     if json_out {
         print_json(&json!({
             "accepted": outcome.accepted.iter().map(item_json).collect::<Vec<_>>(),
@@ -316,7 +337,8 @@ fn flags(item: &InventoryItem) -> String {
 }
 
 fn date(t: Option<chrono::DateTime<chrono::Utc>>) -> String {
-    t.map(|t| t.format("%Y-%m-%d").to_string()).unwrap_or_else(|| "never".into())
+    t.map(|t| t.format("%Y-%m-%d").to_string())
+        .unwrap_or_else(|| "never".into())
 }
 
 fn table(items: &[InventoryItem]) -> String {
@@ -337,7 +359,9 @@ fn table(items: &[InventoryItem]) -> String {
         })
         .collect();
     output::table(
-        &["ID", "NAME", "MODE", "STATUS", "USERS", "GROUPS", "LAST SSO", "TRIAGE", "FLAGS"],
+        &[
+            "ID", "NAME", "MODE", "STATUS", "USERS", "GROUPS", "LAST SSO", "TRIAGE", "FLAGS",
+        ],
         &rows,
     )
 }
@@ -370,7 +394,10 @@ fn csv(items: &[InventoryItem]) -> String {
             f.assigned_groups.to_string(),
             f.departments.join("; "),
             f.last_sso_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
-            f.admins.as_ref().map(|a| a.join("; ")).unwrap_or_else(|| "unknown".into()),
+            f.admins
+                .as_ref()
+                .map(|a| a.join("; "))
+                .unwrap_or_else(|| "unknown".into()),
             i.triage.as_str().to_string(),
             i.owner.clone().unwrap_or_default(),
             i.purpose.clone().unwrap_or_default(),
@@ -387,7 +414,8 @@ fn csv(items: &[InventoryItem]) -> String {
 
 fn details(i: &InventoryItem) -> String {
     let f = &i.facts;
-    let ts = |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let ts =
+        |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let none = || "-".to_string();
     let admins = match &f.admins {
         Some(a) if a.is_empty() => "none found".to_string(),
@@ -408,25 +436,53 @@ fn details(i: &InventoryItem) -> String {
         ("Created", f.created.map(ts).unwrap_or_else(none)),
         ("Assigned users", f.assigned_users.to_string()),
         ("Assigned groups", f.assigned_groups.to_string()),
-        ("Departments", if f.departments.is_empty() { none() } else { f.departments.join(", ") }),
-        ("Last SSO", f.last_sso_at.map(ts).unwrap_or_else(|| "never (in the System Log window)".into())),
+        (
+            "Departments",
+            if f.departments.is_empty() {
+                none()
+            } else {
+                f.departments.join(", ")
+            },
+        ),
+        (
+            "Last SSO",
+            f.last_sso_at
+                .map(ts)
+                .unwrap_or_else(|| "never (in the System Log window)".into()),
+        ),
         ("Admins", admins),
         ("Triage", i.triage.as_str().to_string()),
         ("Owner", i.owner.clone().unwrap_or_else(none)),
         ("Purpose", i.purpose.clone().unwrap_or_else(none)),
-        ("Data categories", if i.data_categories.is_empty() { none() } else { i.data_categories.join(", ") }),
-        ("Ignore reason", i.ignore_reason.clone().unwrap_or_else(none)),
+        (
+            "Data categories",
+            if i.data_categories.is_empty() {
+                none()
+            } else {
+                i.data_categories.join(", ")
+            },
+        ),
+        (
+            "Ignore reason",
+            i.ignore_reason.clone().unwrap_or_else(none),
+        ),
         ("Decided at", i.decided_at.map(ts).unwrap_or_else(none)),
         ("First seen", format!("sync run {}", i.first_seen_run)),
         ("Last seen", format!("sync run {}", i.last_seen_run)),
         ("Removed", removed),
     ];
-    lines.iter().map(|(k, v)| format!("{k:<16} {v}\n")).collect()
+    lines
+        .iter()
+        .map(|(k, v)| format!("{k:<16} {v}\n"))
+        .collect()
 }
 
 fn changes_text(
     name: &str,
-    changes: Option<&(steward_store::InventorySync, Vec<steward_store::InventoryChange>)>,
+    changes: Option<&(
+        steward_store::InventorySync,
+        Vec<steward_store::InventoryChange>,
+    )>,
 ) -> String {
     let Some((sync, list)) = changes else {
         return format!("{name}: no sync has updated the inventory yet.\n");
@@ -452,7 +508,10 @@ fn changes_text(
             })
             .unwrap_or_default();
         let sep = if fields.is_empty() { "" } else { " — " };
-        out.push_str(&format!("  {:<10} INV-{} {}{sep}{fields}\n", c.change, c.item_id, c.label));
+        out.push_str(&format!(
+            "  {:<10} INV-{} {}{sep}{fields}\n",
+            c.change, c.item_id, c.label
+        ));
     }
     out
 }

@@ -47,15 +47,24 @@ fn parse_now(now: &Option<String>) -> anyhow::Result<DateTime<Utc>> {
         None => Ok(Utc::now()),
         Some(t) => DateTime::parse_from_rfc3339(t)
             .map(|t| t.with_timezone(&Utc))
-            .map_err(|e| UsageError(format!("--now: {t:?} is not an RFC 3339 time ({e}); e.g. 2026-11-23T00:00:00Z")).into()),
+            .map_err(|e| {
+                UsageError(format!(
+                    "--now: {t:?} is not an RFC 3339 time ({e}); e.g. 2026-11-23T00:00:00Z"
+                ))
+                .into()
+            }),
     }
 }
 
 fn note_scope(g: &Graph) {
     if g.integrations.is_empty() {
-        println!("No synced integrations yet: add and sync Okta and OneTrust first (`steward integration add`, `steward sync`).");
+        println!(
+            "No synced integrations yet: add and sync Okta and OneTrust first (`steward integration add`, `steward sync`)."
+        );
     } else if !g.has_idp {
-        println!("Note: no identity provider (Okta) is synced, so every downstream account counts as having no active Okta user.");
+        println!(
+            "Note: no identity provider (Okta) is synced, so every downstream account counts as having no active Okta user."
+        );
     }
 }
 
@@ -96,7 +105,13 @@ pub async fn run(global: &Global, cmd: PeopleCommand) -> anyhow::Result<u8> {
                 .collect();
             println!("{} orphaned account(s).", rows.len());
             if !rows.is_empty() {
-                print!("{}", output::table(&["PERSON", "INTEGRATION", "ACCOUNT", "STATUS", "WHY"], &rows));
+                print!(
+                    "{}",
+                    output::table(
+                        &["PERSON", "INTEGRATION", "ACCOUNT", "STATUS", "WHY"],
+                        &rows
+                    )
+                );
             }
         }
         PeopleCommand::Leavers(_) => {
@@ -111,14 +126,25 @@ pub async fn run(global: &Global, cmd: PeopleCommand) -> anyhow::Result<u8> {
                 .map(|l| {
                     vec![
                         l.person.clone(),
-                        l.idp_accounts.iter().map(|a| format!("{} ({})", a.status, a.integration)).collect::<Vec<_>>().join(", "),
-                        l.still_active.iter().map(|a| format!("{} {}", a.integration, a.account_id)).collect::<Vec<_>>().join(", "),
+                        l.idp_accounts
+                            .iter()
+                            .map(|a| format!("{} ({})", a.status, a.integration))
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        l.still_active
+                            .iter()
+                            .map(|a| format!("{} {}", a.integration, a.account_id))
+                            .collect::<Vec<_>>()
+                            .join(", "),
                     ]
                 })
                 .collect();
             println!("{} leaver(s) still active elsewhere.", rows.len());
             if !rows.is_empty() {
-                print!("{}", output::table(&["PERSON", "IN OKTA", "STILL ACTIVE IN"], &rows));
+                print!(
+                    "{}",
+                    output::table(&["PERSON", "IN OKTA", "STILL ACTIVE IN"], &rows)
+                );
             }
         }
         PeopleCommand::Seats(_) => {
@@ -142,9 +168,24 @@ pub async fn run(global: &Global, cmd: PeopleCommand) -> anyhow::Result<u8> {
                 })
                 .collect();
             if rows.is_empty() {
-                println!("No licence data: no synced integration reports licence status (OneTrust needs the USER scope).");
+                println!(
+                    "No licence data: no synced integration reports licence status (OneTrust needs the USER scope)."
+                );
             } else {
-                print!("{}", output::table(&["INTEGRATION", "LICENCE", "ASSIGNED", "USED 30D", "USED 90D", "UNUSED 90D"], &rows));
+                print!(
+                    "{}",
+                    output::table(
+                        &[
+                            "INTEGRATION",
+                            "LICENCE",
+                            "ASSIGNED",
+                            "USED 30D",
+                            "USED 90D",
+                            "UNUSED 90D"
+                        ],
+                        &rows
+                    )
+                );
             }
         }
         PeopleCommand::Show(s) => {
@@ -152,9 +193,13 @@ pub async fn run(global: &Global, cmd: PeopleCommand) -> anyhow::Result<u8> {
                 Ok(p) => p,
                 Err(GraphError::PersonNotFound(e)) => {
                     if json_out {
-                        print_json(&json!({"error": "not_found", "message": format!("no account in any integration has the email {e:?}")}))?;
+                        print_json(
+                            &json!({"error": "not_found", "message": format!("no account in any integration has the email {e:?}")}),
+                        )?;
                     } else {
-                        println!("No account in any synced integration has the email {e:?} (login, email or second email).");
+                        println!(
+                            "No account in any synced integration has the email {e:?} (login, email or second email)."
+                        );
                     }
                     return Ok(exit::FAILURE);
                 }
@@ -184,15 +229,34 @@ pub async fn run(global: &Global, cmd: PeopleCommand) -> anyhow::Result<u8> {
                         a.login.clone(),
                         a.status.clone(),
                         a.license_status.clone().unwrap_or_default(),
-                        a.last_login.map(|t| t.format("%Y-%m-%d").to_string()).unwrap_or_default(),
+                        a.last_login
+                            .map(|t| t.format("%Y-%m-%d").to_string())
+                            .unwrap_or_default(),
                     ]
                 })
                 .collect();
-            print!("{}", output::table(&["INTEGRATION", "KIND", "ACCOUNT", "LOGIN", "STATUS", "LICENCE", "LAST LOGIN"], &rows));
+            print!(
+                "{}",
+                output::table(
+                    &[
+                        "INTEGRATION",
+                        "KIND",
+                        "ACCOUNT",
+                        "LOGIN",
+                        "STATUS",
+                        "LICENCE",
+                        "LAST LOGIN"
+                    ],
+                    &rows
+                )
+            );
             if !person.evidence.is_empty() {
                 println!("\nJoined by:");
                 for e in &person.evidence {
-                    println!("  {} {}: {} = {:?}", e.integration, e.account_id, e.field, e.value);
+                    println!(
+                        "  {} {}: {} = {:?}",
+                        e.integration, e.account_id, e.field, e.value
+                    );
                 }
             }
         }

@@ -143,7 +143,10 @@ fn reminder_rows(reminders: &[Reminder]) -> String {
             ]
         })
         .collect();
-    output::table(&["CAMPAIGN", "REVIEWER", "KIND", "PENDING", "AT", "DELIVERY"], &rows)
+    output::table(
+        &["CAMPAIGN", "REVIEWER", "KIND", "PENDING", "AT", "DELIVERY"],
+        &rows,
+    )
 }
 
 fn case_rows(cases: &[Case]) -> String {
@@ -154,15 +157,33 @@ fn case_rows(cases: &[Case]) -> String {
                 c.id.to_string(),
                 c.account_login.clone(),
                 format!("{} {}", c.edge, c.target_label),
-                c.via_group_name.clone().or(c.via_group_id.clone()).map(|g| format!("group {g}")).unwrap_or_else(|| "direct".into()),
-                c.last_used_at.map(|t| t.format("%Y-%m-%d").to_string()).unwrap_or_else(|| "never".into()),
+                c.via_group_name
+                    .clone()
+                    .or(c.via_group_id.clone())
+                    .map(|g| format!("group {g}"))
+                    .unwrap_or_else(|| "direct".into()),
+                c.last_used_at
+                    .map(|t| t.format("%Y-%m-%d").to_string())
+                    .unwrap_or_else(|| "never".into()),
                 c.mfa.clone(),
                 c.department.clone().unwrap_or_default(),
                 c.decision.clone().unwrap_or_else(|| "not decided".into()),
             ]
         })
         .collect();
-    output::table(&["CASE", "ACCOUNT", "ACCESS", "GRANTED", "LAST USED", "MFA", "DEPARTMENT", "DECISION"], &rows)
+    output::table(
+        &[
+            "CASE",
+            "ACCOUNT",
+            "ACCESS",
+            "GRANTED",
+            "LAST USED",
+            "MFA",
+            "DEPARTMENT",
+            "DECISION",
+        ],
+        &rows,
+    )
 }
 
 pub async fn run(global: &Global, cmd: ReviewCommand) -> anyhow::Result<u8> {
@@ -170,17 +191,27 @@ pub async fn run(global: &Global, cmd: ReviewCommand) -> anyhow::Result<u8> {
     let clock = SystemClock;
     match cmd {
         ReviewCommand::Create(a) => {
-            let integration = match a.integration {
-                Some(n) => n,
-                None => {
-                    let all = store.integrations().await?;
-                    match all.as_slice() {
-                        [one] => one.name.clone(),
-                        [] => return Err(UsageError("no integration yet; add one with `steward integration add okta`".into()).into()),
-                        _ => return Err(UsageError("several integrations: name one with --integration".into()).into()),
+            let integration =
+                match a.integration {
+                    Some(n) => n,
+                    None => {
+                        let all = store.integrations().await?;
+                        match all.as_slice() {
+                            [one] => one.name.clone(),
+                            [] => return Err(UsageError(
+                                "no integration yet; add one with `steward integration add okta`"
+                                    .into(),
+                            )
+                            .into()),
+                            _ => {
+                                return Err(UsageError(
+                                    "several integrations: name one with --integration".into(),
+                                )
+                                .into());
+                            }
+                        }
                     }
-                }
-            };
+                };
             let req = CreateReview {
                 name: a.name,
                 integration,
@@ -200,7 +231,11 @@ pub async fn run(global: &Global, cmd: ReviewCommand) -> anyhow::Result<u8> {
                     v.campaign.name,
                     v.cases,
                     v.campaign.due_at.format("%Y-%m-%d"),
-                    if v.recur.is_some() { ", recurs quarterly" } else { "" }
+                    if v.recur.is_some() {
+                        ", recurs quarterly"
+                    } else {
+                        ""
+                    }
                 );
             }
         }
@@ -225,7 +260,13 @@ pub async fn run(global: &Global, cmd: ReviewCommand) -> anyhow::Result<u8> {
                         ]
                     })
                     .collect();
-                print!("{}", output::table(&["ID", "NAME", "SCOPE", "STATUS", "DUE", "DECIDED", "OUTCOME"], &rows));
+                print!(
+                    "{}",
+                    output::table(
+                        &["ID", "NAME", "SCOPE", "STATUS", "DUE", "DECIDED", "OUTCOME"],
+                        &rows
+                    )
+                );
             }
         }
         ReviewCommand::Show(a) => {
@@ -259,22 +300,40 @@ pub async fn run(global: &Global, cmd: ReviewCommand) -> anyhow::Result<u8> {
             }
         }
         ReviewCommand::Decide(a) => {
-            let c = reviews::decide(&store, a.case, &a.reviewer, &a.decision, a.comment.as_deref(), &clock)
-                .await
-                .map_err(usage)?;
+            let c = reviews::decide(
+                &store,
+                a.case,
+                &a.reviewer,
+                &a.decision,
+                a.comment.as_deref(),
+                &clock,
+            )
+            .await
+            .map_err(usage)?;
             if a.json {
                 print_json(&c)?;
             } else {
-                println!("Case {} decided: {}.", c.id, c.decision.as_deref().unwrap_or(""));
+                println!(
+                    "Case {} decided: {}.",
+                    c.id,
+                    c.decision.as_deref().unwrap_or("")
+                );
             }
         }
         ReviewCommand::Report(a) => {
-            let format = ReportFormat::parse(&a.format).map_err(|e| UsageError(format!("--format: {e}")))?;
-            let (body, evidence_id) = reviews::report(&store, a.id, format, &clock).await.map_err(usage)?;
+            let format =
+                ReportFormat::parse(&a.format).map_err(|e| UsageError(format!("--format: {e}")))?;
+            let (body, evidence_id) = reviews::report(&store, a.id, format, &clock)
+                .await
+                .map_err(usage)?;
             match &a.out {
                 Some(path) => {
-                    std::fs::write(path, body).with_context(|| format!("writing the report to {}", path.display()))?;
-                    eprintln!("Wrote the report to {} (evidence item {evidence_id}).", path.display());
+                    std::fs::write(path, body)
+                        .with_context(|| format!("writing the report to {}", path.display()))?;
+                    eprintln!(
+                        "Wrote the report to {} (evidence item {evidence_id}).",
+                        path.display()
+                    );
                 }
                 None => print!("{body}"),
             }
@@ -290,7 +349,9 @@ pub async fn run(global: &Global, cmd: ReviewCommand) -> anyhow::Result<u8> {
             } else {
                 None
             };
-            let done = reviews::remediate(&store, a.id, connector.as_deref(), &clock).await.map_err(usage)?;
+            let done = reviews::remediate(&store, a.id, connector.as_deref(), &clock)
+                .await
+                .map_err(usage)?;
             if a.json {
                 print_json(&done)?;
             } else if done.is_empty() {
@@ -298,9 +359,20 @@ pub async fn run(global: &Global, cmd: ReviewCommand) -> anyhow::Result<u8> {
             } else {
                 let rows: Vec<Vec<String>> = done
                     .iter()
-                    .map(|r| vec![r.case.to_string(), r.account.clone(), r.target.clone(), r.status.clone(), r.detail.to_string()])
+                    .map(|r| {
+                        vec![
+                            r.case.to_string(),
+                            r.account.clone(),
+                            r.target.clone(),
+                            r.status.clone(),
+                            r.detail.to_string(),
+                        ]
+                    })
                     .collect();
-                print!("{}", output::table(&["CASE", "ACCOUNT", "ACCESS", "STATUS", "DETAIL"], &rows));
+                print!(
+                    "{}",
+                    output::table(&["CASE", "ACCOUNT", "ACCESS", "STATUS", "DETAIL"], &rows)
+                );
             }
         }
         ReviewCommand::StartDue(f) => {

@@ -77,9 +77,12 @@ pub async fn run(global: &Global, cmd: ScheduleCommand) -> anyhow::Result<u8> {
 }
 
 async fn set(store: &Store, args: SetArgs) -> anyhow::Result<u8> {
-    let frequency = Frequency::parse(&args.every).map_err(|e| UsageError(format!("--every: {e}")))?;
+    let frequency =
+        Frequency::parse(&args.every).map_err(|e| UsageError(format!("--every: {e}")))?;
     let integration = integrations::by_name(store, &args.name).await?;
-    let schedule = store.set_schedule(integration.id, frequency, !args.disable, SystemClock.now()).await?;
+    let schedule = store
+        .set_schedule(integration.id, frequency, !args.disable, SystemClock.now())
+        .await?;
     if args.json {
         print_json(&schedule_json(&integration, Some(&schedule), &[]))?;
     } else {
@@ -100,7 +103,10 @@ async fn show(store: &Store, args: ShowArgs) -> anyhow::Result<u8> {
         entries.push((i, schedule, jobs));
     }
     if args.json {
-        let list: Vec<_> = entries.iter().map(|(i, s, j)| schedule_json(i, s.as_ref(), j)).collect();
+        let list: Vec<_> = entries
+            .iter()
+            .map(|(i, s, j)| schedule_json(i, s.as_ref(), j))
+            .collect();
         if args.name.is_some() {
             print_json(&list.first())?;
         } else {
@@ -115,7 +121,15 @@ async fn show(store: &Store, args: ShowArgs) -> anyhow::Result<u8> {
         println!("{}: {}", i.name, describe(schedule.as_ref()));
         if !jobs.is_empty() {
             let rows: Vec<Vec<String>> = jobs.iter().map(job_row).collect();
-            print!("{}", output::table(&["JOB", "KIND", "DUE", "STATUS", "WORKER", "ATTEMPTS", "RUN", "ERROR"], &rows));
+            print!(
+                "{}",
+                output::table(
+                    &[
+                        "JOB", "KIND", "DUE", "STATUS", "WORKER", "ATTEMPTS", "RUN", "ERROR"
+                    ],
+                    &rows
+                )
+            );
         }
     }
     Ok(exit::OK)
@@ -126,7 +140,11 @@ fn describe(schedule: Option<&SyncSchedule>) -> String {
         None => "manual (no schedule set; `steward schedule set NAME --every daily`)".to_string(),
         Some(s) if !s.enabled => format!("{} (disabled)", s.frequency),
         Some(s) => match s.next_due_at {
-            Some(at) => format!("{}, next sync due {}", s.frequency, at.format("%Y-%m-%d %H:%M:%S UTC")),
+            Some(at) => format!(
+                "{}, next sync due {}",
+                s.frequency,
+                at.format("%Y-%m-%d %H:%M:%S UTC")
+            ),
             None => s.frequency.to_string(),
         },
     }
@@ -145,7 +163,11 @@ fn job_row(job: &SyncJob) -> Vec<String> {
     ]
 }
 
-fn schedule_json(integration: &Integration, schedule: Option<&SyncSchedule>, jobs: &[SyncJob]) -> serde_json::Value {
+fn schedule_json(
+    integration: &Integration,
+    schedule: Option<&SyncSchedule>,
+    jobs: &[SyncJob],
+) -> serde_json::Value {
     json!({
         "integration": integration.name,
         "frequency": schedule.map(|s| s.frequency.to_string()).unwrap_or_else(|| "manual".into()),
@@ -175,7 +197,13 @@ pub async fn worker(global: &Global, args: WorkerArgs) -> anyhow::Result<u8> {
         settings.poll
     );
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    scheduler::run_worker(store.clone(), clock, settings, super::simulate::shutdown_signal()).await;
+    scheduler::run_worker(
+        store.clone(),
+        clock,
+        settings,
+        super::simulate::shutdown_signal(),
+    )
+    .await;
     store.close().await;
     Ok(exit::OK)
 }

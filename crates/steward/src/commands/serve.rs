@@ -40,7 +40,11 @@ pub async fn run(global: &Global, args: ServeArgs) -> anyhow::Result<u8> {
             url::Url::parse(u)
                 .ok()
                 .filter(|p| matches!(p.scheme(), "http" | "https"))
-                .ok_or_else(|| UsageError(format!("--public-url {u:?} is not an http(s) URL, e.g. https://steward.example.com")))
+                .ok_or_else(|| {
+                    UsageError(format!(
+                        "--public-url {u:?} is not an http(s) URL, e.g. https://steward.example.com"
+                    ))
+                })
         })
         .transpose()?;
     let store = Paths::resolve(global)?.open_store().await?;
@@ -56,21 +60,33 @@ pub async fn run(global: &Global, args: ServeArgs) -> anyhow::Result<u8> {
     let addr = listener.local_addr()?;
     eprintln!(
         "Steward serving on {} ({}); Ctrl-C stops it.",
-        public_url.as_ref().map_or_else(|| format!("http://{addr}"), |u| u.to_string()),
+        public_url
+            .as_ref()
+            .map_or_else(|| format!("http://{addr}"), |u| u.to_string()),
         store.backend()
     );
-    let config = ServerConfig { public_url, ..ServerConfig::default() };
+    let config = ServerConfig {
+        public_url,
+        ..ServerConfig::default()
+    };
     let state = AppState::new(store.clone(), Arc::clone(&clock), config);
 
     // The scheduled-sync worker shares the process; it stops when the server does.
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let worker = (!args.no_worker).then(|| {
         let mut stop = stop_rx;
-        tokio::spawn(scheduler::run_worker(store.clone(), Arc::clone(&clock), WorkerSettings::default(), async move {
-            let _ = stop.wait_for(|s| *s).await;
-        }))
+        tokio::spawn(scheduler::run_worker(
+            store.clone(),
+            Arc::clone(&clock),
+            WorkerSettings::default(),
+            async move {
+                let _ = stop.wait_for(|s| *s).await;
+            },
+        ))
     });
-    steward_server::serve(listener, state, super::simulate::shutdown_signal()).await.context("serving HTTP")?;
+    steward_server::serve(listener, state, super::simulate::shutdown_signal())
+        .await
+        .context("serving HTTP")?;
     let _ = stop_tx.send(true);
     if let Some(w) = worker {
         let _ = w.await;

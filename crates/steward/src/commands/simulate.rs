@@ -25,7 +25,9 @@ pub async fn run(cmd: SimulateCommand) -> anyhow::Result<u8> {
         ))
         .into());
     }
-    let sim = Simulator::start(config, args.listen).await.context("starting the simulator")?;
+    let sim = Simulator::start(config, args.listen)
+        .await
+        .context("starting the simulator")?;
     {
         let mut stdout = std::io::stdout().lock();
         writeln!(stdout, "{}", serde_json::to_string(&sim.startup_json())?)?;
@@ -40,19 +42,30 @@ async fn run_onetrust(args: SimulateOnetrustArgs) -> anyhow::Result<u8> {
     use steward_simulator::onetrust::{OtRateConfig, OtSimConfig, OtSimulator};
     let now = match &args.now {
         Some(s) => DateTime::parse_from_rfc3339(s)
-            .map_err(|e| UsageError(format!("--now: {e}; use RFC 3339, e.g. 2026-11-01T00:00:00Z")))?
+            .map_err(|e| {
+                UsageError(format!(
+                    "--now: {e}; use RFC 3339, e.g. 2026-11-01T00:00:00Z"
+                ))
+            })?
             .with_timezone(&Utc),
         None => default_now(),
     };
     let rate = match args.rate_limits.trim().to_ascii_lowercase().as_str() {
         "default" => OtRateConfig::default(),
         "none" => OtRateConfig::none(),
-        other => return Err(UsageError(format!("--rate-limits: unknown mode {other:?}; use default or none")).into()),
+        other => {
+            return Err(UsageError(format!(
+                "--rate-limits: unknown mode {other:?}; use default or none"
+            ))
+            .into());
+        }
     };
     let faults: FaultSpec = if args.faults.trim().is_empty() {
         FaultSpec::default()
     } else {
-        args.faults.parse().map_err(|e| UsageError(format!("--faults: {e}")))?
+        args.faults
+            .parse()
+            .map_err(|e| UsageError(format!("--faults: {e}")))?
     };
     if args.users == 0 {
         return Err(UsageError("--users: must be at least 1".into()).into());
@@ -67,7 +80,9 @@ async fn run_onetrust(args: SimulateOnetrustArgs) -> anyhow::Result<u8> {
     let mut config = OtSimConfig::new(args.users, args.seed, now);
     config.rate = rate;
     config.faults = faults;
-    let sim = OtSimulator::start(config, args.listen).await.context("starting the OneTrust simulator")?;
+    let sim = OtSimulator::start(config, args.listen)
+        .await
+        .context("starting the OneTrust simulator")?;
     {
         let mut stdout = std::io::stdout().lock();
         writeln!(stdout, "{}", serde_json::to_string(&sim.startup_json())?)?;
@@ -81,13 +96,20 @@ async fn run_onetrust(args: SimulateOnetrustArgs) -> anyhow::Result<u8> {
 /// Today at 00:00 UTC: the same seed on the same day gives the same org.
 pub fn default_now() -> DateTime<Utc> {
     let today = Utc::now().date_naive();
-    today.and_hms_opt(0, 0, 0).map(|t| t.and_utc()).unwrap_or_else(Utc::now)
+    today
+        .and_hms_opt(0, 0, 0)
+        .map(|t| t.and_utc())
+        .unwrap_or_else(Utc::now)
 }
 
 fn okta_config(args: &SimulateOktaArgs) -> anyhow::Result<SimConfig> {
     let now = match &args.now {
         Some(s) => DateTime::parse_from_rfc3339(s)
-            .map_err(|e| UsageError(format!("--now: {e}; use RFC 3339, e.g. 2026-11-01T00:00:00Z")))?
+            .map_err(|e| {
+                UsageError(format!(
+                    "--now: {e}; use RFC 3339, e.g. 2026-11-01T00:00:00Z"
+                ))
+            })?
             .with_timezone(&Utc),
         None => default_now(),
     };
@@ -102,7 +124,9 @@ fn okta_config(args: &SimulateOktaArgs) -> anyhow::Result<SimConfig> {
     let faults: FaultSpec = if args.faults.trim().is_empty() {
         FaultSpec::default()
     } else {
-        args.faults.parse().map_err(|e| UsageError(format!("--faults: {e}")))?
+        args.faults
+            .parse()
+            .map_err(|e| UsageError(format!("--faults: {e}")))?
     };
     if !(args.rate_scale.is_finite() && args.rate_scale > 0.0) {
         return Err(UsageError("--rate-scale: must be a positive number, e.g. 10".into()).into());

@@ -29,9 +29,15 @@ pub async fn run(global: &Global, flag: JsonFlag) -> anyhow::Result<u8> {
         }))?;
         return Ok(exit::OK);
     }
-    println!("Database: {} ({})", store.backend(), crate::context::redact_url(&paths.database_url));
+    println!(
+        "Database: {} ({})",
+        store.backend(),
+        crate::context::redact_url(&paths.database_url)
+    );
     if all.is_empty() {
-        println!("No integrations yet. Add one with `steward integration add okta`, or try `steward demo`.");
+        println!(
+            "No integrations yet. Add one with `steward integration add okta`, or try `steward demo`."
+        );
     }
     for (i, resources) in entries {
         println!(
@@ -49,8 +55,15 @@ pub async fn run(global: &Global, flag: JsonFlag) -> anyhow::Result<u8> {
             .map(|r| {
                 vec![
                     r.resource.label().to_string(),
-                    if r.readable { r.count.to_string() } else { "—".to_string() },
-                    r.reason.clone().map(|x| format!("not readable: {x}")).unwrap_or_default(),
+                    if r.readable {
+                        r.count.to_string()
+                    } else {
+                        "—".to_string()
+                    },
+                    r.reason
+                        .clone()
+                        .map(|x| format!("not readable: {x}"))
+                        .unwrap_or_default(),
                 ]
             })
             .collect::<Vec<_>>();

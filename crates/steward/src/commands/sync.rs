@@ -51,8 +51,14 @@ pub async fn run(global: &Global, args: SyncArgs) -> anyhow::Result<u8> {
 /// Sync settings from flags and the environment (`STEWARD_STALE_RUN_SECS`: after how many
 /// seconds without a heartbeat a run counts as dead and is cleaned up; default 60).
 pub fn settings(max_in_flight: usize) -> SyncSettings {
-    let mut settings = SyncSettings { max_in_flight, ..SyncSettings::default() };
-    if let Some(secs) = std::env::var("STEWARD_STALE_RUN_SECS").ok().and_then(|v| v.parse::<u64>().ok()) {
+    let mut settings = SyncSettings {
+        max_in_flight,
+        ..SyncSettings::default()
+    };
+    if let Some(secs) = std::env::var("STEWARD_STALE_RUN_SECS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+    {
         settings.stale_after = std::time::Duration::from_secs(secs.max(1));
     }
     settings
@@ -65,10 +71,18 @@ pub fn summary(outcome: &sync::SyncOutcome) -> String {
         .iter()
         .map(|(resource, result)| match result {
             ResourceResult::Complete { count } => {
-                vec![resource.label().to_string(), count.to_string(), String::new()]
+                vec![
+                    resource.label().to_string(),
+                    count.to_string(),
+                    String::new(),
+                ]
             }
             ResourceResult::NotReadable { reason } => {
-                vec![resource.label().to_string(), "—".to_string(), format!("not readable: {reason}")]
+                vec![
+                    resource.label().to_string(),
+                    "—".to_string(),
+                    format!("not readable: {reason}"),
+                ]
             }
         })
         .collect::<Vec<_>>();

@@ -12,7 +12,9 @@ use crate::cli::TokenSource;
 pub fn read(source: &TokenSource) -> anyhow::Result<SecretString> {
     let raw = if let Some(var) = &source.token_env {
         std::env::var(var).map_err(|_| {
-            UsageError(format!("--token-env: the environment variable {var} is not set"))
+            UsageError(format!(
+                "--token-env: the environment variable {var} is not set"
+            ))
         })?
     } else if let Some(path) = &source.token_file {
         let text = std::fs::read_to_string(path)

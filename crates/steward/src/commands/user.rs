@@ -69,10 +69,12 @@ pub struct NameArg {
 
 fn read_password(env: Option<&str>) -> anyhow::Result<String> {
     if let Some(var) = env {
-        return std::env::var(var)
-            .map_err(|_| UsageError(format!("--password-env {var}: the variable is not set")).into());
+        return std::env::var(var).map_err(|_| {
+            UsageError(format!("--password-env {var}: the variable is not set")).into()
+        });
     }
-    let first = rpassword::prompt_password("Password: ").context("reading the password (no TTY? use --password-env VAR)")?;
+    let first = rpassword::prompt_password("Password: ")
+        .context("reading the password (no TTY? use --password-env VAR)")?;
     let second = rpassword::prompt_password("Again: ").context("reading the password")?;
     if first != second {
         return Err(UsageError("the passwords differ; nothing was changed".into()).into());
@@ -83,8 +85,13 @@ fn read_password(env: Option<&str>) -> anyhow::Result<String> {
 /// Bad input exits 2 with the message; other errors pass through.
 fn usage(e: AuthError) -> anyhow::Error {
     match e {
-        AuthError::BadRole(_) | AuthError::BadName(_) | AuthError::BadPassword(_) => UsageError(e.to_string()).into(),
-        AuthError::Store(StoreError::NotFound { what }) => UsageError(format!("{what} not found; `steward user list` shows the users")).into(),
+        AuthError::BadRole(_) | AuthError::BadName(_) | AuthError::BadPassword(_) => {
+            UsageError(e.to_string()).into()
+        }
+        AuthError::Store(StoreError::NotFound { what }) => UsageError(format!(
+            "{what} not found; `steward user list` shows the users"
+        ))
+        .into(),
         AuthError::Store(s @ StoreError::NameTaken { .. }) => s.into(),
         other => other.into(),
     }
@@ -98,18 +105,29 @@ pub async fn run(global: &Global, cmd: UserCommand) -> anyhow::Result<u8> {
             // Before the password prompt: a bad name should not cost typing a password twice.
             auth::validate_user_name_for_role(&args.name, args.role.as_str()).map_err(usage)?;
             let password = read_password(args.password_env.as_deref())?;
-            let user = auth::create_user(&store, &args.name, args.role.as_str(), &password, now).await.map_err(usage)?;
+            let user = auth::create_user(&store, &args.name, args.role.as_str(), &password, now)
+                .await
+                .map_err(usage)?;
             eprintln!("Added user {:?} ({}).", user.name, user.role);
         }
         UserCommand::Passwd(args) => {
             let password = read_password(args.password_env.as_deref())?;
             auth::validate_password(&password).map_err(usage)?;
             let hash = auth::hash_password(&password).map_err(usage)?;
-            store.set_password_hash(&args.name, &hash, now).await.map_err(|e| usage(e.into()))?;
-            eprintln!("Password of {:?} changed; their sessions were ended.", args.name);
+            store
+                .set_password_hash(&args.name, &hash, now)
+                .await
+                .map_err(|e| usage(e.into()))?;
+            eprintln!(
+                "Password of {:?} changed; their sessions were ended.",
+                args.name
+            );
         }
         UserCommand::Remove(args) => {
-            store.remove_user(&args.name).await.map_err(|e| usage(e.into()))?;
+            store
+                .remove_user(&args.name)
+                .await
+                .map_err(|e| usage(e.into()))?;
             eprintln!("Removed user {:?}.", args.name);
         }
         UserCommand::List(flag) => {
@@ -117,8 +135,10 @@ pub async fn run(global: &Global, cmd: UserCommand) -> anyhow::Result<u8> {
             if flag.json {
                 print_json(&json!(users))?;
             } else {
-                let rows: Vec<Vec<String>> =
-                    users.iter().map(|u| vec![u.name.clone(), u.role.clone(), u.created_at.to_rfc3339()]).collect();
+                let rows: Vec<Vec<String>> = users
+                    .iter()
+                    .map(|u| vec![u.name.clone(), u.role.clone(), u.created_at.to_rfc3339()])
+                    .collect();
                 print!("{}", table(&["NAME", "ROLE", "CREATED"], &rows));
             }
         }

@@ -6,11 +6,17 @@ use std::process::{Command, Output};
 use steward_simulator::{RateLimitMode, RunningSimulator, SimConfig, Simulator};
 
 /// A simulator whose clock agrees with the CLI's (the System Log window is relative to now).
-pub async fn simulator(users: usize, seed: u64, tweak: impl FnOnce(&mut SimConfig)) -> RunningSimulator {
+pub async fn simulator(
+    users: usize,
+    seed: u64,
+    tweak: impl FnOnce(&mut SimConfig),
+) -> RunningSimulator {
     let mut config = SimConfig::new(users, seed, chrono::Utc::now());
     config.rate.mode = RateLimitMode::None;
     tweak(&mut config);
-    Simulator::start(config, "127.0.0.1:0".parse().unwrap()).await.unwrap()
+    Simulator::start(config, "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap()
 }
 
 /// One test's Steward: its own data dir, and its own database.
@@ -66,15 +72,29 @@ impl Env {
     pub fn add(&self, name: &str, sim: &RunningSimulator, role: &str) -> Output {
         let token = sim.token(role);
         self.run(
-            &["integration", "add", "okta", "--name", name, "--domain", &sim.base_url(),
-              "--allow-insecure-loopback", "--token-env", "OKTA_TOKEN"],
+            &[
+                "integration",
+                "add",
+                "okta",
+                "--name",
+                name,
+                "--domain",
+                &sim.base_url(),
+                "--allow-insecure-loopback",
+                "--token-env",
+                "OKTA_TOKEN",
+            ],
             &[("OKTA_TOKEN", &token)],
         )
     }
 
     pub fn json(&self, args: &[&str]) -> serde_json::Value {
         let out = self.run(args, &[]);
-        assert!(out.status.success(), "steward {args:?} failed: {}", text(&out));
+        assert!(
+            out.status.success(),
+            "steward {args:?} failed: {}",
+            text(&out)
+        );
         serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&out)))
     }
 }
@@ -83,7 +103,10 @@ async fn fresh_postgres(admin_url: &str) -> String {
     use sqlx::Connection;
     let name = format!("t_{}", uuid::Uuid::new_v4().simple());
     let mut conn = sqlx::PgConnection::connect(admin_url).await.unwrap();
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut conn).await.unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut conn)
+        .await
+        .unwrap();
     let mut url = url_without_db(admin_url);
     url.push_str(&name);
     url
@@ -107,41 +130,70 @@ pub fn text(out: &Output) -> String {
 
 /// Digests per resource from `/__sim/truth` (over HTTP, as a test of the endpoint too).
 pub async fn truth(sim: &RunningSimulator) -> serde_json::Value {
-    reqwest::get(format!("{}/__sim/truth", sim.base_url())).await.unwrap().json().await.unwrap()
+    reqwest::get(format!("{}/__sim/truth", sim.base_url()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
 }
 
 pub async fn stats(sim: &RunningSimulator) -> serde_json::Value {
-    reqwest::get(format!("{}/__sim/stats", sim.base_url())).await.unwrap().json().await.unwrap()
+    reqwest::get(format!("{}/__sim/stats", sim.base_url()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
 }
 
 /// Assert every readable resource in `steward integration show --json` matches the truth.
-pub fn assert_snapshot_matches(env: &Env, name: &str, truth: &serde_json::Value, expect_unreadable: &[&str]) {
+pub fn assert_snapshot_matches(
+    env: &Env,
+    name: &str,
+    truth: &serde_json::Value,
+    expect_unreadable: &[&str],
+) {
     let shown = env.json(&["integration", "show", name, "--json"]);
     let snapshot = shown["snapshot"].as_array().unwrap();
     assert!(!snapshot.is_empty(), "no snapshot: {shown}");
     for entry in snapshot {
         let resource = entry["resource"].as_str().unwrap();
         if expect_unreadable.contains(&resource) {
-            assert_eq!(entry["readable"], false, "{resource} should be not readable: {entry}");
+            assert_eq!(
+                entry["readable"], false,
+                "{resource} should be not readable: {entry}"
+            );
             assert!(entry["reason"].as_str().unwrap().contains("403"), "{entry}");
             continue;
         }
         assert_eq!(entry["readable"], true, "{resource}: {entry}");
         let expected = &truth["resources"][resource];
         let got = serde_json::json!({"count": entry["count"], "digest": entry["digest"]});
-        assert_eq!(&got, expected, "{resource} differs from the simulator's truth");
+        assert_eq!(
+            &got, expected,
+            "{resource} differs from the simulator's truth"
+        );
     }
     for r in expect_unreadable {
-        assert!(snapshot.iter().any(|e| e["resource"] == *r), "{r} missing from the snapshot status");
+        assert!(
+            snapshot.iter().any(|e| e["resource"] == *r),
+            "{r} missing from the snapshot status"
+        );
     }
 }
 
 pub fn contains(haystack: &[u8], needle: &str) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle.as_bytes())
+    haystack
+        .windows(needle.len())
+        .any(|w| w == needle.as_bytes())
 }
 
 pub fn read_all(paths: &[PathBuf]) -> Vec<u8> {
-    paths.iter().flat_map(|p| std::fs::read(p).unwrap_or_default()).collect()
+    paths
+        .iter()
+        .flat_map(|p| std::fs::read(p).unwrap_or_default())
+        .collect()
 }
 
 #[allow(dead_code)]

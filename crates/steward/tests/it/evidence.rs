@@ -113,7 +113,13 @@ async fn list_show_verify_and_export() {
     // The register is append-only: removing the integration keeps its evidence, intact.
     let removed = env.run(&["integration", "remove", "okta", "--yes"], &[]);
     assert!(removed.status.success(), "{}", text(&removed));
-    assert_eq!(env.json(&["evidence", "list", "--json"]).as_array().unwrap().len(), 4);
+    assert_eq!(
+        env.json(&["evidence", "list", "--json"])
+            .as_array()
+            .unwrap()
+            .len(),
+        4
+    );
     assert_eq!(env.run(&["evidence", "verify"], &[]).status.code(), Some(0));
     sim.shutdown().await;
 }

@@ -28,7 +28,11 @@ async fn findings_after_sync_with_filters_thresholds_and_evidence() {
     // First sync: every finding is new.
     let findings = all["findings"].as_array().unwrap();
     assert!(findings.iter().all(|f| f["new"] == true));
-    assert!(findings.iter().any(|f| f["kind"] == "super_admin_concentration"));
+    assert!(
+        findings
+            .iter()
+            .any(|f| f["kind"] == "super_admin_concentration")
+    );
 
     let via_group = env.json(&["findings", "--kind", "admin_role_via_group", "--json"]);
     let got: BTreeSet<String> = via_group["findings"]
@@ -50,16 +54,25 @@ async fn findings_after_sync_with_filters_thresholds_and_evidence() {
 
     let id = via_group["findings"][0]["id"].as_i64().unwrap().to_string();
     let one = env.json(&["findings", "show", &id, "--json"]);
-    assert!(!one["evidence"]["members"].as_array().unwrap().is_empty(), "{one:#}");
+    assert!(
+        !one["evidence"]["members"].as_array().unwrap().is_empty(),
+        "{one:#}"
+    );
     let table = env.run(&["findings"], &[]);
-    assert!(table.status.success() && String::from_utf8_lossy(&table.stdout).contains("admin_role_via_group"));
+    assert!(
+        table.status.success()
+            && String::from_utf8_lossy(&table.stdout).contains("admin_role_via_group")
+    );
 
     // A second sync: nothing new, the same findings stay open.
     let out = env.run(&["sync", "okta"], &[]);
     assert!(out.status.success(), "{}", text(&out));
     let again = env.json(&["findings", "--json"]);
     assert_eq!(again["findings"].as_array().unwrap().len(), findings.len());
-    assert!(again["new_at_last_sync"].as_array().unwrap().is_empty(), "{again:#}");
+    assert!(
+        again["new_at_last_sync"].as_array().unwrap().is_empty(),
+        "{again:#}"
+    );
 
     // Bad input exits 2 and names the flag.
     let bad = env.run(&["findings", "--kind", "bogus"], &[]);
@@ -75,12 +88,18 @@ async fn findings_after_sync_with_filters_thresholds_and_evidence() {
 async fn a_read_only_token_says_which_kinds_were_not_evaluated() {
     let sim = simulator(100, 62, |_| {}).await;
     let env = Env::new().await;
-    assert_eq!(env.add("okta", &sim, "READ_ONLY_ADMIN").status.code(), Some(0));
+    assert_eq!(
+        env.add("okta", &sim, "READ_ONLY_ADMIN").status.code(),
+        Some(0)
+    );
     let out = env.run(&["sync", "okta"], &[]);
     assert!(out.status.success(), "{}", text(&out));
     let table = env.run(&["findings"], &[]);
     let shown = String::from_utf8_lossy(&table.stdout).into_owned();
-    assert!(shown.contains("not evaluated: admin role assignments could not be read"), "{shown}");
+    assert!(
+        shown.contains("not evaluated: admin role assignments could not be read"),
+        "{shown}"
+    );
     let all = env.json(&["findings", "--json"]);
     let not: Vec<&str> = all["evaluations"]
         .as_array()
@@ -89,6 +108,13 @@ async fn a_read_only_token_says_which_kinds_were_not_evaluated() {
         .filter(|e| e["evaluated"] == false)
         .map(|e| e["kind"].as_str().unwrap())
         .collect();
-    assert_eq!(not, ["admin_role_via_group", "admin_without_mfa", "super_admin_concentration"]);
+    assert_eq!(
+        not,
+        [
+            "admin_role_via_group",
+            "admin_without_mfa",
+            "super_admin_concentration"
+        ]
+    );
     sim.shutdown().await;
 }

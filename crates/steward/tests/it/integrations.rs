@@ -12,7 +12,12 @@ async fn read_only_admin_passes_required_checks_and_marks_admin_roles_optional()
     assert!(stdout.contains("All required checks passed."), "{stdout}");
     let report = env.json(&["integration", "test", "okta", "--json"]);
     let checks = report["checks"].as_array().unwrap();
-    let by_id = |id: &str| checks.iter().find(|c| c["capability"] == id).unwrap_or_else(|| panic!("no {id}: {report:#}"));
+    let by_id = |id: &str| {
+        checks
+            .iter()
+            .find(|c| c["capability"] == id)
+            .unwrap_or_else(|| panic!("no {id}: {report:#}"))
+    };
     for c in checks.iter().filter(|c| c["required"] == true) {
         assert_eq!(c["outcome"]["status"], "ok", "{c}");
     }
@@ -21,7 +26,13 @@ async fn read_only_admin_passes_required_checks_and_marks_admin_roles_optional()
         .find(|c| c["required"] == false && c["outcome"]["status"] == "denied")
         .unwrap_or_else(|| panic!("READ_ONLY_ADMIN should be denied admin-role data: {report:#}"));
     assert_eq!(roles["outcome"]["code"], "E0000006");
-    assert!(roles["outcome"]["fix"].as_str().unwrap().contains("SUPER_ADMIN"), "{roles}");
+    assert!(
+        roles["outcome"]["fix"]
+            .as_str()
+            .unwrap()
+            .contains("SUPER_ADMIN"),
+        "{roles}"
+    );
     let _ = by_id;
     sim.shutdown().await;
 }
@@ -49,7 +60,11 @@ async fn expired_token_explains_the_30_day_expiry() {
     assert!(stdout.contains("30 days"), "{stdout}");
     let sync = env.run(&["sync", "okta"], &[]);
     assert_eq!(sync.status.code(), Some(4), "{}", text(&sync));
-    assert!(String::from_utf8_lossy(&sync.stderr).contains("30 days"), "{}", text(&sync));
+    assert!(
+        String::from_utf8_lossy(&sync.stderr).contains("30 days"),
+        "{}",
+        text(&sync)
+    );
     sim.shutdown().await;
 }
 
@@ -64,7 +79,17 @@ async fn bad_domains_are_refused_with_the_fix_and_nothing_is_stored() {
         ("https://evil.example.com", "--custom-domain"),
     ] {
         let out = env.run(
-            &["integration", "add", "okta", "--name", "x", "--domain", domain, "--token-env", "T"],
+            &[
+                "integration",
+                "add",
+                "okta",
+                "--name",
+                "x",
+                "--domain",
+                domain,
+                "--token-env",
+                "T",
+            ],
             &[("T", "00abc")],
         );
         assert_eq!(out.status.code(), Some(2), "{domain}: {}", text(&out));
@@ -80,19 +105,31 @@ async fn bad_domains_are_refused_with_the_fix_and_nothing_is_stored() {
 async fn list_show_remove_and_duplicate_names() {
     let sim = simulator(40, 3, |_| {}).await;
     let env = Env::new().await;
-    assert_eq!(env.add("okta", &sim, "READ_ONLY_ADMIN").status.code(), Some(0));
+    assert_eq!(
+        env.add("okta", &sim, "READ_ONLY_ADMIN").status.code(),
+        Some(0)
+    );
     let dup = env.add("okta", &sim, "READ_ONLY_ADMIN");
     assert_eq!(dup.status.code(), Some(2), "{}", text(&dup));
     let list = env.json(&["integration", "list", "--json"]);
     assert_eq!(list.as_array().unwrap().len(), 1);
     assert_eq!(list[0]["connected"], true);
     let shown = env.json(&["integration", "show", "okta", "--json"]);
-    assert!(shown["capabilities"].as_array().unwrap().len() >= 9, "{shown:#}");
+    assert!(
+        shown["capabilities"].as_array().unwrap().len() >= 9,
+        "{shown:#}"
+    );
     let refused = env.run(&["integration", "remove", "okta"], &[]);
     assert_eq!(refused.status.code(), Some(2), "{}", text(&refused));
     let removed = env.run(&["integration", "remove", "okta", "--yes"], &[]);
     assert!(removed.status.success(), "{}", text(&removed));
-    assert_eq!(env.json(&["integration", "list", "--json"]).as_array().unwrap().len(), 0);
+    assert_eq!(
+        env.json(&["integration", "list", "--json"])
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
     let missing = env.run(&["sync", "okta"], &[]);
     assert_eq!(missing.status.code(), Some(2), "{}", text(&missing));
     sim.shutdown().await;

@@ -11,8 +11,18 @@ async fn the_token_never_leaks() {
     let trace = [("RUST_LOG", "trace"), ("OKTA_TOKEN", token.as_str())];
     let mut outputs = Vec::new();
     let add = env.run(
-        &["integration", "add", "okta", "--name", "okta", "--domain", &sim.base_url(),
-          "--allow-insecure-loopback", "--token-env", "OKTA_TOKEN"],
+        &[
+            "integration",
+            "add",
+            "okta",
+            "--name",
+            "okta",
+            "--domain",
+            &sim.base_url(),
+            "--allow-insecure-loopback",
+            "--token-env",
+            "OKTA_TOKEN",
+        ],
         &trace,
     );
     assert!(add.status.success(), "{}", text(&add));
@@ -34,17 +44,27 @@ async fn the_token_never_leaks() {
     }
     let mut total_log = 0;
     for out in &outputs {
-        assert!(!contains(&out.stdout, &token), "token in stdout: {}", text(out));
+        assert!(
+            !contains(&out.stdout, &token),
+            "token in stdout: {}",
+            text(out)
+        );
         assert!(!contains(&out.stderr, &token), "token in stderr (logs)");
         total_log += out.stderr.len();
     }
-    assert!(total_log > 10_000, "trace logging produced almost nothing ({total_log} bytes): the test would prove little");
+    assert!(
+        total_log > 10_000,
+        "trace logging produced almost nothing ({total_log} bytes): the test would prove little"
+    );
     if env.is_sqlite() {
         let files = env.sqlite_files();
         assert!(!files.is_empty());
         let bytes = read_all(&files);
         assert!(bytes.len() > 10_000);
-        assert!(!contains(&bytes, &token), "token in clear in the database file");
+        assert!(
+            !contains(&bytes, &token),
+            "token in clear in the database file"
+        );
     }
     sim.shutdown().await;
 }

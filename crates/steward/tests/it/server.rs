@@ -12,19 +12,69 @@ use crate::common::{Env, text};
 async fn user_commands_add_list_passwd_remove_with_usage_errors() {
     let env = Env::new().await;
     let pw = [("PW", "a-long-password-1")];
-    let out = env.run(&["user", "add", "carol", "--role", "viewer", "--password-env", "PW"], &pw);
+    let out = env.run(
+        &[
+            "user",
+            "add",
+            "carol",
+            "--role",
+            "viewer",
+            "--password-env",
+            "PW",
+        ],
+        &pw,
+    );
     assert!(out.status.success(), "{}", text(&out));
     let list = env.json(&["user", "list", "--json"]);
     assert_eq!(list[0]["name"], "carol");
     assert_eq!(list[0]["role"], "viewer");
-    assert!(!list.to_string().contains("argon2"), "hashes are never printed");
-    let dup = env.run(&["user", "add", "carol", "--role", "admin", "--password-env", "PW"], &pw);
+    assert!(
+        !list.to_string().contains("argon2"),
+        "hashes are never printed"
+    );
+    let dup = env.run(
+        &[
+            "user",
+            "add",
+            "carol",
+            "--role",
+            "admin",
+            "--password-env",
+            "PW",
+        ],
+        &pw,
+    );
     assert_eq!(dup.status.code(), Some(2), "{}", text(&dup));
-    let short = env.run(&["user", "add", "dave", "--role", "admin", "--password-env", "PW"], &[("PW", "short")]);
+    let short = env.run(
+        &[
+            "user",
+            "add",
+            "dave",
+            "--role",
+            "admin",
+            "--password-env",
+            "PW",
+        ],
+        &[("PW", "short")],
+    );
     assert_eq!(short.status.code(), Some(2), "{}", text(&short));
-    let unset = env.run(&["user", "add", "dave", "--role", "admin", "--password-env", "NOPE"], &[]);
+    let unset = env.run(
+        &[
+            "user",
+            "add",
+            "dave",
+            "--role",
+            "admin",
+            "--password-env",
+            "NOPE",
+        ],
+        &[],
+    );
     assert_eq!(unset.status.code(), Some(2), "{}", text(&unset));
-    let out = env.run(&["user", "passwd", "carol", "--password-env", "PW"], &[("PW", "another-long-password")]);
+    let out = env.run(
+        &["user", "passwd", "carol", "--password-env", "PW"],
+        &[("PW", "another-long-password")],
+    );
     assert!(out.status.success(), "{}", text(&out));
     let missing = env.run(&["user", "remove", "nobody"], &[]);
     assert_eq!(missing.status.code(), Some(2), "{}", text(&missing));
@@ -53,7 +103,11 @@ async fn serve_creates_the_first_admin_once_and_its_password_logs_in() {
         line.clear();
         assert!(stderr.read_line(&mut line).unwrap() > 0, "serve exited");
     }
-    let base = line.split_whitespace().find(|w| w.starts_with("http://")).unwrap().to_string();
+    let base = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap()
+        .to_string();
     let client = reqwest::Client::new();
     let r = client
         .post(format!("{base}/api/v1/auth/login"))

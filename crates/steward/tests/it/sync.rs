@@ -16,7 +16,10 @@ async fn super_admin_sync_equals_the_simulator_truth() {
     assert_eq!(run["report"]["rate_limited"], 0);
     assert_snapshot_matches(&env, "okta", &truth(&sim).await, &[]);
     let status = env.json(&["status", "--json"]);
-    assert_eq!(status["integrations"][0]["integration"]["last_sync_status"], "succeeded", "{status:#}");
+    assert_eq!(
+        status["integrations"][0]["integration"]["last_sync_status"], "succeeded",
+        "{status:#}"
+    );
     sim.shutdown().await;
 }
 
@@ -24,10 +27,17 @@ async fn super_admin_sync_equals_the_simulator_truth() {
 async fn read_only_admin_sync_marks_admin_roles_not_readable_and_the_rest_exact() {
     let sim = simulator(90, 12, |_| {}).await;
     let env = Env::new().await;
-    assert_eq!(env.add("okta", &sim, "READ_ONLY_ADMIN").status.code(), Some(0));
+    assert_eq!(
+        env.add("okta", &sim, "READ_ONLY_ADMIN").status.code(),
+        Some(0)
+    );
     let out = env.run(&["sync", "okta"], &[]);
     assert!(out.status.success(), "{}", text(&out));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("not readable"), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("not readable"),
+        "{}",
+        text(&out)
+    );
     assert_snapshot_matches(&env, "okta", &truth(&sim).await, &["role_assignments"]);
     sim.shutdown().await;
 }
@@ -38,7 +48,11 @@ async fn legacy_org_falls_back_to_per_user_role_reads() {
     let env = Env::new().await;
     let added = env.add("okta", &sim, "SUPER_ADMIN");
     assert_eq!(added.status.code(), Some(0), "{}", text(&added));
-    assert!(String::from_utf8_lossy(&added.stdout).contains("fallback"), "{}", text(&added));
+    assert!(
+        String::from_utf8_lossy(&added.stdout).contains("fallback"),
+        "{}",
+        text(&added)
+    );
     let out = env.run(&["sync", "okta"], &[]);
     assert!(out.status.success(), "{}", text(&out));
     assert_snapshot_matches(&env, "okta", &truth(&sim).await, &[]);
@@ -60,8 +74,14 @@ async fn second_sync_reads_the_system_log_incrementally() {
     let users = sim_get(&sim, &format!("/api/v1/apps/{app_id}/users?limit=1")).await;
     let user_id = users[0]["id"].as_str().unwrap().to_string();
     let resp = reqwest::Client::new()
-        .delete(format!("{}/api/v1/apps/{app_id}/users/{user_id}", sim.base_url()))
-        .header("Authorization", format!("SSWS {}", sim.token("SUPER_ADMIN")))
+        .delete(format!(
+            "{}/api/v1/apps/{app_id}/users/{user_id}",
+            sim.base_url()
+        ))
+        .header(
+            "Authorization",
+            format!("SSWS {}", sim.token("SUPER_ADMIN")),
+        )
         .send()
         .await
         .unwrap();
@@ -69,7 +89,10 @@ async fn second_sync_reads_the_system_log_incrementally() {
 
     let second = env.json(&["sync", "okta", "--json"]);
     let second_logs = second["resources"]["log_events"]["count"].as_u64().unwrap();
-    assert!(second_logs >= 1 && second_logs < 10, "second run re-read the log: {second_logs}");
+    assert!(
+        second_logs >= 1 && second_logs < 10,
+        "second run re-read the log: {second_logs}"
+    );
     assert_snapshot_matches(&env, "okta", &truth(&sim).await, &[]);
     sim.shutdown().await;
 }
@@ -77,7 +100,10 @@ async fn second_sync_reads_the_system_log_incrementally() {
 async fn sim_get(sim: &steward_simulator::RunningSimulator, path: &str) -> serde_json::Value {
     reqwest::Client::new()
         .get(format!("{}{path}", sim.base_url()))
-        .header("Authorization", format!("SSWS {}", sim.token("SUPER_ADMIN")))
+        .header(
+            "Authorization",
+            format!("SSWS {}", sim.token("SUPER_ADMIN")),
+        )
         .send()
         .await
         .unwrap()
@@ -106,7 +132,10 @@ async fn default_limits_no_429_and_never_past_the_warning_threshold() {
     for (name, b) in buckets {
         assert_eq!(b["rate_limited"], 0, "{name}: {b}");
         assert_eq!(b["warnings"], 0, "{name}: {b}");
-        assert!(b["max_window_share"].as_f64().unwrap() < 0.9, "{name} reached the threshold: {b}");
+        assert!(
+            b["max_window_share"].as_f64().unwrap() < 0.9,
+            "{name} reached the threshold: {b}"
+        );
     }
     assert_snapshot_matches(&env, "okta", &truth(&sim).await, &[]);
     sim.shutdown().await;
@@ -145,14 +174,25 @@ async fn a_killed_sync_leaves_the_previous_snapshot_and_the_next_run_succeeds() 
     let _ = child.wait();
 
     let after_kill = env.json(&["integration", "show", "okta", "--json"]);
-    assert_eq!(after_kill["snapshot"], before, "the killed run changed the snapshot");
+    assert_eq!(
+        after_kill["snapshot"], before,
+        "the killed run changed the snapshot"
+    );
 
     tokio::time::sleep(Duration::from_secs(3)).await; // STEWARD_STALE_RUN_SECS=2
     let next = env.run(&["sync", "okta"], &[]);
     assert!(next.status.success(), "{}", text(&next));
     assert_snapshot_matches(&env, "okta", &truth(&sim).await, &[]);
     let runs = env.json(&["integration", "show", "okta", "--json"])["runs"].clone();
-    let statuses: Vec<&str> = runs.as_array().unwrap().iter().map(|r| r["status"].as_str().unwrap()).collect();
-    assert!(statuses.contains(&"abandoned") || statuses.contains(&"failed"), "{runs:#}");
+    let statuses: Vec<&str> = runs
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["status"].as_str().unwrap())
+        .collect();
+    assert!(
+        statuses.contains(&"abandoned") || statuses.contains(&"failed"),
+        "{runs:#}"
+    );
     sim.shutdown().await;
 }

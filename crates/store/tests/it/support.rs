@@ -16,7 +16,7 @@ pub fn group(id: &str) -> Record {
         name: format!("Group {id}"),
         description: None,
         group_type: "OKTA_GROUP".into(),
-        raw: json!({"id": id}),
+        raw: steward_model::raw_json!({"id": id}),
     })
 }
 
@@ -36,7 +36,7 @@ pub fn event(id: &str) -> Record {
         actor_alternate_id: None,
         target_ids: vec![],
         outcome: Some("SUCCESS".into()),
-        raw: json!({"uuid": id}),
+        raw: steward_model::raw_json!({"uuid": id}),
     })
 }
 

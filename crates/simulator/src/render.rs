@@ -596,6 +596,335 @@ pub fn app_link(a: &App, u: &User, base: &str) -> Value {
     })
 }
 
+// ---- Hot-path renderers: serialised straight from borrowed structs, no `Value` tree ----
+// A sync reads hundreds of thousands of app users and log events; building, serialising
+// and freeing a `json!` tree per object was most of the simulator's CPU. Each struct below
+// writes the same JSON as the `Value` renderer above it (tested), field for field in order.
+
+#[derive(serde::Serialize)]
+struct Href<'a> {
+    href: &'a str,
+}
+
+#[derive(serde::Serialize)]
+struct NamedHref<'a> {
+    name: &'a str,
+    href: &'a str,
+}
+
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct AppUserProfileOut<'a> {
+    email: &'a str,
+    first_name: &'a str,
+    last_name: &'a str,
+    department: &'a str,
+}
+
+#[derive(serde::Serialize)]
+struct Empty {}
+
+#[derive(serde::Serialize)]
+#[serde(untagged)]
+enum ProfileOut<'a> {
+    Federated(AppUserProfileOut<'a>),
+    Empty(Empty),
+}
+
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct UserNameOut<'a> {
+    user_name: &'a str,
+}
+
+#[derive(serde::Serialize)]
+struct AppUserLinksOut<'a> {
+    app: Href<'a>,
+    user: Href<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    group: Option<NamedHref<'a>>,
+}
+
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct AppUserOut<'a> {
+    id: &'a str,
+    external_id: (),
+    created: String,
+    last_updated: String,
+    scope: &'static str,
+    status: &'static str,
+    status_changed: String,
+    password_changed: (),
+    sync_state: &'static str,
+    credentials: UserNameOut<'a>,
+    profile: ProfileOut<'a>,
+    #[serde(rename = "_links")]
+    links: AppUserLinksOut<'a>,
+}
+
+/// [`app_user`] as text, appended to `out`.
+pub fn app_user_into(out: &mut Vec<u8>, org: &Org, a: &App, au: &AppUser, base: &str) {
+    let u = &org.users[au.user as usize];
+    let profile = if a.sign_on_mode == "SAML_2_0" || a.sign_on_mode == "OPENID_CONNECT" {
+        ProfileOut::Federated(AppUserProfileOut {
+            email: &u.email,
+            first_name: &u.first,
+            last_name: &u.last,
+            department: crate::org::DEPARTMENTS
+                [u.department as usize % crate::org::DEPARTMENTS.len()],
+        })
+    } else {
+        ProfileOut::Empty(Empty {})
+    };
+    let app_href = format!("{base}/api/v1/apps/{}", a.id);
+    let user_href = format!("{base}/api/v1/users/{}", u.id);
+    let grant = if au.scope == Scope::Group {
+        a.groups
+            .iter()
+            .map(|g| &org.groups[g.group as usize])
+            .find(|g| g.members.binary_search(&au.user).is_ok())
+    } else {
+        None
+    };
+    let group_href = grant.map(|g| format!("{base}/api/v1/groups/{}", g.id));
+    let v = AppUserOut {
+        id: &u.id,
+        external_id: (),
+        created: ts(au.created),
+        last_updated: ts(au.last_updated),
+        scope: match au.scope {
+            Scope::User => "USER",
+            Scope::Group => "GROUP",
+        },
+        status: if u.status == Status::Active {
+            "ACTIVE"
+        } else {
+            "PROVISIONED"
+        },
+        status_changed: ts(au.created),
+        password_changed: (),
+        sync_state: "DISABLED",
+        credentials: UserNameOut {
+            user_name: &u.login,
+        },
+        profile,
+        links: AppUserLinksOut {
+            app: Href { href: &app_href },
+            user: Href { href: &user_href },
+            group: grant.zip(group_href.as_deref()).map(|(g, href)| NamedHref {
+                name: &g.name,
+                href,
+            }),
+        },
+    };
+    // Serialising plain structs into a Vec cannot fail.
+    let _ = serde_json::to_writer(out, &v);
+}
+
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct TargetOut<'a> {
+    id: &'a str,
+    #[serde(rename = "type")]
+    kind: &'a str,
+    alternate_id: &'a str,
+    display_name: &'a str,
+    detail_entry: (),
+}
+
+impl<'a> From<&'a Target> for TargetOut<'a> {
+    fn from(t: &'a Target) -> Self {
+        TargetOut {
+            id: &t.id,
+            kind: t.kind,
+            alternate_id: &t.alternate_id,
+            display_name: &t.display_name,
+            detail_entry: (),
+        }
+    }
+}
+
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ClientOut<'a> {
+    user_agent: &'a serde_json::value::RawValue,
+    zone: &'static str,
+    device: &'static str,
+    id: (),
+    ip_address: &'a str,
+    geographical_context: &'a serde_json::value::RawValue,
+}
+
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct AuthContextOut {
+    authentication_provider: (),
+    credential_provider: (),
+    credential_type: (),
+    issuer: (),
+    interface: (),
+    authentication_step: u8,
+    root_session_id: String,
+    external_session_id: String,
+}
+
+#[derive(serde::Serialize)]
+struct OutcomeOut<'a> {
+    result: &'a str,
+    reason: (),
+}
+
+/// `debugContext.debugData`: `requestId`, then the event's own entries (a later key
+/// replaces an earlier one in place, as a JSON map insert does).
+struct DebugData<'a>(&'a LogEvent);
+
+impl serde::Serialize for DebugData<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut entries: Vec<(&str, &str)> = vec![("requestId", self.0.transaction_id.as_str())];
+        for (k, v) in &self.0.debug {
+            match entries.iter_mut().find(|(key, _)| key == k) {
+                Some(e) => e.1 = v.as_str(),
+                None => entries.push((k, v.as_str())),
+            }
+        }
+        let mut m = s.serialize_map(Some(entries.len()))?;
+        for (k, v) in entries {
+            m.serialize_entry(k, v)?;
+        }
+        m.end()
+    }
+}
+
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct DebugContextOut<'a> {
+    debug_data: DebugData<'a>,
+}
+
+#[derive(serde::Serialize)]
+struct TransactionOut<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    id: &'a str,
+    detail: Empty,
+}
+
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct IpOut<'a> {
+    ip: &'a str,
+    geographical_context: (),
+    version: &'static str,
+    source: (),
+}
+
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RequestOut<'a> {
+    ip_chain: [IpOut<'a>; 1],
+}
+
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct LogEventOut<'a> {
+    actor: TargetOut<'a>,
+    client: ClientOut<'a>,
+    device: (),
+    authentication_context: AuthContextOut,
+    display_message: &'a str,
+    event_type: &'a str,
+    outcome: OutcomeOut<'a>,
+    published: String,
+    security_context: &'a serde_json::value::RawValue,
+    severity: &'a str,
+    debug_context: DebugContextOut<'a>,
+    legacy_event_type: Option<&'a str>,
+    transaction: TransactionOut<'a>,
+    uuid: &'a str,
+    version: &'static str,
+    request: RequestOut<'a>,
+    target: Vec<TargetOut<'a>>,
+}
+
+/// Constant parts of every event, as [`log_event`] writes them.
+struct LogConstants {
+    user_agent: Box<serde_json::value::RawValue>,
+    geo: Box<serde_json::value::RawValue>,
+    security: Box<serde_json::value::RawValue>,
+}
+
+fn log_constants() -> &'static LogConstants {
+    static C: std::sync::OnceLock<LogConstants> = std::sync::OnceLock::new();
+    C.get_or_init(|| {
+        let raw = |v: Value| serde_json::value::to_raw_value(&v).unwrap_or_default();
+        LogConstants {
+            user_agent: raw(json!({"rawUserAgent": "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_4) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Safari/605.1.15", "os": "Mac OS X", "browser": "SAFARI"})),
+            geo: raw(json!({"city": "Portland", "state": "Oregon", "country": "United States", "postalCode": "97201", "geolocation": {"lat": 45.5, "lon": -122.6}})),
+            security: raw(json!({"asNumber": null, "asOrg": null, "isp": null, "domain": null, "isProxy": null})),
+        }
+    })
+}
+
+/// [`log_event`] as text, appended to `out`.
+pub fn log_event_into(out: &mut Vec<u8>, e: &LogEvent) {
+    let c = log_constants();
+    let session = format!("trs{}", &e.transaction_id[..22.min(e.transaction_id.len())]);
+    let v = LogEventOut {
+        actor: (&e.actor).into(),
+        client: ClientOut {
+            user_agent: &c.user_agent,
+            zone: "null",
+            device: "Computer",
+            id: (),
+            ip_address: e.ip,
+            geographical_context: &c.geo,
+        },
+        device: (),
+        authentication_context: AuthContextOut {
+            authentication_provider: (),
+            credential_provider: (),
+            credential_type: (),
+            issuer: (),
+            interface: (),
+            authentication_step: 0,
+            root_session_id: session.clone(),
+            external_session_id: session,
+        },
+        display_message: e.display_message,
+        event_type: e.event_type,
+        outcome: OutcomeOut {
+            result: e.result,
+            reason: (),
+        },
+        published: ts_log(e.published),
+        security_context: &c.security,
+        severity: e.severity,
+        debug_context: DebugContextOut {
+            debug_data: DebugData(e),
+        },
+        legacy_event_type: e.legacy_event_type,
+        transaction: TransactionOut {
+            kind: "WEB",
+            id: &e.transaction_id,
+            detail: Empty {},
+        },
+        uuid: &e.uuid,
+        version: "0",
+        request: RequestOut {
+            ip_chain: [IpOut {
+                ip: e.ip,
+                geographical_context: (),
+                version: "V4",
+                source: (),
+            }],
+        },
+        target: e.targets.iter().map(TargetOut::from).collect(),
+    };
+    let _ = serde_json::to_writer(out, &v);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -620,5 +949,40 @@ mod tests {
         }
         assert_eq!(ts(1_598_552_160_000), "2020-08-27T18:16:00.000Z");
         assert_eq!(ts_log(1_705_843_761_000), "2024-01-21T13:29:21Z");
+    }
+
+    /// The struct renderers write exactly what the `Value` renderers write, for every app
+    /// user and log event of a generated org (SAML and bookmark apps, USER and GROUP scope,
+    /// rate-limit events with extra debug data).
+    #[test]
+    fn text_renderers_equal_value_renderers() {
+        let org = crate::org::generate(&crate::SimConfig {
+            users: 300,
+            ..crate::SimConfig::default()
+        });
+        let base = "http://127.0.0.1:1";
+        let (mut users, mut grouped) = (0, 0);
+        for a in &org.apps {
+            for au in &a.users {
+                let mut out = Vec::new();
+                app_user_into(&mut out, &org, a, au, base);
+                assert_eq!(
+                    String::from_utf8(out).unwrap(),
+                    app_user(&org, a, au, base).to_string()
+                );
+                users += 1;
+                grouped += usize::from(au.scope == Scope::Group);
+            }
+        }
+        assert!(
+            users > 100 && grouped > 0,
+            "{users} app users, {grouped} through groups"
+        );
+        assert!(!org.logs.is_empty());
+        for e in &org.logs {
+            let mut out = Vec::new();
+            log_event_into(&mut out, e);
+            assert_eq!(String::from_utf8(out).unwrap(), log_event(e).to_string());
+        }
     }
 }

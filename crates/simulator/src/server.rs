@@ -407,6 +407,22 @@ fn array_of(values: impl Iterator<Item = Value>) -> String {
     Value::Array(values.collect()).to_string()
 }
 
+/// A JSON array of items each written by `write` (the hot paths' struct renderers, which
+/// build no `Value`).
+fn array_with<T>(items: impl Iterator<Item = T>, mut write: impl FnMut(&mut Vec<u8>, T)) -> String {
+    let mut out = Vec::with_capacity(64 * 1024);
+    out.push(b'[');
+    for (i, item) in items.enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write(&mut out, item);
+    }
+    out.push(b']');
+    // serde_json writes UTF-8.
+    String::from_utf8(out).unwrap_or_default()
+}
+
 // ---------------------------------------------------------------------------------------
 // Attribute access for filter/search
 
@@ -907,17 +923,21 @@ fn handle(
                     })
                 },
             );
-            let v = idx.iter().map(|&i| {
-                let au: &AppUser = &app.users[i];
-                let mut v = render::app_user(&org, app, au, &ctx.base);
-                if expand_user {
+            let body = if expand_user {
+                array_of(idx.iter().map(|&i| {
+                    let au: &AppUser = &app.users[i];
+                    let mut v = render::app_user(&org, app, au, &ctx.base);
                     v["_embedded"] = json!({"user": render::user_value(&org, &org.users[au.user as usize], &ctx.base)});
-                }
-                v
-            });
+                    v
+                }))
+            } else {
+                array_with(idx.iter(), |out, &i| {
+                    render::app_user_into(out, &org, app, &app.users[i], &ctx.base)
+                })
+            };
             Ok(json_response(
                 StatusCode::OK,
-                array_of(v),
+                body,
                 ctx.links(limit, next.as_deref()),
             ))
         }
@@ -1569,7 +1589,7 @@ fn logs(org: &Org, ctx: &Ctx, now: Ms) -> Result<Response, ApiError> {
         p.push(("after".into(), log_cursor(e)));
         links.push(format!("<{}>; rel=\"next\"", ctx.url(&p)));
     }
-    let body = array_of(out.into_iter().map(render::log_event));
+    let body = array_with(out.into_iter(), render::log_event_into);
     Ok(json_response(StatusCode::OK, body, links))
 }
 

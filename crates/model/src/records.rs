@@ -139,6 +139,8 @@ pub struct Account {
     /// so records stored before the field existed still read.
     #[serde(default)]
     pub license_status: Option<String>,
+    /// The source object; `null` in a record read without it (a head, see the store).
+    #[serde(default)]
     pub raw: Raw,
 }
 
@@ -151,6 +153,8 @@ pub struct Group {
     /// `USER_GROUP`, `SCIM_GROUP`, and `ORGANIZATION` for a node of the organisation tree,
     /// whose parent id is in `raw.parentOrganizationId`).
     pub group_type: String,
+    /// The source object; `null` in a record read without it (a head, see the store).
+    #[serde(default)]
     pub raw: Raw,
 }
 
@@ -172,6 +176,8 @@ pub struct App {
     pub status: String,
     pub created: Option<DateTime<Utc>>,
     pub last_updated: Option<DateTime<Utc>>,
+    /// The source object; `null` in a record read without it (a head, see the store).
+    #[serde(default)]
     pub raw: Raw,
 }
 
@@ -183,6 +189,8 @@ pub struct AppUser {
     /// `USER` (direct) or `GROUP` (through a group assignment).
     pub scope: String,
     pub status: Option<String>,
+    /// The source object; `null` in a record read without it (a head, see the store).
+    #[serde(default)]
     pub raw: Raw,
 }
 
@@ -192,6 +200,8 @@ pub struct AppGroup {
     pub app_id: String,
     pub group_id: String,
     pub priority: Option<i64>,
+    /// The source object; `null` in a record read without it (a head, see the store).
+    #[serde(default)]
     pub raw: Raw,
 }
 
@@ -225,6 +235,8 @@ pub struct RoleAssignment {
     pub role_type: String,
     pub label: String,
     pub status: Option<String>,
+    /// The source object; `null` in a record read without it (a head, see the store).
+    #[serde(default)]
     pub raw: Raw,
 }
 
@@ -236,6 +248,8 @@ pub struct Factor {
     pub factor_type: String,
     pub provider: Option<String>,
     pub status: String,
+    /// The source object; `null` in a record read without it (a head, see the store).
+    #[serde(default)]
     pub raw: Raw,
 }
 
@@ -247,6 +261,8 @@ pub struct Policy {
     pub name: String,
     pub status: String,
     pub priority: Option<i64>,
+    /// The source object; `null` in a record read without it (a head, see the store).
+    #[serde(default)]
     pub raw: Raw,
 }
 
@@ -258,6 +274,8 @@ pub struct PolicyRule {
     pub status: String,
     /// True when the rule's actions require a second factor (connector decides how to read it).
     pub requires_mfa: bool,
+    /// The source object; `null` in a record read without it (a head, see the store).
+    #[serde(default)]
     pub raw: Raw,
 }
 
@@ -271,6 +289,8 @@ pub struct LogEvent {
     pub actor_alternate_id: Option<String>,
     pub target_ids: Vec<String>,
     pub outcome: Option<String>,
+    /// The source object; `null` in a record read without it (a head, see the store).
+    #[serde(default)]
     pub raw: Raw,
 }
 

@@ -83,6 +83,8 @@ struct LogRow {
 /// Role types whose holders can manage apps.
 const APP_MANAGING_ROLES: [&str; 3] = ["SUPER_ADMIN", "ORG_ADMIN", "APP_ADMIN"];
 const SSO_EVENT: &str = "user.authentication.sso";
+/// How a successful-SSO System Log event's type appears in its stored JSON.
+pub(crate) const SSO_NEEDLE: &str = "\"event_type\":\"user.authentication.sso\"";
 
 /// Update the inventory from the snapshot `run_id` just published.
 pub async fn after_sync(
@@ -234,19 +236,25 @@ async fn collect_facts(
     }
     if readable.contains(&Resource::LogEvents) {
         store
-            .snapshot_for_each(integration_id, Resource::LogEvents, |e: LogRow| {
-                if e.event_type != SSO_EVENT {
-                    return;
-                }
-                // Targets are the app and the user; only app ids have an aggregate.
-                for target in e.target_ids {
-                    if let Some(a) = agg.get_mut(&target)
-                        && a.last_sso.is_none_or(|t| t < e.published)
-                    {
-                        a.last_sso = Some(e.published);
+            // Only sign-ins to apps count; the rest are left in the database.
+            .snapshot_heads_containing(
+                integration_id,
+                Resource::LogEvents,
+                SSO_NEEDLE,
+                |e: LogRow| {
+                    if e.event_type != SSO_EVENT {
+                        return;
                     }
-                }
-            })
+                    // Targets are the app and the user; only app ids have an aggregate.
+                    for target in e.target_ids {
+                        if let Some(a) = agg.get_mut(&target)
+                            && a.last_sso.is_none_or(|t| t < e.published)
+                        {
+                            a.last_sso = Some(e.published);
+                        }
+                    }
+                },
+            )
             .await?;
     }
 

@@ -308,9 +308,6 @@ struct AppRow {
     label: String,
 }
 
-/// How a successful-SSO System Log event's type appears in its stored JSON.
-const SSO_NEEDLE: &str = "\"event_type\":\"user.authentication.sso\"";
-
 #[derive(serde::Deserialize)]
 struct LogRow {
     event_type: String,
@@ -412,11 +409,16 @@ async fn load(store: &Store, id: i64, scope: &Scope) -> Result<Sources, ReviewEr
                 // Only SSO events are read out of the database (the stored field, exactly as
                 // serialised); the event type is still checked below.
                 store
-                    .snapshot_heads_containing(id, Resource::LogEvents, SSO_NEEDLE, |e: LogRow| {
-                        if e.event_type == "user.authentication.sso" {
-                            events.push((e.published, e.target_ids));
-                        }
-                    })
+                    .snapshot_heads_containing(
+                        id,
+                        Resource::LogEvents,
+                        crate::inventory::SSO_NEEDLE,
+                        |e: LogRow| {
+                            if e.event_type == "user.authentication.sso" {
+                                events.push((e.published, e.target_ids));
+                            }
+                        },
+                    )
                     .await?;
             }
             Ok::<_, ReviewError>(events)

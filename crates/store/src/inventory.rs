@@ -285,28 +285,22 @@ impl Store {
         resource: Resource,
     ) -> Result<Vec<T>, StoreError> {
         let mut out = Vec::new();
-        self.snapshot_pages(integration_id, resource, Select::Whole, |data| {
-            out.push(serde_json::from_str::<T>(data).map_err(corrupt_record(resource))?);
-            Ok(())
-        })
-        .await?;
+        self.snapshot_heads(integration_id, resource, |v| out.push(v))
+            .await?;
         Ok(out)
     }
 
     /// Calls `f` with each record of one resource of the current snapshot as the projection
     /// `T`, page by page: aggregating 400k app assignments or 300k log events this way never
-    /// holds them all in memory.
+    /// holds them all in memory. Read as heads (see [`Store::snapshot_heads`]): the
+    /// projection never names `raw`, so it is never read out of the database.
     pub async fn snapshot_for_each<T: DeserializeOwned + Send>(
         &self,
         integration_id: i64,
         resource: Resource,
-        mut f: impl FnMut(T) + Send,
+        f: impl FnMut(T) + Send,
     ) -> Result<(), StoreError> {
-        self.snapshot_pages(integration_id, resource, Select::Whole, |data| {
-            f(serde_json::from_str::<T>(data).map_err(corrupt_record(resource))?);
-            Ok(())
-        })
-        .await
+        self.snapshot_heads(integration_id, resource, f).await
     }
 
     /// The whole records of one resource of the current snapshot whose projection `T` passes

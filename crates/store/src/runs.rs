@@ -475,6 +475,10 @@ impl Store {
                                 .await?;
                         }
                     }
+                    // Before the integration's first published run every stored event is
+                    // this run's (failed runs purge theirs), so there is nothing to replace,
+                    // and the scan of a first sync's whole log is skipped.
+                    None if previous.is_none() => {}
                     None => {
                         sqlx::query(REPLACE_LOG)
                             .bind(integration_id)

@@ -117,6 +117,8 @@ pub struct Store {
     /// SQLite: one connection of its own for staging sync runs, so the pages a bulk insert
     /// keeps touching stay in one large page cache (see [`Store::open`]).
     staging: Option<SqlitePool>,
+    /// SQLite: a WAL checkpoint is running on a pooled connection (see `runs.rs`).
+    checkpointing: std::sync::Arc<std::sync::atomic::AtomicBool>,
     sealer: Sealer,
 }
 
@@ -170,7 +172,13 @@ impl Store {
             // primary-key index is written in key order, not insert order, and on a pooled
             // connection each batch met a cold cache and read its pages back from the file.
             // `publish_run`/`fail_run` shrink it when a run ends.
-            let staging_options = options.clone().pragma("cache_size", "-65536");
+            // It never checkpoints itself: its commits would copy WAL pages into the database
+            // on the one thread every staged row waits for. Checkpoints run beside it instead,
+            // on a pooled connection (`Store::stage_batches`).
+            let staging_options = options
+                .clone()
+                .pragma("cache_size", "-65536")
+                .pragma("wal_autocheckpoint", "0");
             let pool = SqlitePoolOptions::new()
                 .max_connections(4)
                 .acquire_timeout(Duration::from_secs(30))
@@ -192,6 +200,7 @@ impl Store {
         Ok(Store {
             db,
             staging: staging_pool,
+            checkpointing: Default::default(),
             sealer: key.sealer(),
         })
     }

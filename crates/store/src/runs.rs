@@ -339,10 +339,34 @@ impl Store {
                 let mut tx = staging.begin_with("BEGIN IMMEDIATE").await?;
                 write!(tx);
                 tx.commit().await?;
+                self.checkpoint_beside();
             }
             None => in_tx!(self, |tx| write!(tx)),
         }
         Ok(())
+    }
+
+    /// Start a passive WAL checkpoint on a pooled connection unless one is running: the
+    /// staging connection never checkpoints (see [`Store::open`]), so the copying of staged
+    /// pages into the database runs on another thread while the next batch is written.
+    fn checkpoint_beside(&self) {
+        use std::sync::atomic::Ordering;
+        let crate::Db::Sqlite(pool) = &self.db else {
+            return;
+        };
+        if self.checkpointing.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let (pool, flag) = (pool.clone(), self.checkpointing.clone());
+        tokio::spawn(async move {
+            if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+                .execute(&pool)
+                .await
+            {
+                tracing::debug!(error = %e, "A passive checkpoint failed; the next one retries.");
+            }
+            flag.store(false, Ordering::Release);
+        });
     }
 
     /// Give back the staging connection's page cache once a run has ended (it is only warm
@@ -353,6 +377,16 @@ impl Store {
             && let Err(e) = sqlx::query("PRAGMA shrink_memory").execute(staging).await
         {
             tracing::debug!(error = %e, "Could not shrink the staging connection's cache.");
+        }
+        // What the staging left in the WAL goes into the database now and the WAL starts
+        // over: the products read the new snapshot next, and reads of pages still in a
+        // run-sized WAL were measured ~50% slower.
+        if let (Some(_), crate::Db::Sqlite(pool)) = (&self.staging, &self.db)
+            && let Err(e) = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                .execute(pool)
+                .await
+        {
+            tracing::debug!(error = %e, "Could not checkpoint after the run.");
         }
         return_freed_heap();
     }

@@ -63,17 +63,6 @@ struct UserRow {
 }
 
 #[derive(serde::Deserialize)]
-struct AppUserRow {
-    app_id: String,
-    account_id: String,
-}
-
-#[derive(serde::Deserialize)]
-struct AppGroupRow {
-    app_id: String,
-}
-
-#[derive(serde::Deserialize)]
 struct LogRow {
     event_type: String,
     published: DateTime<Utc>,
@@ -213,14 +202,17 @@ async fn collect_facts(
         .map(|a| (a.id.clone(), Agg::default()))
         .collect();
     // The two large resources are aggregated as they are read, never held whole.
+    // Assignments are counted from their keys (`app/account`, `app/group`), read from the
+    // primary-key index without touching a record: 400k app users in one statement.
     if readable.contains(&Resource::AppUsers) {
         store
-            .snapshot_for_each(integration_id, Resource::AppUsers, |au: AppUserRow| {
-                let Some(a) = agg.get_mut(&au.app_id) else {
+            .snapshot_keys(integration_id, Resource::AppUsers, |key| {
+                let Some((app_id, account_id)) = key.split_once('/') else {
                     return;
                 };
+                let Some(a) = agg.get_mut(app_id) else { return };
                 a.users += 1;
-                if let Some(d) = department.get(&au.account_id)
+                if let Some(d) = department.get(account_id)
                     && !a.departments.contains(d)
                 {
                     a.departments.insert(d.clone());
@@ -228,11 +220,16 @@ async fn collect_facts(
             })
             .await?;
     }
-    for ag in projected::<AppGroupRow>(store, integration_id, readable, Resource::AppGroups).await?
-    {
-        if let Some(a) = agg.get_mut(&ag.app_id) {
-            a.groups += 1;
-        }
+    if readable.contains(&Resource::AppGroups) {
+        store
+            .snapshot_keys(integration_id, Resource::AppGroups, |key| {
+                if let Some((app_id, _)) = key.split_once('/')
+                    && let Some(a) = agg.get_mut(app_id)
+                {
+                    a.groups += 1;
+                }
+            })
+            .await?;
     }
     if readable.contains(&Resource::LogEvents) {
         store

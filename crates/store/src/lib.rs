@@ -145,6 +145,7 @@ impl Store {
             sqlx::migrate!("migrations/postgres").run(&pool).await?;
             Db::Postgres(pool)
         } else if url.starts_with("sqlite:") {
+            runs::fix_mmap_threshold();
             let options = SqliteConnectOptions::from_str(url)?
                 .create_if_missing(true)
                 .journal_mode(SqliteJournalMode::Wal)

@@ -425,7 +425,7 @@ impl Store {
     /// `T` of its own fields (not `raw`), page by page. Findings and reviews scan millions of
     /// app assignments; the database cuts each record at `raw` (a System Log event's source
     /// object is most of its size), and parsing only the fields before it is several times
-    /// faster than [`Store::snapshot_for_each`].
+    /// faster than parsing whole records.
     pub async fn snapshot_heads<T: serde::de::DeserializeOwned + Send>(
         &self,
         integration_id: i64,

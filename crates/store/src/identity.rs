@@ -201,15 +201,10 @@ impl Store {
     pub async fn index_identity(&self, run_id: i64) -> Result<u64, StoreError> {
         // Searches never look inside `raw`: each record is cut there in SQL (see
         // `Select::Head`), so the source objects are never copied out or parsed.
-        let find = if self.backend() == "sqlite" {
-            "instr"
-        } else {
-            "strpos"
-        };
         let records = format!(
-            "SELECT record_key, CASE WHEN {find}(data, ',\"raw\":') > 0 \
-             THEN substr(data, 1, {find}(data, ',\"raw\":') - 1) || '}}' ELSE data END FROM records \
-             WHERE run_id = $1 AND resource = $2 AND record_key > $3 ORDER BY record_key LIMIT $4"
+            "SELECT record_key, {} FROM records \
+             WHERE run_id = $1 AND resource = $2 AND record_key > $3 ORDER BY record_key LIMIT $4",
+            self.head_sql()
         );
         const CLEAR: &str = "DELETE FROM identity_search WHERE run_id = $1";
         // Only the narrow rows are kept (a 100,000-user snapshot is hundreds of MB of JSON);

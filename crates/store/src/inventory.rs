@@ -290,19 +290,6 @@ impl Store {
         Ok(out)
     }
 
-    /// Calls `f` with each record of one resource of the current snapshot as the projection
-    /// `T`, page by page: aggregating 400k app assignments or 300k log events this way never
-    /// holds them all in memory. Read as heads (see [`Store::snapshot_heads`]): the
-    /// projection never names `raw`, so it is never read out of the database.
-    pub async fn snapshot_for_each<T: DeserializeOwned + Send>(
-        &self,
-        integration_id: i64,
-        resource: Resource,
-        f: impl FnMut(T) + Send,
-    ) -> Result<(), StoreError> {
-        self.snapshot_heads(integration_id, resource, f).await
-    }
-
     /// The whole records of one resource of the current snapshot whose projection `T` passes
     /// `keep`, in record-key order. Only the kept ones are decoded with their `raw` source
     /// object: evidence needs the few admins among 50k users, not every user.
@@ -321,6 +308,23 @@ impl Store {
         })
         .await?;
         Ok(out)
+    }
+
+    /// The SQL function that finds a substring: `instr` (SQLite), `strpos` (PostgreSQL).
+    pub(crate) fn find_fn(&self) -> &'static str {
+        match self.db {
+            crate::Db::Sqlite(_) => "instr",
+            crate::Db::Postgres(_) => "strpos",
+        }
+    }
+
+    /// SQL for the head of a stored record (`records.data` / `log_events.data`): see
+    /// [`Select::Head`].
+    pub(crate) fn head_sql(&self) -> String {
+        let find = self.find_fn();
+        format!(
+            "CASE WHEN {find}(data, ',\"raw\":') > 0 THEN substr(data, 1, {find}(data, ',\"raw\":') - 1) || '}}' ELSE data END"
+        )
     }
 
     /// Calls `each` with the stored JSON of every record of one resource of the current
@@ -373,17 +377,11 @@ impl Store {
         mut each: impl FnMut(&str, &str) -> Result<(), StoreError> + Send,
     ) -> Result<(), StoreError> {
         const CURRENT: &str = "SELECT current_run_id FROM integrations WHERE id = $1";
-        let sqlite = matches!(self.db, crate::Db::Sqlite(_));
-        let find = if sqlite { "instr" } else { "strpos" };
+        let find = self.find_fn();
         let (data, containing) = match select {
             Select::Whole => ("data".to_string(), None),
             // The head is cut in SQL, so the (often much larger) `raw` never leaves the database.
-            Select::Head { containing } => (
-                format!(
-                    "CASE WHEN {find}(data, ',\"raw\":') > 0 THEN substr(data, 1, {find}(data, ',\"raw\":') - 1) || '}}' ELSE data END"
-                ),
-                containing,
-            ),
+            Select::Head { containing } => (self.head_sql(), containing),
         };
         let filter = |n: u8| {
             containing

@@ -337,6 +337,25 @@ impl Record {
         }
     }
 
+    /// The source object the record was read from; `None` for memberships and settings, which
+    /// have none.
+    pub fn raw(&self) -> Option<&Raw> {
+        match self {
+            Record::Account(r) => Some(&r.raw),
+            Record::Group(r) => Some(&r.raw),
+            Record::Membership(_) => None,
+            Record::App(r) => Some(&r.raw),
+            Record::AppUser(r) => Some(&r.raw),
+            Record::AppGroup(r) => Some(&r.raw),
+            Record::RoleAssignment(r) => Some(&r.raw),
+            Record::Factor(r) => Some(&r.raw),
+            Record::Policy(r) => Some(&r.raw),
+            Record::PolicyRule(r) => Some(&r.raw),
+            Record::LogEvent(r) => Some(&r.raw),
+            Record::Setting(_) => None,
+        }
+    }
+
     /// The key this record contributes to its resource's [`crate::truth_digest`].
     ///
     /// The simulator computes the same keys from its own data: users `id`, groups `id`,

@@ -423,9 +423,9 @@ impl KeyList {
 impl Store {
     /// Calls `f` with each record of one resource of the current snapshot as the projection
     /// `T` of its own fields (not `raw`), page by page. Findings and reviews scan millions of
-    /// app assignments; the database cuts each record at `raw` (a System Log event's source
-    /// object is most of its size), and parsing only the fields before it is several times
-    /// faster than parsing whole records.
+    /// app assignments; only the records' own fields are read (`data`, not `raw`: a System
+    /// Log event's source object is most of its size), which is several times faster than
+    /// reading and parsing whole records.
     pub async fn snapshot_heads<T: serde::de::DeserializeOwned + Send>(
         &self,
         integration_id: i64,
@@ -435,7 +435,7 @@ impl Store {
         self.heads(integration_id, resource, None, f).await
     }
 
-    /// [`Store::snapshot_heads`] of only the records whose stored JSON contains `needle`
+    /// [`Store::snapshot_heads`] of only the records whose own fields' JSON contains `needle`
     /// (e.g. `"event_type":"user.authentication.sso"`): a prefilter in SQL, so callers still
     /// check the fields they care about.
     pub async fn snapshot_heads_containing<T: serde::de::DeserializeOwned + Send>(
@@ -455,8 +455,9 @@ impl Store {
         containing: Option<&str>,
         mut f: impl FnMut(T) + Send,
     ) -> Result<(), StoreError> {
-        // A head that does not parse (a field before `raw` holding an object with its own
-        // "raw" key was cut there) is read again whole, after the scan.
+        // A head that does not parse is read again whole, after the scan: a record stored
+        // before `raw` had its own column was split by migration 0013 at the first `,"raw":`,
+        // which a field holding an object with its own "raw" key would have moved.
         let mut cut: Vec<String> = Vec::new();
         let select = crate::inventory::Select::Head { containing };
         self.snapshot_pages_keyed(integration_id, resource, select, |key, head| {
@@ -544,9 +545,11 @@ impl Store {
         let mut out = Vec::with_capacity(keys.len());
         for chunk in keys.chunks(ROWS_PER_STATEMENT) {
             let rows = with_pool!(self, |pool| {
-                let mut qb = QueryBuilder::new(
-                    "SELECT r.data FROM records r JOIN integrations i ON r.run_id = i.current_run_id WHERE i.id = ",
-                );
+                let mut qb = QueryBuilder::new(concat!(
+                    "SELECT ",
+                    crate::whole_sql!(),
+                    " FROM records r JOIN integrations i ON r.run_id = i.current_run_id WHERE i.id = "
+                ));
                 qb.push_bind(integration_id)
                     .push(" AND r.resource = ")
                     .push_bind(resource.as_str());

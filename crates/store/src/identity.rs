@@ -199,13 +199,10 @@ impl Store {
     /// [`Store::publish_run`], so the index turns current with its snapshot. Returns the
     /// rows written.
     pub async fn index_identity(&self, run_id: i64) -> Result<u64, StoreError> {
-        // Searches never look inside `raw`: each record is cut there in SQL (see
-        // `Select::Head`), so the source objects are never copied out or parsed.
-        let records = format!(
-            "SELECT record_key, {} FROM records \
-             WHERE run_id = $1 AND resource = $2 AND record_key > $3 ORDER BY record_key LIMIT $4",
-            self.head_sql()
-        );
+        // Searches never look inside `raw`: only the records' own fields (`data`) are read,
+        // so the source objects are never copied out or parsed.
+        const RECORDS: &str = "SELECT record_key, data FROM records \
+             WHERE run_id = $1 AND resource = $2 AND record_key > $3 ORDER BY record_key LIMIT $4";
         const CLEAR: &str = "DELETE FROM identity_search WHERE run_id = $1";
         // Only the narrow rows are kept (a 100,000-user snapshot is hundreds of MB of JSON);
         // admin rows wait for the logins of every account.
@@ -218,15 +215,13 @@ impl Store {
         for resource in INDEXED {
             let mut after = String::new();
             loop {
-                let page = with_pool!(self, |pool| sqlx::query_as::<_, (String, String)>(
-                    sqlx::AssertSqlSafe(records.clone())
-                )
-                .bind(run_id)
-                .bind(resource.as_str())
-                .bind(after.as_str())
-                .bind(to_i64(READ_PAGE))
-                .fetch_all(pool)
-                .await?);
+                let page = with_pool!(self, |pool| sqlx::query_as::<_, (String, String)>(RECORDS)
+                    .bind(run_id)
+                    .bind(resource.as_str())
+                    .bind(after.as_str())
+                    .bind(to_i64(READ_PAGE))
+                    .fetch_all(pool)
+                    .await?);
                 let full = page.len() as u64 == READ_PAGE;
                 for (key, data) in page {
                     let record = decode(resource.as_str(), &data)?;
@@ -469,8 +464,11 @@ impl Store {
         let mut out = BTreeMap::new();
         for (run, keys) in by_run {
             let rows = with_pool!(self, |pool| {
-                let mut qb =
-                    QueryBuilder::new("SELECT record_key, data FROM records WHERE run_id = ");
+                let mut qb = QueryBuilder::new(concat!(
+                    "SELECT record_key, ",
+                    crate::whole_sql!(),
+                    " FROM records WHERE run_id = "
+                ));
                 qb.push_bind(run)
                     .push(" AND resource = ")
                     .push_bind(resource.as_str())

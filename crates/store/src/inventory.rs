@@ -18,7 +18,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use steward_model::Resource;
 
-use crate::{Store, StoreError, in_tx, to_i64, to_u64, with_pool};
+use crate::{Store, StoreError, in_tx, to_i64, to_u64, whole_sql, with_pool};
 
 /// Where an item stands in triage.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -265,12 +265,11 @@ pub(crate) fn corrupt_record(resource: Resource) -> impl Fn(serde_json::Error) -
 /// What a snapshot scan returns of each record.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Select<'q> {
-    /// The stored JSON.
+    /// The whole record, `raw` included.
     Whole,
-    /// The record's own fields without its `raw` source object, which is serialised last:
-    /// the JSON up to `,"raw":` closed with `}` (inside JSON strings quotes are escaped, so
-    /// the marker can only be a field), only of records whose stored JSON contains `containing`: a cheap prefilter in SQL
-    /// that callers still check field by field.
+    /// The record's own fields without its `raw` source object (the `data` column), only of
+    /// records whose fields' JSON contains `containing`: a cheap prefilter in SQL that
+    /// callers still check field by field.
     Head { containing: Option<&'q str> },
 }
 
@@ -318,15 +317,6 @@ impl Store {
         }
     }
 
-    /// SQL for the head of a stored record (`records.data` / `log_events.data`): see
-    /// [`Select::Head`].
-    pub(crate) fn head_sql(&self) -> String {
-        let find = self.find_fn();
-        format!(
-            "CASE WHEN {find}(data, ',\"raw\":') > 0 THEN substr(data, 1, {find}(data, ',\"raw\":') - 1) || '}}' ELSE data END"
-        )
-    }
-
     /// Calls `each` with the stored JSON of every record of one resource of the current
     /// snapshot in key order, streamed (see [`Store::snapshot_projection`]); findings'
     /// `snapshot_heads` reads through the same scan.
@@ -348,10 +338,18 @@ impl Store {
         resource: Resource,
         key: &str,
     ) -> Result<String, StoreError> {
-        const RECORD: &str = "SELECT r.data FROM records r JOIN integrations i ON i.current_run_id = r.run_id \
-             WHERE i.id = $1 AND r.resource = $2 AND r.record_key = $3";
-        const LOG: &str = "SELECT data FROM log_events WHERE integration_id = $1 AND $2 = 'log_events' AND record_key = $3 \
-             AND run_id IN (SELECT id FROM sync_runs WHERE integration_id = $1 AND status = 'succeeded')";
+        const RECORD: &str = concat!(
+            "SELECT ",
+            whole_sql!(),
+            " FROM records r JOIN integrations i ON i.current_run_id = r.run_id \
+             WHERE i.id = $1 AND r.resource = $2 AND r.record_key = $3"
+        );
+        const LOG: &str = concat!(
+            "SELECT ",
+            whole_sql!(),
+            " FROM log_events WHERE integration_id = $1 AND $2 = 'log_events' AND record_key = $3 \
+             AND run_id IN (SELECT id FROM sync_runs WHERE integration_id = $1 AND status = 'succeeded')"
+        );
         let sql = if resource == Resource::LogEvents {
             LOG
         } else {
@@ -379,9 +377,9 @@ impl Store {
         const CURRENT: &str = "SELECT current_run_id FROM integrations WHERE id = $1";
         let find = self.find_fn();
         let (data, containing) = match select {
-            Select::Whole => ("data".to_string(), None),
-            // The head is cut in SQL, so the (often much larger) `raw` never leaves the database.
-            Select::Head { containing } => (self.head_sql(), containing),
+            Select::Whole => (whole_sql!(), None),
+            // The (often much larger) `raw` column is not even read.
+            Select::Head { containing } => ("data", containing),
         };
         let filter = |n: u8| {
             containing

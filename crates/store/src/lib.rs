@@ -108,7 +108,17 @@ macro_rules! in_tx {
     };
 }
 
-pub(crate) use {in_tx, with_pool};
+/// SQL (both backends) for a stored record's whole JSON text from its two columns (see
+/// `snapshot::encode_record_into`): `data` with `,"raw":` and `raw` put back before its
+/// closing brace, or `data` alone when `raw` is NULL. Columns unqualified, so the query's
+/// other tables must not have a `data` or `raw` column.
+macro_rules! whole_sql {
+    () => {
+        "CASE WHEN raw IS NULL THEN data ELSE substr(data, 1, length(data) - 1) || ',\"raw\":' || raw || '}' END"
+    };
+}
+
+pub(crate) use {in_tx, whole_sql, with_pool};
 
 /// A handle on the database; cheap to clone (pools are shared).
 #[derive(Clone)]

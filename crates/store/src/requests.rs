@@ -461,10 +461,12 @@ impl Store {
              OR (resource = 'factors' AND record_key LIKE $2 || '/%') \
              OR (resource = 'role_assignments' AND record_key LIKE 'account/' || $2 || '/%'))"
         );
-        const LOGS: &str =
-            "DELETE FROM log_events WHERE integration_id = $1 AND data <> REPLACE(data, $2, '')";
+        const LOGS: &str = "DELETE FROM log_events WHERE integration_id = $1 \
+             AND (data <> REPLACE(data, $2, '') OR raw <> REPLACE(raw, $2, ''))";
+        // A record's own fields and its source object (`raw`, NULL-safe: NULL stays NULL).
         let redact = format!(
-            "UPDATE records SET data = REPLACE(data, $2, '[erased]') WHERE {IN_RUNS} AND data <> REPLACE(data, $2, '')"
+            "UPDATE records SET data = REPLACE(data, $2, '[erased]'), raw = REPLACE(raw, $2, '[erased]') \
+             WHERE {IN_RUNS} AND (data <> REPLACE(data, $2, '') OR raw <> REPLACE(raw, $2, ''))"
         );
         // An app's admins are listed by login; the change history repeats old and new lists.
         const INVENTORY: [&str; 3] = [

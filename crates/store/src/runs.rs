@@ -12,6 +12,7 @@ use sqlx::QueryBuilder;
 use steward_model::{Record, Resource};
 
 use crate::error::is_unique_violation;
+use crate::snapshot::Encoded;
 use crate::{Store, StoreError, in_tx, to_i64, to_u64, with_pool};
 
 /// How one resource ended in a run.
@@ -57,7 +58,7 @@ fn running(run_id: i64, state: Option<RunState>) -> Result<(i64, DateTime<Utc>),
     }
 }
 
-/// Rows per multi-row INSERT (4 or 5 binds each, so at most 10,000 binds): under SQLite's
+/// Rows per multi-row INSERT (5 or 6 binds each, so at most 12,000 binds): under SQLite's
 /// 32766 and PostgreSQL's 65535 bind parameters. At least the orchestrator's batch (1,000
 /// records), so an encoded batch is one statement per table.
 const ROWS_PER_INSERT: usize = 2000;
@@ -68,10 +69,10 @@ pub struct StagedBatch {
     /// Every row's stored data, back to back: one allocation per batch instead of one
     /// growing `String` per record (reallocation was ~3% of a large sync).
     data: String,
-    /// `(resource, truth key, its data in `data`)` of snapshot records.
-    rows: Vec<(&'static str, String, Range<usize>)>,
-    /// `(truth key, its data in `data`)` of System Log events, unique by key.
-    log_rows: Vec<(String, Range<usize>)>,
+    /// `(resource, truth key, its columns in `data`)` of snapshot records.
+    rows: Vec<(&'static str, String, Encoded)>,
+    /// `(truth key, its columns in `data`)` of System Log events, unique by key.
+    log_rows: Vec<(String, Encoded)>,
 }
 
 impl StagedBatch {
@@ -81,21 +82,19 @@ impl StagedBatch {
         let mut log_keys = std::collections::HashSet::new();
         let mut data = Vec::with_capacity(records.len() * 1024);
         for record in records {
-            let start = data.len();
-            crate::snapshot::encode_record_into(record, &mut data)?;
-            let range = start..data.len();
+            let encoded = crate::snapshot::encode_record_into(record, &mut data)?;
             match record.resource() {
                 // PostgreSQL refuses an upsert that touches one row twice, so dedup here.
                 Resource::LogEvents => {
                     let key = record.truth_key();
                     if log_keys.insert(key.clone()) {
-                        log_rows.push((key, range));
+                        log_rows.push((key, encoded));
                     }
                 }
-                resource => rows.push((resource.as_str(), record.truth_key(), range)),
+                resource => rows.push((resource.as_str(), record.truth_key(), encoded)),
             }
         }
-        // JSON text is UTF-8, and every range ends between two records.
+        // JSON text is UTF-8, and every range ends at an ASCII character of it.
         let data =
             String::from_utf8(data).map_err(|e| StoreError::corrupt("a staging batch", e))?;
         Ok(StagedBatch {
@@ -107,6 +106,10 @@ impl StagedBatch {
 
     fn text(&self, range: &Range<usize>) -> &str {
         self.data.get(range.clone()).unwrap_or_default()
+    }
+
+    fn raw(&self, e: &Encoded) -> Option<&str> {
+        e.raw.as_ref().map(|r| self.text(r))
     }
 
     /// Rows it holds.
@@ -302,26 +305,28 @@ impl Store {
                 for batch in batches {
                     for chunk in batch.rows.chunks(ROWS_PER_INSERT) {
                         let mut qb =
-                            QueryBuilder::new("INSERT INTO records (run_id, resource, record_key, data) ");
-                        qb.push_values(chunk, |mut b, (resource, key, data)| {
+                            QueryBuilder::new("INSERT INTO records (run_id, resource, record_key, data, raw) ");
+                        qb.push_values(chunk, |mut b, (resource, key, e)| {
                             b.push_bind(run_id)
                                 .push_bind(*resource)
                                 .push_bind(key.as_str())
-                                .push_bind(batch.text(data));
+                                .push_bind(batch.text(&e.data))
+                                .push_bind(batch.raw(e));
                         });
                         qb.push(" ON CONFLICT DO NOTHING");
                         qb.build().execute(&mut *$tx).await?;
                     }
                     for chunk in batch.log_rows.chunks(ROWS_PER_INSERT) {
                         let mut qb = QueryBuilder::new(
-                            "INSERT INTO log_events (integration_id, record_key, run_id, last_seen_run_id, data) ",
+                            "INSERT INTO log_events (integration_id, record_key, run_id, last_seen_run_id, data, raw) ",
                         );
-                        qb.push_values(chunk, |mut b, (key, data)| {
+                        qb.push_values(chunk, |mut b, (key, e)| {
                             b.push_bind(integration_id)
                                 .push_bind(key.as_str())
                                 .push_bind(run_id)
                                 .push_bind(run_id)
-                                .push_bind(batch.text(data));
+                                .push_bind(batch.text(&e.data))
+                                .push_bind(batch.raw(e));
                         });
                         // An event already held keeps the run that brought it (so purging this
                         // run cannot remove it) and only notes that this run saw it too.

@@ -1,11 +1,12 @@
 //! Reading the current snapshot: per-resource status, digests, records and cursors.
 
 use std::collections::BTreeMap;
+use std::ops::Range;
 
 use serde::Serialize;
 use steward_model::{Digest, Record, Resource, truth_digest};
 
-use crate::{Store, StoreError, to_u64, with_pool};
+use crate::{Store, StoreError, to_u64, whole_sql, with_pool};
 
 /// How a resource stands in the current snapshot.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -167,11 +168,18 @@ impl Store {
         integration_id: i64,
         resource: Resource,
     ) -> Result<Vec<Record>, StoreError> {
-        const RECORDS: &str =
-            "SELECT data FROM records WHERE run_id = $1 AND resource = $2 ORDER BY record_key";
-        const LOG: &str = "SELECT data FROM log_events WHERE integration_id = $1 \
+        const RECORDS: &str = concat!(
+            "SELECT ",
+            whole_sql!(),
+            " FROM records WHERE run_id = $1 AND resource = $2 ORDER BY record_key"
+        );
+        const LOG: &str = concat!(
+            "SELECT ",
+            whole_sql!(),
+            " FROM log_events WHERE integration_id = $1 \
              AND run_id IN (SELECT id FROM sync_runs WHERE integration_id = $1 AND status = 'succeeded') \
-             ORDER BY record_key";
+             ORDER BY record_key"
+        );
         let Some(run_id) = self.current_run(integration_id).await? else {
             return Ok(Vec::new());
         };
@@ -217,21 +225,62 @@ impl Store {
     }
 }
 
-/// Append the stored form of a record (`records.data`, `log_events.data`), its JSON text,
-/// to `out`.
-pub(crate) fn encode_record_into(record: &Record, out: &mut Vec<u8>) -> Result<(), StoreError> {
-    serde_json::to_writer(out, record)
-        .map_err(|e| StoreError::corrupt(format!("a {} record", record.resource()), e))
+/// Where a record's two stored parts sit in a staging buffer: `data` (its own fields) and
+/// `raw` (its source object's text; `None` when it stays inside `data`).
+#[derive(Debug)]
+pub(crate) struct Encoded {
+    pub data: Range<usize>,
+    pub raw: Option<Range<usize>>,
 }
 
-/// Turn a stored `records.data` / `log_events.data` value back into its [`Record`]. Every
-/// reader of those columns goes through this (or [`decode_value`]) so the stored encoding
+/// The marker before a record's source object in its JSON, which serde writes last.
+const RAW_MARKER: &[u8] = b",\"raw\":";
+
+/// Append the stored form of a record to `out`: its JSON text, split in two columns.
+/// `records.data` / `log_events.data` hold the record's own fields and `raw` its source
+/// object, so the many readers of the fields never read (SQLite: never page in) the source
+/// objects, which are most of the bytes. Written once and split in place: the comma of
+/// `,"raw":` becomes the fields' closing brace. Put back together by [`whole_sql!`].
+pub(crate) fn encode_record_into(
+    record: &Record,
+    out: &mut Vec<u8>,
+) -> Result<Encoded, StoreError> {
+    let start = out.len();
+    serde_json::to_writer(&mut *out, record)
+        .map_err(|e| StoreError::corrupt(format!("a {} record", record.resource()), e))?;
+    let end = out.len();
+    // The tail is exactly `,"raw":` + the source text + `}` (a `Raw` is written verbatim);
+    // anything else (never seen) is stored whole in `data`.
+    if let Some(raw) = record.raw() {
+        let raw = raw.as_str().as_bytes();
+        let raw_start = end.saturating_sub(raw.len() + 1);
+        let cut = raw_start.saturating_sub(RAW_MARKER.len());
+        if cut > start
+            && out.get(raw_start..end - 1) == Some(raw)
+            && out.get(cut..raw_start) == Some(RAW_MARKER)
+            && out.last() == Some(&b'}')
+        {
+            out[cut] = b'}';
+            return Ok(Encoded {
+                data: start..cut + 1,
+                raw: Some(raw_start..end - 1),
+            });
+        }
+    }
+    Ok(Encoded {
+        data: start..end,
+        raw: None,
+    })
+}
+
+/// Turn a stored record (as [`whole_sql!`] reads it) back into its [`Record`]. Every
+/// reader of whole records goes through this (or [`decode_value`]) so the stored encoding
 /// can change in one place.
 pub fn decode_record(data: &str) -> Result<Record, StoreError> {
     serde_json::from_str::<Record>(data).map_err(|e| StoreError::corrupt("a stored record", e))
 }
 
-/// A stored `records.data` / `log_events.data` value as JSON (the record's own fields plus
+/// A stored record (as [`whole_sql!`] reads it) as JSON (the record's own fields plus
 /// `raw`), for readers that project or search it.
 pub fn decode_value(data: &str) -> Result<serde_json::Value, StoreError> {
     serde_json::from_str(data).map_err(|e| StoreError::corrupt("a stored record", e))

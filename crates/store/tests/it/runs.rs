@@ -460,3 +460,175 @@ async fn large_batches_with_duplicate_log_events_are_chunked() {
         truth_digest((0..1800).map(|i| format!("00g{i}")))
     );
 }
+
+/// Records of every shape the two-column encoding must survive: non-ASCII text (SQL
+/// `substr`/`length` count characters), a source object that itself holds `,"raw":` and a
+/// `raw` key, a null source object, a record without one (a setting whose value has a `raw`
+/// key), and a System Log event.
+fn odd_records() -> Vec<Record> {
+    let mut zoe = group("00gÜ");
+    if let Record::Group(g) = &mut zoe {
+        g.name = "Zoë’s ✓ team 👩‍💻".into();
+        g.description = Some(r#"quote " and ,"raw": in a field"#.into());
+        g.raw = steward_model::raw_json!({"id": "00gÜ", "raw": {"raw": ",\"raw\":"}, "ü": "✓"});
+    }
+    let mut bare = group("00g-null");
+    if let Record::Group(g) = &mut bare {
+        g.raw = steward_model::Raw::null();
+    }
+    let mut ev = event("ev-ü");
+    if let Record::LogEvent(e) = &mut ev {
+        e.raw = steward_model::raw_json!({"uuid": "ev-ü", "debugContext": {"raw": "✓"}});
+    }
+    let setting = Record::Setting(steward_model::Setting {
+        key: "odd".into(),
+        value: json!({"y": "✓", "raw": {"x": 1}}),
+    });
+    vec![zoe, bare, group("00g-plain"), ev, setting]
+}
+
+async fn stage_and_publish(store: &steward_store::Store, records: &[Record]) -> i64 {
+    let a = add(store, "a").await;
+    let run = store.begin_run(a.id, t(0), STALE).await.unwrap();
+    store.stage(run, records).await.unwrap();
+    for (resource, n) in [
+        (Resource::Groups, 3),
+        (Resource::LogEvents, 1),
+        (Resource::Settings, 1),
+    ] {
+        store
+            .mark_resource(run, resource, &complete(n))
+            .await
+            .unwrap();
+    }
+    store.publish_run(run, &json!({}), t(1)).await.unwrap();
+    a.id
+}
+
+/// `split`: whether rows are in the two-column form; a row stored whole also carries `raw`
+/// in its head, which projections ignore.
+async fn assert_reads_back(store: &steward_store::Store, id: i64, records: &[Record], split: bool) {
+    for resource in [Resource::Groups, Resource::LogEvents, Resource::Settings] {
+        let mut want: Vec<Record> = records
+            .iter()
+            .filter(|r| r.resource() == resource)
+            .cloned()
+            .collect();
+        want.sort_by_key(Record::truth_key);
+        let got = store.snapshot_records(id, resource).await.unwrap();
+        assert_eq!(got, want, "{resource}");
+        // Record by record too (findings read their evidence this way).
+        let keys: Vec<String> = want.iter().map(Record::truth_key).collect();
+        if resource != Resource::LogEvents {
+            let mut by_key = store
+                .snapshot_records_by_keys(id, resource, &keys)
+                .await
+                .unwrap();
+            by_key.sort_by_key(Record::truth_key);
+            assert_eq!(by_key, want, "{resource} by key");
+        }
+        // A head is the record's own fields: every one but `raw`.
+        let mut heads: Vec<serde_json::Value> =
+            store.snapshot_projection(id, resource).await.unwrap();
+        if !split && resource != Resource::Settings {
+            for h in &mut heads {
+                assert!(h.as_object_mut().unwrap().remove("raw").is_some());
+            }
+        }
+        let mut want_heads: Vec<serde_json::Value> = want
+            .iter()
+            .map(|r| {
+                let mut v = serde_json::to_value(r).unwrap();
+                v.as_object_mut().unwrap().remove("raw");
+                v
+            })
+            .collect();
+        if resource == Resource::Settings {
+            want_heads = want
+                .iter()
+                .map(|r| serde_json::to_value(r).unwrap())
+                .collect();
+        }
+        assert_eq!(heads, want_heads, "{resource} heads");
+    }
+}
+
+#[tokio::test]
+async fn source_objects_are_stored_apart_and_records_read_back_whole() {
+    let (store, _dir) = test_store().await;
+    let records = odd_records();
+    let id = stage_and_publish(&store, &records).await;
+    assert_reads_back(&store, id, &records, true).await;
+}
+
+/// Migration 0013 splits records stored in one column: rows are put back to that form (the
+/// whole JSON in `data`, `raw` NULL), read back as they are, then split by the migration's
+/// own statements and read back again.
+#[tokio::test]
+async fn migration_0013_splits_records_stored_in_one_column() {
+    let (store, url, _dir) = steward_store::testing::test_store_with_url().await;
+    let records = odd_records();
+    let id = stage_and_publish(&store, &records).await;
+    let backend = if url.starts_with("sqlite") {
+        "sqlite"
+    } else {
+        "postgres"
+    };
+    let migration = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("migrations")
+            .join(backend)
+            .join("0013_record_raw.sql"),
+    )
+    .unwrap();
+    let splits: Vec<String> = migration
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("--"))
+        .collect::<Vec<_>>()
+        .join("\n")
+        .split(';')
+        .map(str::trim)
+        .filter(|s| s.starts_with("UPDATE records") || s.starts_with("UPDATE log_events"))
+        .map(str::to_string)
+        .collect();
+    assert_eq!(splits.len(), 2, "{splits:?}");
+    const JOIN: &str = "SET data = CASE WHEN raw IS NULL THEN data ELSE substr(data, 1, length(data) - 1) || ',\"raw\":' || raw || '}' END, raw = NULL";
+    let mut statements = vec![
+        format!("UPDATE records {JOIN}"),
+        format!("UPDATE log_events {JOIN}"),
+    ];
+    let count_split = "SELECT (SELECT COUNT(*) FROM records WHERE raw IS NOT NULL) + (SELECT COUNT(*) FROM log_events WHERE raw IS NOT NULL)";
+    use sqlx::Connection as _;
+    macro_rules! run {
+        ($conn:expr) => {{
+            let mut conn = $conn;
+            for s in statements.drain(..) {
+                sqlx::query(sqlx::AssertSqlSafe(s))
+                    .execute(&mut conn)
+                    .await
+                    .unwrap();
+            }
+            sqlx::query_scalar::<_, i64>(count_split)
+                .fetch_one(&mut conn)
+                .await
+                .unwrap()
+        }};
+    }
+    let joined = if backend == "sqlite" {
+        run!(sqlx::SqliteConnection::connect(&url).await.unwrap())
+    } else {
+        run!(sqlx::PgConnection::connect(&url).await.unwrap())
+    };
+    assert_eq!(joined, 0, "every row is in the one-column form");
+    assert_reads_back(&store, id, &records, false).await;
+
+    statements = splits;
+    let split = if backend == "sqlite" {
+        run!(sqlx::SqliteConnection::connect(&url).await.unwrap())
+    } else {
+        run!(sqlx::PgConnection::connect(&url).await.unwrap())
+    };
+    // Every record but the setting has a source object, the null one included.
+    assert_eq!(split, 4);
+    assert_reads_back(&store, id, &records, true).await;
+}

@@ -6,7 +6,7 @@ use std::ops::Range;
 use serde::Serialize;
 use steward_model::{Digest, Record, Resource, truth_digest};
 
-use crate::{Store, StoreError, to_u64, whole_sql, with_pool};
+use crate::{Store, StoreError, to_u64, with_pool};
 
 /// How a resource stands in the current snapshot.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -168,40 +168,22 @@ impl Store {
         integration_id: i64,
         resource: Resource,
     ) -> Result<Vec<Record>, StoreError> {
-        const RECORDS: &str = concat!(
-            "SELECT ",
-            whole_sql!(),
-            " FROM records WHERE run_id = $1 AND resource = $2 ORDER BY record_key"
-        );
-        const LOG: &str = concat!(
-            "SELECT ",
-            whole_sql!(),
-            " FROM log_events WHERE integration_id = $1 \
-             AND run_id IN (SELECT id FROM sync_runs WHERE integration_id = $1 AND status = 'succeeded') \
-             ORDER BY record_key"
-        );
-        let Some(run_id) = self.current_run(integration_id).await? else {
-            return Ok(Vec::new());
-        };
-        let rows = with_pool!(self, |pool| match resource {
-            Resource::LogEvents =>
-                sqlx::query_scalar::<_, String>(LOG)
-                    .bind(integration_id)
-                    .fetch_all(pool)
-                    .await?,
-            r =>
-                sqlx::query_scalar::<_, String>(RECORDS)
-                    .bind(run_id)
-                    .bind(r.as_str())
-                    .fetch_all(pool)
-                    .await?,
-        });
-        rows.iter()
-            .map(|data| {
-                serde_json::from_str::<Record>(data)
-                    .map_err(|e| StoreError::corrupt(format!("a stored {resource} record"), e))
-            })
-            .collect()
+        // The same scan as every other snapshot reader (streamed, log events as visible).
+        let mut out = Vec::new();
+        self.snapshot_pages(
+            integration_id,
+            resource,
+            crate::inventory::Select::Whole,
+            |data| {
+                out.push(
+                    serde_json::from_str::<Record>(data)
+                        .map_err(crate::inventory::corrupt_record(resource))?,
+                );
+                Ok(())
+            },
+        )
+        .await?;
+        Ok(out)
     }
 
     /// Cursors saved by the current snapshot's run, for the next run to resume from.

@@ -153,7 +153,7 @@ pub async fn run(
         elapsed_ms = started.elapsed().as_millis() as u64,
         "Records staged."
     );
-    store.staging_finished().await;
+    store.release_staging_cache().await;
     store.index_identity(run_id).await?; // identity search rows turn current with the snapshot
     store.publish_run(run_id, &report_json, clock.now()).await?;
     tracing::debug!(

@@ -374,17 +374,12 @@ impl Store {
         });
     }
 
-    /// Give back the staging connection's page cache once a run has ended (it is only warm
-    /// while a run is being staged).
-    /// Every record of the run is staged: SQLite's staging connection hands back its cache
-    /// and the WAL is checkpointed into the database, before the identity index and the
-    /// products read the snapshot (the cache was otherwise held through the index, the
-    /// sync's peak of memory). No-op on PostgreSQL. Publishing and failing do it too.
-    pub async fn staging_finished(&self) {
-        self.release_staging_cache().await;
-    }
-
-    async fn release_staging_cache(&self) {
+    /// Give back the staging connection's page cache (it is only warm while a run is being
+    /// staged) and checkpoint the WAL into the database. Publishing and failing a run do it;
+    /// the sync also calls it as soon as every record is staged, before the identity index
+    /// and the products read the snapshot (the cache was otherwise held through the index,
+    /// the sync's peak of memory). On PostgreSQL it only trims the C heap.
+    pub async fn release_staging_cache(&self) {
         if let Some(staging) = &self.staging
             && staging.size() > 0
             && let Err(e) = sqlx::query("PRAGMA shrink_memory").execute(staging).await

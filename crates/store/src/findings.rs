@@ -437,7 +437,8 @@ impl Store {
 
     /// [`Store::snapshot_heads`] of only the records whose own fields' JSON contains `needle`
     /// (e.g. `"event_type":"user.authentication.sso"`): a prefilter in SQL, so callers still
-    /// check the fields they care about.
+    /// check the fields they care about. Records come in storage order, not key order: this
+    /// feeds aggregates (each app's last sign-in), and the System Log is read fastest as stored.
     pub async fn snapshot_heads_containing<T: serde::de::DeserializeOwned + Send>(
         &self,
         integration_id: i64,
@@ -455,6 +456,18 @@ impl Store {
         containing: Option<&str>,
         mut f: impl FnMut(T) + Send,
     ) -> Result<(), StoreError> {
+        self.heads_keyed(integration_id, resource, containing, |_, v| f(v))
+            .await
+    }
+
+    /// [`Store::snapshot_heads`] (or `_containing`) with each record's key.
+    pub(crate) async fn heads_keyed<T: serde::de::DeserializeOwned + Send>(
+        &self,
+        integration_id: i64,
+        resource: steward_model::Resource,
+        containing: Option<&str>,
+        mut f: impl FnMut(&str, T) + Send,
+    ) -> Result<(), StoreError> {
         // A head that does not parse is read again whole, after the scan: a record stored
         // before `raw` had its own column was split by migration 0013 at the first `,"raw":`,
         // which a field holding an object with its own "raw" key would have moved.
@@ -462,7 +475,7 @@ impl Store {
         let select = crate::inventory::Select::Head { containing };
         self.snapshot_pages_keyed(integration_id, resource, select, |key, head| {
             match serde_json::from_str::<T>(head) {
-                Ok(v) => f(v),
+                Ok(v) => f(key, v),
                 Err(_) => cut.push(key.to_string()),
             }
             Ok(())
@@ -472,8 +485,9 @@ impl Store {
             let data = self
                 .snapshot_record_data(integration_id, resource, &key)
                 .await?;
-            f(T::deserialize(crate::snapshot::decode_value(&data)?)
-                .map_err(crate::inventory::corrupt_record(resource))?);
+            let v = T::deserialize(crate::snapshot::decode_value(&data)?)
+                .map_err(crate::inventory::corrupt_record(resource))?;
+            f(&key, v);
         }
         Ok(())
     }
@@ -535,18 +549,31 @@ impl Store {
         })
     }
 
-    /// The records of one resource of the current snapshot with these record keys.
+    /// The records of one resource of the current snapshot with these record keys, in key
+    /// (byte) order.
     pub async fn snapshot_records_by_keys(
         &self,
         integration_id: i64,
         resource: steward_model::Resource,
         keys: &[String],
     ) -> Result<Vec<steward_model::Record>, StoreError> {
-        let mut out = Vec::with_capacity(keys.len());
-        for chunk in keys.chunks(ROWS_PER_STATEMENT) {
+        let mut out: Vec<(String, steward_model::Record)> = Vec::with_capacity(keys.len());
+        if resource == steward_model::Resource::LogEvents {
+            // Log events live in their own table, which `snapshot_record_data` reads.
+            for key in keys {
+                let data = self
+                    .snapshot_record_data(integration_id, resource, key)
+                    .await?;
+                out.push((key.clone(), crate::snapshot::decode_record(&data)?));
+            }
+        }
+        for chunk in keys
+            .chunks(ROWS_PER_STATEMENT)
+            .filter(|_| resource != steward_model::Resource::LogEvents)
+        {
             let rows = with_pool!(self, |pool| {
                 let mut qb = QueryBuilder::new(concat!(
-                    "SELECT ",
+                    "SELECT r.record_key, ",
                     crate::whole_sql!(),
                     " FROM records r JOIN integrations i ON r.run_id = i.current_run_id WHERE i.id = "
                 ));
@@ -559,12 +586,15 @@ impl Store {
                     sep.push_bind(k.as_str());
                 }
                 qb.push(")");
-                qb.build_query_scalar::<String>().fetch_all(pool).await?
+                qb.build_query_as::<(String, String)>()
+                    .fetch_all(pool)
+                    .await?
             });
-            for data in rows {
-                out.push(crate::snapshot::decode_record(&data)?);
+            for (key, data) in rows {
+                out.push((key, crate::snapshot::decode_record(&data)?));
             }
         }
-        Ok(out)
+        out.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+        Ok(out.into_iter().map(|(_, record)| record).collect())
     }
 }

@@ -155,34 +155,47 @@ pub async fn run(
     );
     store.release_staging_cache().await;
     store.index_identity(run_id).await?; // identity search rows turn current with the snapshot
+    tracing::debug!(
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "Identity indexed."
+    );
     store.publish_run(run_id, &report_json, clock.now()).await?;
     tracing::debug!(
         elapsed_ms = started.elapsed().as_millis() as u64,
         "Run published; updating products."
     );
     // Products that follow every snapshot: the inventory staging area and the evidence register.
-    crate::inventory::after_sync(store, integration, run_id, clock)
-        .await
-        .map_err(|e| SyncError::AfterPublish {
-            run_id,
-            product: "the data inventory",
-            reason: e.to_string(),
-        })?;
-    tracing::debug!(
-        elapsed_ms = started.elapsed().as_millis() as u64,
-        "Inventory updated."
-    );
-    crate::evidence::after_sync(store, integration, run_id, clock)
-        .await
-        .map_err(|e| SyncError::AfterPublish {
-            run_id,
-            product: "the evidence register",
-            reason: e.to_string(),
-        })?;
-    tracing::debug!(
-        elapsed_ms = started.elapsed().as_millis() as u64,
-        "Evidence updated."
-    );
+    // They read the snapshot apart from each other, so they run at once (each read on its
+    // own pooled connection; writes wait their turn). Both run to the end, never cancelled
+    // half-way, and a failure is reported in this order: inventory, then evidence.
+    let inventory = async {
+        let result = crate::inventory::after_sync(store, integration, run_id, clock).await;
+        tracing::debug!(
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "Inventory updated."
+        );
+        result
+    };
+    let evidence = async {
+        let result = crate::evidence::after_sync(store, integration, run_id, clock).await;
+        tracing::debug!(
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "Evidence updated."
+        );
+        result
+    };
+    let (inventory, evidence) = tokio::join!(inventory, evidence);
+    inventory.map_err(|e| SyncError::AfterPublish {
+        run_id,
+        product: "the data inventory",
+        reason: e.to_string(),
+    })?;
+    evidence.map_err(|e| SyncError::AfterPublish {
+        run_id,
+        product: "the evidence register",
+        reason: e.to_string(),
+    })?;
+    // Findings come after the inventory: unused-app findings read the items it just updated.
     crate::findings::after_sync(store, integration, run_id, clock)
         .await
         .map_err(|e| SyncError::AfterPublish {

@@ -430,9 +430,10 @@ impl Store {
         &self,
         integration_id: i64,
         resource: steward_model::Resource,
-        f: impl FnMut(T) + Send,
+        mut f: impl FnMut(T) + Send,
     ) -> Result<(), StoreError> {
-        self.heads(integration_id, resource, None, f).await
+        self.heads_keyed(integration_id, resource, None, |_, v| f(v))
+            .await
     }
 
     /// [`Store::snapshot_heads`] of only the records whose own fields' JSON contains `needle`
@@ -444,19 +445,9 @@ impl Store {
         integration_id: i64,
         resource: steward_model::Resource,
         needle: &str,
-        f: impl FnMut(T) + Send,
-    ) -> Result<(), StoreError> {
-        self.heads(integration_id, resource, Some(needle), f).await
-    }
-
-    async fn heads<T: serde::de::DeserializeOwned + Send>(
-        &self,
-        integration_id: i64,
-        resource: steward_model::Resource,
-        containing: Option<&str>,
         mut f: impl FnMut(T) + Send,
     ) -> Result<(), StoreError> {
-        self.heads_keyed(integration_id, resource, containing, |_, v| f(v))
+        self.heads_keyed(integration_id, resource, Some(needle), |_, v| f(v))
             .await
     }
 
@@ -566,11 +557,9 @@ impl Store {
                     .await?;
                 out.push((key.clone(), crate::snapshot::decode_record(&data)?));
             }
+            return Ok(sorted_by_key(out));
         }
-        for chunk in keys
-            .chunks(ROWS_PER_STATEMENT)
-            .filter(|_| resource != steward_model::Resource::LogEvents)
-        {
+        for chunk in keys.chunks(ROWS_PER_STATEMENT) {
             let rows = with_pool!(self, |pool| {
                 let mut qb = QueryBuilder::new(concat!(
                     "SELECT r.record_key, ",
@@ -594,7 +583,12 @@ impl Store {
                 out.push((key, crate::snapshot::decode_record(&data)?));
             }
         }
-        out.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
-        Ok(out.into_iter().map(|(_, record)| record).collect())
+        Ok(sorted_by_key(out))
     }
+}
+
+/// The records in key (byte) order: SQLite's BINARY collation, whatever the backend.
+fn sorted_by_key(mut keyed: Vec<(String, steward_model::Record)>) -> Vec<steward_model::Record> {
+    keyed.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+    keyed.into_iter().map(|(_, record)| record).collect()
 }

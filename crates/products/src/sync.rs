@@ -168,41 +168,33 @@ pub async fn run(
     // They read the snapshot apart from each other, so they run at once (each read on its
     // own pooled connection; writes wait their turn). Both run to the end, never cancelled
     // half-way, and a failure is reported in this order: inventory, then evidence.
-    let inventory = async {
-        let result = crate::inventory::after_sync(store, integration, run_id, clock).await;
-        tracing::debug!(
-            elapsed_ms = started.elapsed().as_millis() as u64,
-            "Inventory updated."
-        );
-        result
-    };
-    let evidence = async {
-        let result = crate::evidence::after_sync(store, integration, run_id, clock).await;
-        tracing::debug!(
-            elapsed_ms = started.elapsed().as_millis() as u64,
-            "Evidence updated."
-        );
-        result
-    };
-    let (inventory, evidence) = tokio::join!(inventory, evidence);
-    inventory.map_err(|e| SyncError::AfterPublish {
-        run_id,
-        product: "the data inventory",
-        reason: e.to_string(),
-    })?;
-    evidence.map_err(|e| SyncError::AfterPublish {
-        run_id,
-        product: "the evidence register",
-        reason: e.to_string(),
-    })?;
-    // Findings come after the inventory: unused-app findings read the items it just updated.
-    crate::findings::after_sync(store, integration, run_id, clock)
-        .await
-        .map_err(|e| SyncError::AfterPublish {
+    let (inventory, evidence) = tokio::join!(
+        product_update(
+            crate::inventory::after_sync(store, integration, run_id, clock),
             run_id,
-            product: "the identity-security findings",
-            reason: e.to_string(),
-        })?;
+            started,
+            "the data inventory",
+            "Inventory updated.",
+        ),
+        product_update(
+            crate::evidence::after_sync(store, integration, run_id, clock),
+            run_id,
+            started,
+            "the evidence register",
+            "Evidence updated.",
+        ),
+    );
+    inventory?;
+    evidence?;
+    // Findings come after the inventory: unused-app findings read the items it just updated.
+    product_update(
+        crate::findings::after_sync(store, integration, run_id, clock),
+        run_id,
+        started,
+        "the identity-security findings",
+        "Findings updated.",
+    )
+    .await?;
     let duration_ms = started.elapsed().as_millis() as u64;
     tracing::info!(
         records = consumed.records,
@@ -215,6 +207,24 @@ pub async fn run(
         records: consumed.records,
         duration_ms,
         report,
+    })
+}
+
+/// Awaits one product's update after a run is published: logs when it ended (`done`, a
+/// phase of the run's debug lines) and reports its failure as the run's, naming `product`.
+async fn product_update<T, E: std::fmt::Display>(
+    update: impl std::future::Future<Output = Result<T, E>>,
+    run_id: i64,
+    started: Instant,
+    product: &'static str,
+    done: &'static str,
+) -> Result<T, SyncError> {
+    let result = update.await;
+    tracing::debug!(elapsed_ms = started.elapsed().as_millis() as u64, "{done}");
+    result.map_err(|e| SyncError::AfterPublish {
+        run_id,
+        product,
+        reason: e.to_string(),
     })
 }
 

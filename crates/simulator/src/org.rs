@@ -255,6 +255,10 @@ pub struct Org {
     /// refreshed by every write that touches the user. Paging copies bytes instead of
     /// formatting.
     pub user_json: Vec<String>,
+    /// Each System Log event's JSON, in `logs` order. Events never change once written, so
+    /// each is rendered once (at generation, or by `server::insert_event`): the log is most
+    /// of what a first sync reads, and a page of it is then a copy, not a render.
+    pub log_json: Vec<Box<str>>,
 }
 
 /// The token roles, in the order of `Org::tokens`.
@@ -1031,13 +1035,23 @@ pub fn generate(config: &SimConfig) -> Org {
         next_serial: 0,
         id_rng: ChaCha8Rng::seed_from_u64(config.seed ^ 0x0005_EED0_F1D5),
         user_json: Vec::new(),
+        log_json: Vec::new(),
     };
     generate_logs(&mut org, &mut rng, now);
+    org.log_json = org.logs.iter().map(render_log_event).collect();
     org.next_serial = serial + 1;
     org.user_json = (0..org.users.len())
         .map(|u| org.render_user_cache(u))
         .collect();
     org
+}
+
+/// One System Log event's JSON, as `Org::log_json` holds it.
+pub fn render_log_event(e: &LogEvent) -> Box<str> {
+    let mut out = Vec::with_capacity(2048);
+    crate::render::log_event_into(&mut out, e);
+    // serde_json writes UTF-8.
+    String::from_utf8(out).unwrap_or_default().into_boxed_str()
 }
 
 pub fn role_label(t: &str) -> &'static str {

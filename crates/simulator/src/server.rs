@@ -685,6 +685,7 @@ pub fn insert_event(org: &mut Org, e: LogEvent) {
     let pos = org
         .logs
         .partition_point(|x| (x.published, x.uuid.as_str()) <= (e.published, e.uuid.as_str()));
+    org.log_json.insert(pos, org::render_log_event(&e));
     org.logs.insert(pos, e);
 }
 
@@ -1517,7 +1518,8 @@ fn logs(org: &Org, ctx: &Ctx, now: Ms) -> Result<Response, ApiError> {
         }
         true
     };
-    let mut out: Vec<&LogEvent> = Vec::new();
+    // Indices into `org.logs` (and `org.log_json`).
+    let mut out: Vec<usize> = Vec::new();
     let mut more = false;
     if !descending {
         let start = match &after {
@@ -1526,7 +1528,7 @@ fn logs(org: &Org, ctx: &Ctx, now: Ms) -> Result<Response, ApiError> {
                 .partition_point(|e| (e.published, e.uuid.as_str()) <= (*ms, uuid.as_str())),
             None => org.logs.partition_point(|e| e.published <= since),
         };
-        for e in &org.logs[start..] {
+        for (i, e) in org.logs.iter().enumerate().skip(start) {
             if until.is_some_and(|u| e.published > u) || e.published > now {
                 break;
             }
@@ -1537,7 +1539,7 @@ fn logs(org: &Org, ctx: &Ctx, now: Ms) -> Result<Response, ApiError> {
                 more = true;
                 break;
             }
-            out.push(e);
+            out.push(i);
         }
     } else {
         let end = match &after {
@@ -1546,7 +1548,7 @@ fn logs(org: &Org, ctx: &Ctx, now: Ms) -> Result<Response, ApiError> {
                 .partition_point(|e| (e.published, e.uuid.as_str()) < (*ms, uuid.as_str())),
             None => org.logs.len(),
         };
-        for e in org.logs[..end].iter().rev() {
+        for (i, e) in org.logs[..end].iter().enumerate().rev() {
             if e.published <= since {
                 break;
             }
@@ -1557,7 +1559,7 @@ fn logs(org: &Org, ctx: &Ctx, now: Ms) -> Result<Response, ApiError> {
                 more = true;
                 break;
             }
-            out.push(e);
+            out.push(i);
         }
     }
     let polling = until.is_none() && !descending;
@@ -1565,7 +1567,7 @@ fn logs(org: &Org, ctx: &Ctx, now: Ms) -> Result<Response, ApiError> {
     let mut links = vec![format!("<{self_url}>; rel=\"self\"")];
     if polling {
         // Polling: `next` is always there; on an empty page it equals `self`.
-        let next = match out.last() {
+        let next = match out.last().map(|&i| &org.logs[i]) {
             Some(e) => {
                 let mut p: Vec<(String, String)> = ctx
                     .params
@@ -1579,7 +1581,7 @@ fn logs(org: &Org, ctx: &Ctx, now: Ms) -> Result<Response, ApiError> {
             None => self_url.clone(),
         };
         links.push(format!("<{next}>; rel=\"next\""));
-    } else if more && let Some(e) = out.last() {
+    } else if more && let Some(e) = out.last().map(|&i| &org.logs[i]) {
         let mut p: Vec<(String, String)> = ctx
             .params
             .iter()
@@ -1589,7 +1591,10 @@ fn logs(org: &Org, ctx: &Ctx, now: Ms) -> Result<Response, ApiError> {
         p.push(("after".into(), log_cursor(e)));
         links.push(format!("<{}>; rel=\"next\"", ctx.url(&p)));
     }
-    let body = array_with(out.into_iter(), render::log_event_into);
+    let body = array_with(out.into_iter(), |o, i| match org.log_json.get(i) {
+        Some(json) => o.extend_from_slice(json.as_bytes()),
+        None => render::log_event_into(o, &org.logs[i]),
+    });
     Ok(json_response(StatusCode::OK, body, links))
 }
 
@@ -1884,5 +1889,60 @@ mod privacy_lookup_tests {
         assert_eq!(resp.status().as_u16(), 204);
         assert_eq!(search(&email).await.as_array().unwrap().len(), 2);
         sim.shutdown().await;
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod log_json_tests {
+    //! `Org::log_json` stays each event's own rendering, in `logs` order, through inserts.
+
+    use crate::org::{self, Org};
+
+    fn assert_in_step(org: &Org) {
+        assert_eq!(org.log_json.len(), org.logs.len());
+        for (e, json) in org.logs.iter().zip(&org.log_json) {
+            assert_eq!(*json, org::render_log_event(e), "event {}", e.uuid);
+        }
+    }
+
+    #[test]
+    fn rendered_events_follow_inserts_at_the_end_and_in_the_middle() {
+        let mut org = org::generate(&crate::SimConfig {
+            users: 200,
+            ..crate::SimConfig::default()
+        });
+        assert!(org.logs.len() > 10);
+        assert_in_step(&org);
+        let actor = org::user_target(&org.users[0]);
+        let mut rng = org.id_rng.clone();
+        let mid = org.logs[org.logs.len() / 2].published;
+        let early = org::admin_event(
+            &mut rng,
+            mid,
+            &actor,
+            "user.lifecycle.suspend",
+            "Suspend Okta user",
+            None,
+            vec![],
+        );
+        let late_at = org.logs.last().unwrap().published + 1000;
+        let late = org::admin_event(
+            &mut rng,
+            late_at,
+            &actor,
+            "user.lifecycle.suspend",
+            "Suspend Okta user",
+            None,
+            vec![],
+        );
+        let (early_uuid, late_uuid) = (early.uuid.clone(), late.uuid.clone());
+        super::insert_event(&mut org, early);
+        super::append_event(&mut org, late);
+        assert_in_step(&org);
+        let at = |uuid: &str| org.logs.iter().position(|e| e.uuid == uuid).unwrap();
+        assert!(at(&early_uuid) < org.logs.len() - 1);
+        assert_eq!(at(&late_uuid), org.logs.len() - 1);
+        assert!(org.log_json[at(&early_uuid)].contains(&early_uuid));
     }
 }

@@ -20,6 +20,8 @@ cleanup() { [ -n "$PID" ] && kill "$PID" 2>/dev/null; wait 2>/dev/null; rm -rf "
 trap cleanup EXIT
 
 start() { # args...; waits for the JSON line
+  # A fresh file: the previous simulator's line must never be read for this one's.
+  rm -f "$WORK/sim.json"
   "$@" >"$WORK/sim.json" 2>"$WORK/sim.log" &
   PID=$!
   for _ in $(seq 1 1200); do [ -s "$WORK/sim.json" ] && return 0; kill -0 "$PID" 2>/dev/null || break; sleep 0.05; done

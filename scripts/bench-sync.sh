@@ -21,6 +21,8 @@ trap cleanup EXIT
 py() { python3 -c "$@"; }
 
 start_sim() { # extra args...
+  # A fresh file: the previous simulator's line must never be read for this one's.
+  rm -f "$WORK/sim.json"
   "$BIN" simulate okta --listen 127.0.0.1:0 --users "$USERS" --groups "$NGROUPS" --apps "$APPS" \
     --app-assignments "$ASSIGN" --seed 1 "$@" >"$WORK/sim.json" 2>"$WORK/sim.log" &
   PID=$!

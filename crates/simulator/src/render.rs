@@ -164,6 +164,14 @@ pub fn user_cached_into(out: &mut String, org: &Org, u: usize, base: &str) {
     }
 }
 
+/// A System Log event (`org.logs[i]`) from the cache, `Org::log_json`.
+pub fn log_event_cached_into(out: &mut Vec<u8>, org: &Org, i: usize) {
+    match org.log_json.get(i) {
+        Some(c) => out.extend_from_slice(c.as_bytes()),
+        None => log_event_into(out, &org.logs[i]),
+    }
+}
+
 pub fn user_value(org: &Org, u: &User, base: &str) -> Value {
     let mut s = String::with_capacity(1024);
     user_into(&mut s, org, u, base);

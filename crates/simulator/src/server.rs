@@ -1591,9 +1591,8 @@ fn logs(org: &Org, ctx: &Ctx, now: Ms) -> Result<Response, ApiError> {
         p.push(("after".into(), log_cursor(e)));
         links.push(format!("<{}>; rel=\"next\"", ctx.url(&p)));
     }
-    let body = array_with(out.into_iter(), |o, i| match org.log_json.get(i) {
-        Some(json) => o.extend_from_slice(json.as_bytes()),
-        None => render::log_event_into(o, &org.logs[i]),
+    let body = array_with(out.into_iter(), |o, i| {
+        render::log_event_cached_into(o, org, i)
     });
     Ok(json_response(StatusCode::OK, body, links))
 }

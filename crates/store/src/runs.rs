@@ -299,7 +299,8 @@ impl Store {
         // multi-row statement that may abort half-way (a NOT NULL check under `ON CONFLICT`)
         // makes SQLite copy every page it first touches into a statement journal, so it can
         // undo just that statement; with every conflict ignored nothing can abort, and the
-        // journal (a copy of each 16 KiB page, ~5% of a large sync's CPU) is never kept.
+        // journal (a copy of each 16 KiB page) is never kept: staging 500,000 records
+        // (`cargo bench -p steward-store`) took 5.95 s instead of 6.78 s.
         macro_rules! write {
             ($tx:ident, $or_ignore:expr) => {{
                 let state = sqlx::query_as::<_, RunState>(RUN_STATE)
@@ -307,10 +308,17 @@ impl Store {
                     .fetch_optional(&mut *$tx)
                     .await?;
                 let (integration_id, _) = running(run_id, state)?;
-                let (verb, records_tail) = if $or_ignore {
-                    ("INSERT OR IGNORE INTO", "")
+                // An event already held keeps the run that brought it (so purging this run
+                // cannot remove it) and only notes that this run saw it too: in the upsert, or
+                // under `$or_ignore` in a second statement below.
+                let (verb, records_tail, log_tail) = if $or_ignore {
+                    ("INSERT OR IGNORE INTO", "", "")
                 } else {
-                    ("INSERT INTO", " ON CONFLICT DO NOTHING")
+                    (
+                        "INSERT INTO",
+                        " ON CONFLICT DO NOTHING",
+                        " ON CONFLICT (integration_id, record_key) DO UPDATE SET last_seen_run_id = excluded.last_seen_run_id",
+                    )
                 };
                 for batch in batches {
                     for chunk in batch.rows.chunks(ROWS_PER_INSERT) {
@@ -339,13 +347,7 @@ impl Store {
                                 .push_bind(batch.text(&e.data))
                                 .push_bind(batch.raw(e));
                         });
-                        // An event already held keeps the run that brought it (so purging this
-                        // run cannot remove it) and only notes that this run saw it too.
-                        if !$or_ignore {
-                            qb.push(
-                                " ON CONFLICT (integration_id, record_key) DO UPDATE SET last_seen_run_id = excluded.last_seen_run_id",
-                            );
-                        }
+                        qb.push(log_tail);
                         let inserted = qb.build().execute(&mut *$tx).await?.rows_affected();
                         // Ignored rows were already held: note the sighting in a second
                         // statement (only when some were; on a first sync none are).

@@ -65,6 +65,8 @@ print(f"records: {out['records']}, sync run: {secs:.2f} s, process: {elapsed:.2f
 print(f"records/s: {out['records'] / secs:,.0f} (goal >= 100,000)")
 print(f"peak RSS of steward sync: {rss / 1024:.0f} MB (goal < 300 MB)")
 print(f"CPU of steward sync: {user + sys_:.1f} s (user {user:.1f} s, system {sys_:.1f} s)")
+# Bytes the sync dirtied in files (WAL, database): steadier than time on a noisy machine.
+print(f"disk writes of steward sync: {field('File system outputs') * 512 / 1e9:.2f} GB")
 # Phases from the orchestrator's debug lines (ANSI colours stripped).
 err = re.sub(r"\x1b\[[0-9;]*m", "", open(sys.argv[4]).read())
 phases = {m.group(1): int(m.group(2)) / 1000 for m in re.finditer(r"(Records staged|Run published[^.]*|Inventory updated)\. elapsed_ms=(\d+)", err)}

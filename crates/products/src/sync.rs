@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use steward_connectors::{Connector, SyncEvent, SyncOptions, SyncReport};
 use steward_model::{Record, Resource};
-use steward_store::{Integration, ResourceOutcome, StagedBatch, Store, StoreError};
+use steward_store::{Integration, ResourceOutcome, StagedBatch, Staging, Store, StoreError};
 use tokio::sync::mpsc;
 
 use crate::Clock;
@@ -42,9 +42,10 @@ const STAGE_BATCH: usize = 1_000;
 /// Batches being serialised ahead of the write (bounded: a batch of records with their
 /// `raw` JSON trees is ~10 MB before it is serialised, and these were a sync's peak memory).
 const ENCODING_AHEAD: usize = 2;
-/// Most encoded batches written in one staging transaction: fewer, larger commits, while
-/// what waits in memory is compact serialised rows, not record trees.
-const BATCHES_PER_TX: usize = 6;
+/// How long the consumer waits for the connector's next event before it commits what it
+/// staged: an open staging transaction holds SQLite's write lock (see `Staging`), which
+/// must not be held while the connector waits on the network (a paced sync).
+const IDLE_COMMIT_AFTER: Duration = Duration::from_millis(50);
 
 /// Where progress goes (progress bars on a TTY, plain lines otherwise, nothing in tests).
 pub trait SyncProgress: Send + Sync {
@@ -280,8 +281,23 @@ async fn consume(
 ) -> Result<Consumed, StoreError> {
     let mut state = Consumed::default();
     let mut buffer: Vec<Record> = Vec::with_capacity(STAGE_BATCH);
-    let mut pipe = Pipeline::default();
-    while let Some(event) = rx.recv().await {
+    let mut pipe = Pipeline::new(store.begin_staging(run_id));
+    loop {
+        let event = match rx.try_recv() {
+            Ok(event) => Some(event),
+            Err(mpsc::error::TryRecvError::Disconnected) => None,
+            // Nothing queued: wait a little, then commit before waiting on the network.
+            Err(mpsc::error::TryRecvError::Empty) => {
+                match tokio::time::timeout(IDLE_COMMIT_AFTER, rx.recv()).await {
+                    Ok(event) => event,
+                    Err(_) => {
+                        pipe.commit().await?;
+                        rx.recv().await
+                    }
+                }
+            }
+        };
+        let Some(event) = event else { break };
         match event {
             SyncEvent::Batch { resource, records } => {
                 let total = state.started.entry(resource).or_default();
@@ -294,7 +310,10 @@ async fn consume(
                     pipe.push(store, run_id, records).await?;
                 }
             }
+            // The other events write outside the staging transaction, so it commits first
+            // (on SQLite it holds the write lock they need).
             SyncEvent::Done { resource, count } => {
+                pipe.commit().await?;
                 state.started.entry(resource).or_default();
                 store
                     .mark_resource(run_id, resource, &ResourceOutcome::Complete { count })
@@ -305,6 +324,7 @@ async fn consume(
                 progress.done(resource, count);
             }
             SyncEvent::Unreadable { resource, reason } => {
+                pipe.commit().await?;
                 state.started.entry(resource).or_default();
                 store
                     .mark_resource(
@@ -321,6 +341,7 @@ async fn consume(
                     .insert(resource, ResourceResult::NotReadable { reason });
             }
             SyncEvent::Cursor { resource, cursor } => {
+                pipe.commit().await?;
                 store.stage_cursor(run_id, resource, &cursor).await?;
             }
         }
@@ -329,9 +350,10 @@ async fn consume(
         pipe.push(store, run_id, std::mem::take(&mut buffer))
             .await?;
     }
-    pipe.finish(store, run_id).await?;
+    pipe.finish().await?;
     tracing::debug!(
         staging_ms = pipe.staging.as_millis() as u64,
+        commits = pipe.writer.commits(),
         records = state.records,
         "Consumer finished."
     );
@@ -342,17 +364,24 @@ async fn consume(
 /// while earlier ones are written, so the store's writer only ever sees ready rows. FIFO
 /// throughout, so staging order (which copy of a duplicate key is kept) is the order the
 /// connector sent.
-#[derive(Default)]
 struct Pipeline {
     /// Batches being serialised, oldest first.
     encoding: VecDeque<AbortOnDrop<Result<StagedBatch, StoreError>>>,
-    /// Serialised batches waiting for the next transaction (compact rows, not record trees).
-    ready: Vec<StagedBatch>,
-    /// Time spent in staging transactions (the consumer's share of the run), for diagnostics.
+    /// Writes each serialised batch as soon as it is ready; many batches share a commit.
+    writer: Staging,
+    /// Time spent writing and committing (the consumer's share of the run), for diagnostics.
     staging: Duration,
 }
 
 impl Pipeline {
+    fn new(writer: Staging) -> Pipeline {
+        Pipeline {
+            encoding: VecDeque::new(),
+            writer,
+            staging: Duration::ZERO,
+        }
+    }
+
     async fn push(
         &mut self,
         store: &Store,
@@ -364,25 +393,28 @@ impl Pipeline {
             .push_back(AbortOnDrop(tokio::spawn(async move {
                 store2.encode_batch(run_id, records).await
             })));
-        // Collect what is already encoded; wait for the oldest only when too many are pending.
+        // Write what is already encoded; wait for the oldest only when too many are pending.
         while let Some(front) = self.encoding.front() {
             if !front.0.is_finished() && self.encoding.len() <= ENCODING_AHEAD {
                 break;
             }
-            self.collect_front().await?;
-        }
-        if self.ready.len() >= BATCHES_PER_TX {
-            self.write(store, run_id).await?;
+            self.write_front().await?;
         }
         Ok(())
     }
 
-    async fn collect_front(&mut self) -> Result<(), StoreError> {
+    async fn write_front(&mut self) -> Result<(), StoreError> {
         let Some(mut next) = self.encoding.pop_front() else {
             return Ok(());
         };
-        match (&mut next.0).await {
-            Ok(encoded) => self.ready.push(encoded?),
+        // Never wait for an encode inside an open staging transaction: encoding reads the
+        // store (erased people) on a pooled connection, and while the transaction holds
+        // SQLite's write lock those connections may all be waiting for it.
+        if !next.0.is_finished() {
+            self.commit().await?;
+        }
+        let batch = match (&mut next.0).await {
+            Ok(encoded) => encoded?,
             // Only a panic or abort ends an encode task early; a batch must never go missing.
             Err(e) => {
                 return Err(StoreError::Corrupt {
@@ -390,26 +422,25 @@ impl Pipeline {
                     reason: format!("its encoding task stopped: {e}"),
                 });
             }
-        }
-        Ok(())
-    }
-
-    async fn write(&mut self, store: &Store, run_id: i64) -> Result<(), StoreError> {
+        };
         let t = Instant::now();
-        store.stage_batches(run_id, &self.ready).await?;
+        self.writer.write(&batch).await?;
         self.staging += t.elapsed();
-        self.ready.clear();
         Ok(())
     }
 
-    async fn finish(&mut self, store: &Store, run_id: i64) -> Result<(), StoreError> {
+    async fn commit(&mut self) -> Result<(), StoreError> {
+        let t = Instant::now();
+        self.writer.commit().await?;
+        self.staging += t.elapsed();
+        Ok(())
+    }
+
+    async fn finish(&mut self) -> Result<(), StoreError> {
         while !self.encoding.is_empty() {
-            self.collect_front().await?;
-            if self.ready.len() >= BATCHES_PER_TX {
-                self.write(store, run_id).await?;
-            }
+            self.write_front().await?;
         }
-        self.write(store, run_id).await
+        self.commit().await
     }
 }
 

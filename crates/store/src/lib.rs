@@ -60,7 +60,7 @@ pub use reviews::{
     AuditEntry, Campaign, Case, CaseContext, DecideRefusal, NewCase, NewReviewDefinition,
     NewReviewPerson, ReviewDefinition, reviewers_text,
 };
-pub use runs::{ResourceOutcome, StagedBatch, SyncRun};
+pub use runs::{ResourceOutcome, StagedBatch, Staging, SyncRun};
 pub use snapshot::{ResourceStatus, decode_record, decode_value};
 pub use users::{Session, User};
 
@@ -196,7 +196,7 @@ impl Store {
             // `publish_run`/`fail_run` shrink it when a run ends.
             // It never checkpoints itself: its commits would copy WAL pages into the database
             // on the one thread every staged row waits for. Checkpoints run beside it instead,
-            // on a pooled connection (`Store::stage_batches`).
+            // on a pooled connection (`Staging::commit`).
             let staging_options = options
                 .clone()
                 .pragma("cache_size", "-65536")

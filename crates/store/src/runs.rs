@@ -244,17 +244,20 @@ impl Store {
     /// Stage records into the run (invisible until it is published). A record whose truth
     /// key is already staged in this run is ignored: truth is a set.
     ///
-    /// The same as [`Store::encode_batch`] then [`Store::stage_batch`]; a bulk sync calls
-    /// those two itself so batches are serialised on other threads while one is written.
+    /// The same as [`Store::encode_batch`], then [`Staging::write`] and [`Staging::commit`];
+    /// a bulk sync calls those itself, so batches are serialised on other threads while one
+    /// is written, and many batches share a commit.
     pub async fn stage(&self, run_id: i64, records: &[Record]) -> Result<(), StoreError> {
         if records.is_empty() {
             return Ok(());
         }
         let batch = self.encode_records(run_id, records).await?;
-        self.stage_batch(run_id, &batch).await
+        let mut staging = self.begin_staging(run_id);
+        staging.write(&batch).await?;
+        staging.commit().await
     }
 
-    /// Serialise records for [`Store::stage_batch`]: leaves out erased people (see
+    /// Serialise records for [`Staging::write`]: leaves out erased people (see
     /// `requests.rs`) and dedups System Log events by key. CPU-bound apart from one small
     /// read of the erased subjects; it takes no write lock, so it can run on any task
     /// while another batch is being written.
@@ -276,113 +279,16 @@ impl Store {
         StagedBatch::encode(records)
     }
 
-    /// Write one encoded batch into the run, in one transaction; refused unless the run is
-    /// still running.
-    pub async fn stage_batch(&self, run_id: i64, batch: &StagedBatch) -> Result<(), StoreError> {
-        self.stage_batches(run_id, std::slice::from_ref(batch))
-            .await
-    }
-
-    /// Write encoded batches into the run, all in one transaction: fewer commits, and each
-    /// index page a commit dirties (System Log keys arrive in random order) is written to
-    /// the WAL once for all of them.
-    pub async fn stage_batches(
-        &self,
-        run_id: i64,
-        batches: &[StagedBatch],
-    ) -> Result<(), StoreError> {
-        if batches.iter().all(StagedBatch::is_empty) {
-            return Ok(());
+    /// A writer of encoded batches into the run (see [`Staging`]). It touches the database
+    /// only when it writes.
+    pub fn begin_staging(&self, run_id: i64) -> Staging {
+        Staging {
+            store: self.clone(),
+            run_id,
+            open: None,
+            rows: 0,
+            commits: 0,
         }
-        // The same rows on every backend; `$tx` is the transaction to write in. `$or_ignore`
-        // (SQLite's staging connection): `INSERT OR IGNORE` instead of `ON CONFLICT`. A
-        // multi-row statement that may abort half-way (a NOT NULL check under `ON CONFLICT`)
-        // makes SQLite copy every page it first touches into a statement journal, so it can
-        // undo just that statement; with every conflict ignored nothing can abort, and the
-        // journal (a copy of each 16 KiB page) is never kept: staging 500,000 records
-        // (`cargo bench -p steward-store`) took 5.95 s instead of 6.78 s.
-        macro_rules! write {
-            ($tx:ident, $or_ignore:expr) => {{
-                let state = sqlx::query_as::<_, RunState>(RUN_STATE)
-                    .bind(run_id)
-                    .fetch_optional(&mut *$tx)
-                    .await?;
-                let (integration_id, _) = running(run_id, state)?;
-                // An event already held keeps the run that brought it (so purging this run
-                // cannot remove it) and only notes that this run saw it too: in the upsert, or
-                // under `$or_ignore` in a second statement below.
-                let (verb, records_tail, log_tail) = if $or_ignore {
-                    ("INSERT OR IGNORE INTO", "", "")
-                } else {
-                    (
-                        "INSERT INTO",
-                        " ON CONFLICT DO NOTHING",
-                        " ON CONFLICT (integration_id, record_key) DO UPDATE SET last_seen_run_id = excluded.last_seen_run_id",
-                    )
-                };
-                for batch in batches {
-                    for chunk in batch.rows.chunks(ROWS_PER_INSERT) {
-                        let mut qb = QueryBuilder::new(verb);
-                        qb.push(" records (run_id, resource, record_key, data, raw) ");
-                        qb.push_values(chunk, |mut b, (resource, key, e)| {
-                            b.push_bind(run_id)
-                                .push_bind(*resource)
-                                .push_bind(key.as_str())
-                                .push_bind(batch.text(&e.data))
-                                .push_bind(batch.raw(e));
-                        });
-                        qb.push(records_tail);
-                        qb.build().execute(&mut *$tx).await?;
-                    }
-                    for chunk in batch.log_rows.chunks(ROWS_PER_INSERT) {
-                        let mut qb = QueryBuilder::new(verb);
-                        qb.push(
-                            " log_events (integration_id, record_key, run_id, last_seen_run_id, data, raw) ",
-                        );
-                        qb.push_values(chunk, |mut b, (key, e)| {
-                            b.push_bind(integration_id)
-                                .push_bind(key.as_str())
-                                .push_bind(run_id)
-                                .push_bind(run_id)
-                                .push_bind(batch.text(&e.data))
-                                .push_bind(batch.raw(e));
-                        });
-                        qb.push(log_tail);
-                        let inserted = qb.build().execute(&mut *$tx).await?.rows_affected();
-                        // Ignored rows were already held: note the sighting in a second
-                        // statement (only when some were; on a first sync none are).
-                        if $or_ignore && inserted < chunk.len() as u64 {
-                            let mut qb = QueryBuilder::new(
-                                "UPDATE OR IGNORE log_events SET last_seen_run_id = ",
-                            );
-                            qb.push_bind(run_id)
-                                .push(" WHERE integration_id = ")
-                                .push_bind(integration_id)
-                                .push(" AND last_seen_run_id <> ")
-                                .push_bind(run_id)
-                                .push(" AND record_key IN (");
-                            let mut keys = qb.separated(", ");
-                            for (key, _) in chunk {
-                                keys.push_bind(key.as_str());
-                            }
-                            qb.push(")");
-                            qb.build().execute(&mut *$tx).await?;
-                        }
-                    }
-                }
-            }};
-        }
-        match &self.staging {
-            // SQLite: the staging connection, whose page cache stays warm between batches.
-            Some(staging) => {
-                let mut tx = staging.begin_with("BEGIN IMMEDIATE").await?;
-                write!(tx, true);
-                tx.commit().await?;
-                self.checkpoint_beside();
-            }
-            None => in_tx!(self, |tx| write!(tx, false)),
-        }
-        Ok(())
     }
 
     /// Start a passive WAL checkpoint on a pooled connection unless one is running: the
@@ -724,6 +630,217 @@ impl Store {
                 },
             )
             .collect()
+    }
+}
+
+/// Rows a staging transaction takes before it commits by itself (see [`Staging`]).
+/// A 1M-record sync (scripts/bench-sync.sh, "disk writes") wrote 3.6-3.7 GB with ~6,000
+/// rows per commit and 2.75-2.8 GB with ~24,000 (bytes passed to write(): 3.75 -> 2.81 GB);
+/// beyond that the dirty pages outgrow the staging connection's 64 MiB cache, SQLite spills
+/// them to the WAL mid-transaction, and the gain flattens (48,000: 2.5 GB, 96,000: 2.5 GB).
+/// The sync's time did not change beyond this VM's noise; the bytes are what real disks pay.
+const ROWS_PER_COMMIT: usize = 24_000;
+
+/// Writes encoded batches into a sync run, holding one transaction open across batches
+/// until [`Staging::commit`], or until it has taken [`ROWS_PER_COMMIT`] rows.
+///
+/// Why: each commit writes every page it dirtied to the WAL, and the snapshot's key index
+/// (record and System Log keys arrive in random order) is dirtied all over by every batch;
+/// fewer commits write those pages fewer times. What waits for the commit is SQLite's
+/// bounded page cache, not serialised batches in memory.
+///
+/// On SQLite the open transaction holds the write lock, so a caller commits before it
+/// writes anything else to the store (a resource's outcome) and before it waits for more
+/// records, where the lock would otherwise be held for nothing. Dropped uncommitted, it
+/// rolls back what it wrote since the last commit.
+pub struct Staging {
+    store: Store,
+    run_id: i64,
+    open: Option<OpenStaging>,
+    /// Rows written since the last commit.
+    rows: usize,
+    /// Commits so far, for diagnostics.
+    commits: u64,
+}
+
+/// A staging transaction and the run's integration, read when it began.
+enum OpenStaging {
+    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>, i64),
+    Postgres(sqlx::Transaction<'static, sqlx::Postgres>, i64),
+}
+
+impl std::fmt::Debug for Staging {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Staging")
+            .field("run_id", &self.run_id)
+            .field("open", &self.open.is_some())
+            .field("rows", &self.rows)
+            .field("commits", &self.commits)
+            .finish()
+    }
+}
+
+impl Staging {
+    /// Write one encoded batch into the run; refused unless the run is still running.
+    /// Commits by itself once the transaction holds [`ROWS_PER_COMMIT`] rows. After an
+    /// error, what was written since the last commit is rolled back.
+    pub async fn write(&mut self, batch: &StagedBatch) -> Result<(), StoreError> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let result = self.write_rows(batch).await;
+        if result.is_err() {
+            // Dropping the transaction rolls it back.
+            self.open = None;
+            self.rows = 0;
+            return result;
+        }
+        self.rows += batch.len();
+        if self.rows >= ROWS_PER_COMMIT {
+            self.commit().await?;
+        }
+        Ok(())
+    }
+
+    /// Commit what was written since the last commit (nothing to do when nothing was).
+    pub async fn commit(&mut self) -> Result<(), StoreError> {
+        self.rows = 0;
+        let Some(open) = self.open.take() else {
+            return Ok(());
+        };
+        match open {
+            OpenStaging::Sqlite(tx, _) => {
+                tx.commit().await?;
+                self.store.checkpoint_beside();
+            }
+            OpenStaging::Postgres(tx, _) => tx.commit().await?,
+        }
+        self.commits += 1;
+        Ok(())
+    }
+
+    /// Commits made so far.
+    pub fn commits(&self) -> u64 {
+        self.commits
+    }
+
+    /// Begin the transaction: on SQLite's own staging connection (its page cache stays
+    /// warm between batches), `IMMEDIATE` so it waits for the write lock up front.
+    async fn begin(&self) -> Result<OpenStaging, StoreError> {
+        let run_id = self.run_id;
+        macro_rules! integration_of_running {
+            ($tx:ident) => {{
+                let state = sqlx::query_as::<_, RunState>(RUN_STATE)
+                    .bind(run_id)
+                    .fetch_optional(&mut *$tx)
+                    .await?;
+                running(run_id, state)?.0
+            }};
+        }
+        Ok(match (&self.store.staging, &self.store.db) {
+            (Some(pool), _) | (None, crate::Db::Sqlite(pool)) => {
+                let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+                let integration_id = integration_of_running!(tx);
+                OpenStaging::Sqlite(tx, integration_id)
+            }
+            (None, crate::Db::Postgres(pool)) => {
+                let mut tx = pool.begin().await?;
+                let integration_id = integration_of_running!(tx);
+                OpenStaging::Postgres(tx, integration_id)
+            }
+        })
+    }
+
+    async fn write_rows(&mut self, batch: &StagedBatch) -> Result<(), StoreError> {
+        let run_id = self.run_id;
+        let open = match self.open.take() {
+            Some(open) => open,
+            None => self.begin().await?,
+        };
+        // The same rows on every backend; `$tx` is the transaction to write in. `$or_ignore`
+        // (SQLite): `INSERT OR IGNORE` instead of `ON CONFLICT`. A multi-row statement that
+        // may abort half-way (a NOT NULL check under `ON CONFLICT`) makes SQLite copy every
+        // page it first touches into a statement journal, so it can undo just that
+        // statement; with every conflict ignored nothing can abort, and the journal (a copy
+        // of each 16 KiB page) is never kept: staging 500,000 records
+        // (`cargo bench -p steward-store`) took 5.95 s instead of 6.78 s.
+        macro_rules! write {
+            ($tx:ident, $integration_id:expr, $or_ignore:expr) => {{
+                let integration_id: i64 = $integration_id;
+                // An event already held keeps the run that brought it (so purging this run
+                // cannot remove it) and only notes that this run saw it too: in the upsert, or
+                // under `$or_ignore` in a second statement below.
+                let (verb, records_tail, log_tail) = if $or_ignore {
+                    ("INSERT OR IGNORE INTO", "", "")
+                } else {
+                    (
+                        "INSERT INTO",
+                        " ON CONFLICT DO NOTHING",
+                        " ON CONFLICT (integration_id, record_key) DO UPDATE SET last_seen_run_id = excluded.last_seen_run_id",
+                    )
+                };
+                for chunk in batch.rows.chunks(ROWS_PER_INSERT) {
+                    let mut qb = QueryBuilder::new(verb);
+                    qb.push(" records (run_id, resource, record_key, data, raw) ");
+                    qb.push_values(chunk, |mut b, (resource, key, e)| {
+                        b.push_bind(run_id)
+                            .push_bind(*resource)
+                            .push_bind(key.as_str())
+                            .push_bind(batch.text(&e.data))
+                            .push_bind(batch.raw(e));
+                    });
+                    qb.push(records_tail);
+                    qb.build().execute(&mut *$tx).await?;
+                }
+                for chunk in batch.log_rows.chunks(ROWS_PER_INSERT) {
+                    let mut qb = QueryBuilder::new(verb);
+                    qb.push(
+                        " log_events (integration_id, record_key, run_id, last_seen_run_id, data, raw) ",
+                    );
+                    qb.push_values(chunk, |mut b, (key, e)| {
+                        b.push_bind(integration_id)
+                            .push_bind(key.as_str())
+                            .push_bind(run_id)
+                            .push_bind(run_id)
+                            .push_bind(batch.text(&e.data))
+                            .push_bind(batch.raw(e));
+                    });
+                    qb.push(log_tail);
+                    let inserted = qb.build().execute(&mut *$tx).await?.rows_affected();
+                    // Ignored rows were already held: note the sighting in a second
+                    // statement (only when some were; on a first sync none are).
+                    if $or_ignore && inserted < chunk.len() as u64 {
+                        let mut qb = QueryBuilder::new(
+                            "UPDATE OR IGNORE log_events SET last_seen_run_id = ",
+                        );
+                        qb.push_bind(run_id)
+                            .push(" WHERE integration_id = ")
+                            .push_bind(integration_id)
+                            .push(" AND last_seen_run_id <> ")
+                            .push_bind(run_id)
+                            .push(" AND record_key IN (");
+                        let mut keys = qb.separated(", ");
+                        for (key, _) in chunk {
+                            keys.push_bind(key.as_str());
+                        }
+                        qb.push(")");
+                        qb.build().execute(&mut *$tx).await?;
+                    }
+                }
+            }};
+        }
+        let open = self.open.insert(open);
+        match open {
+            OpenStaging::Sqlite(tx, integration_id) => {
+                let conn = &mut **tx;
+                write!(conn, *integration_id, true)
+            }
+            OpenStaging::Postgres(tx, integration_id) => {
+                let conn = &mut **tx;
+                write!(conn, *integration_id, false)
+            }
+        }
+        Ok(())
     }
 }
 

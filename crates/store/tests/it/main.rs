@@ -8,4 +8,5 @@ mod identity;
 mod integrations;
 mod master_key;
 mod runs;
+mod staging;
 mod support;

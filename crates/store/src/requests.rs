@@ -191,6 +191,42 @@ fn subject_aad(integration_id: i64) -> String {
     format!("integration:{integration_id}:erased")
 }
 
+/// The statements that take one person out of snapshot rows, for a scope of rows: `$1` is
+/// what the scope names (an integration's runs, or one run), `$2` the account id or one
+/// identifier.
+struct Unpublish {
+    /// Their own records (`$2`: the account id): account, memberships, app users, factors
+    /// and direct role assignments.
+    own: String,
+    /// System Log events naming them anywhere (`$2`: an identifier).
+    logs: String,
+    /// Every other record naming them gets `[erased]` in its own fields and its source
+    /// object (`raw`, NULL-safe: NULL stays NULL) (`$2`: an identifier).
+    redact: String,
+}
+
+impl Unpublish {
+    /// `records_scope` and `log_scope`: conditions on `records` and `log_events` rows.
+    fn sql(records_scope: &str, log_scope: &str) -> Unpublish {
+        Unpublish {
+            own: format!(
+                "DELETE FROM records WHERE {records_scope} AND ((resource = 'users' AND record_key = $2) \
+                 OR (resource IN ('memberships', 'app_users') AND record_key LIKE '%/' || $2) \
+                 OR (resource = 'factors' AND record_key LIKE $2 || '/%') \
+                 OR (resource = 'role_assignments' AND record_key LIKE 'account/' || $2 || '/%'))"
+            ),
+            logs: format!(
+                "DELETE FROM log_events WHERE {log_scope} \
+                 AND (data <> REPLACE(data, $2, '') OR raw <> REPLACE(raw, $2, ''))"
+            ),
+            redact: format!(
+                "UPDATE records SET data = REPLACE(data, $2, '[erased]'), raw = REPLACE(raw, $2, '[erased]') \
+                 WHERE {records_scope} AND (data <> REPLACE(data, $2, '') OR raw <> REPLACE(raw, $2, ''))"
+            ),
+        }
+    }
+}
+
 /// The strings that name the person: the account id, then each identifier as given and
 /// lowercased.
 fn needles(account_id: &str, identifiers: &[String]) -> Vec<String> {
@@ -455,19 +491,7 @@ impl Store {
     /// is gone from the files, not only from the tables.
     pub async fn erase_person(&self, e: &Erasure<'_>) -> Result<Erased, StoreError> {
         let (integration_id, account_id) = (e.integration_id, e.account_id);
-        let own = format!(
-            "DELETE FROM records WHERE {IN_RUNS} AND ((resource = 'users' AND record_key = $2) \
-             OR (resource IN ('memberships', 'app_users') AND record_key LIKE '%/' || $2) \
-             OR (resource = 'factors' AND record_key LIKE $2 || '/%') \
-             OR (resource = 'role_assignments' AND record_key LIKE 'account/' || $2 || '/%'))"
-        );
-        const LOGS: &str = "DELETE FROM log_events WHERE integration_id = $1 \
-             AND (data <> REPLACE(data, $2, '') OR raw <> REPLACE(raw, $2, ''))";
-        // A record's own fields and its source object (`raw`, NULL-safe: NULL stays NULL).
-        let redact = format!(
-            "UPDATE records SET data = REPLACE(data, $2, '[erased]'), raw = REPLACE(raw, $2, '[erased]') \
-             WHERE {IN_RUNS} AND (data <> REPLACE(data, $2, '') OR raw <> REPLACE(raw, $2, ''))"
-        );
+        let Unpublish { own, logs, redact } = Unpublish::sql(IN_RUNS, "integration_id = $1");
         // An app's admins are listed by login; the change history repeats old and new lists.
         const INVENTORY: [&str; 3] = [
             "UPDATE inventory_items SET admins = REPLACE(admins, $2, '[erased]') \
@@ -485,7 +509,11 @@ impl Store {
         const REDACTION: &str = "INSERT INTO evidence_redactions (item_id, entry, digest, request_id, redacted_at) \
              VALUES ($1, $2, $3, $4, $5)";
         const SUBJECT: &str = "INSERT INTO erased_subjects (integration_id, request_id, subject_hash, subject_salt, \
-             sealed_identifiers, erased_at) VALUES ($1, $2, $3, $4, $5, $6)";
+             sealed_identifiers, erased_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id";
+        // Runs staging now may still write batches encoded before this erasure: they erase
+        // the subject again before they are published (see `Store::erase_late`).
+        const LATE: &str = "UPDATE sync_runs SET late_erasures = COALESCE(late_erasures || ',', '') || $2 \
+             WHERE integration_id = $1 AND status = 'running'";
         let ids = needles(account_id, e.identifiers);
         let subject = EmailHash::new(e.email);
         let sealed_subject = serde_json::to_vec(&SealedSubject {
@@ -505,7 +533,7 @@ impl Store {
                     .await?
                     .rows_affected();
                 for id in &ids {
-                    erased.log_events += sqlx::query(LOGS)
+                    erased.log_events += sqlx::query(sqlx::AssertSqlSafe(logs.clone()))
                         .bind(integration_id)
                         .bind(id)
                         .execute(&mut *$tx)
@@ -557,13 +585,18 @@ impl Store {
                     }
                     erased.evidence_entries += done.len() as u64;
                 }
-                sqlx::query(SUBJECT)
+                let subject_id = sqlx::query_scalar::<_, i64>(SUBJECT)
                     .bind(integration_id)
                     .bind(e.request_id)
                     .bind(&subject.hash)
                     .bind(&subject.salt)
                     .bind(&sealed_subject)
                     .bind(e.at)
+                    .fetch_one(&mut *$tx)
+                    .await?;
+                sqlx::query(LATE)
+                    .bind(integration_id)
+                    .bind(subject_id.to_string())
                     .execute(&mut *$tx)
                     .await?;
             }};
@@ -597,6 +630,110 @@ impl Store {
         Ok(erased)
     }
 
+    /// Erase from a run what it staged about people erased while it was staging (noted on
+    /// the run by [`Store::erase_person`]): a batch is encoded, leaving erased people out,
+    /// before it is written, so a person erased in between can be in it. Called by
+    /// [`Store::publish_run`] once every batch is written; a person erased after that point
+    /// is erased from the run's rows by `erase_person` itself. Nothing to do, one indexed read,
+    /// when nobody was erased during the run.
+    pub(crate) async fn erase_late(&self, run_id: i64) -> Result<(), StoreError> {
+        const LATE: &str = "SELECT integration_id, late_erasures FROM sync_runs WHERE id = $1";
+        const SUBJECTS: &str =
+            "SELECT id, sealed_identifiers FROM erased_subjects WHERE integration_id = $1";
+        let late = with_pool!(self, |pool| {
+            sqlx::query_as::<_, (i64, Option<String>)>(LATE)
+                .bind(run_id)
+                .fetch_optional(pool)
+                .await?
+        });
+        let Some((integration_id, Some(late))) = late else {
+            return Ok(());
+        };
+        let late: Vec<i64> = late.split(',').filter_map(|id| id.parse().ok()).collect();
+        let rows = with_pool!(self, |pool| {
+            sqlx::query_as::<_, (i64, Vec<u8>)>(SUBJECTS)
+                .bind(integration_id)
+                .fetch_all(pool)
+                .await?
+        });
+        let mut subjects = Vec::new();
+        for (_, sealed) in rows.into_iter().filter(|(id, _)| late.contains(id)) {
+            // Failing the publish beats publishing an erased person.
+            subjects.push(self.open_subject(integration_id, &sealed)?);
+        }
+        let Unpublish { own, logs, redact } = Unpublish::sql("run_id = $1", "run_id = $1");
+        macro_rules! steps {
+            ($tx:ident) => {{
+                for subject in &subjects {
+                    sqlx::query(sqlx::AssertSqlSafe(own.clone()))
+                        .bind(run_id)
+                        .bind(&subject.account_id)
+                        .execute(&mut *$tx)
+                        .await?;
+                    for id in &subject.identifiers {
+                        sqlx::query(sqlx::AssertSqlSafe(logs.clone()))
+                            .bind(run_id)
+                            .bind(id)
+                            .execute(&mut *$tx)
+                            .await?;
+                        sqlx::query(sqlx::AssertSqlSafe(redact.clone()))
+                            .bind(run_id)
+                            .bind(id)
+                            .execute(&mut *$tx)
+                            .await?;
+                    }
+                }
+            }};
+        }
+        match &self.db {
+            Db::Sqlite(pool) => {
+                let mut conn = pool.acquire().await?;
+                // As in `erase_person`: the deleted bytes are zeroed, not left in free pages.
+                sqlx::query("PRAGMA secure_delete = ON")
+                    .execute(&mut *conn)
+                    .await?;
+                {
+                    let mut tx =
+                        sqlx::Connection::begin_with(&mut *conn, "BEGIN IMMEDIATE").await?;
+                    steps!(tx);
+                    tx.commit().await?;
+                }
+                sqlx::query("PRAGMA secure_delete = OFF")
+                    .execute(&mut *conn)
+                    .await?;
+            }
+            Db::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                steps!(tx);
+                tx.commit().await?;
+            }
+        }
+        tracing::info!(
+            run_id,
+            people = subjects.len(),
+            "People erased while the run was staging were erased from it."
+        );
+        Ok(())
+    }
+
+    /// The identifiers sealed in an `erased_subjects` row; failing beats silently bringing
+    /// an erased person back.
+    fn open_subject(
+        &self,
+        integration_id: i64,
+        sealed: &[u8],
+    ) -> Result<SealedSubject, StoreError> {
+        self.sealer
+            .open_bytes(&subject_aad(integration_id), sealed)
+            .and_then(|plain| serde_json::from_slice::<SealedSubject>(&plain).ok())
+            .ok_or_else(|| {
+                StoreError::corrupt(
+                    "erased subjects",
+                    "a row cannot be opened with this master key; restore the key it was sealed with",
+                )
+            })
+    }
+
     /// `records` without what they say about people erased from the run's integration:
     /// their own records and any log event naming them are dropped, other records naming
     /// them are redacted to `[erased]` (as [`Store::erase_person`] does). Borrowed as is when
@@ -619,18 +756,7 @@ impl Store {
         }
         let mut subjects = Vec::with_capacity(rows.len());
         for (integration_id, sealed) in rows {
-            // Failing the sync beats silently bringing an erased person back.
-            let subject = self
-                .sealer
-                .open_bytes(&subject_aad(integration_id), &sealed)
-                .and_then(|plain| serde_json::from_slice::<SealedSubject>(&plain).ok())
-                .ok_or_else(|| {
-                    StoreError::corrupt(
-                        "erased subjects",
-                        "a row cannot be opened with this master key; restore the key it was sealed with",
-                    )
-                })?;
-            subjects.push(subject);
+            subjects.push(self.open_subject(integration_id, &sealed)?);
         }
         let mut out = Vec::with_capacity(records.len());
         'records: for record in records {

@@ -422,6 +422,8 @@ impl Store {
              WHERE integration_id = $1 AND id <> $2 AND status <> 'running')";
         let report =
             serde_json::to_string(report).map_err(|e| StoreError::corrupt("sync report", e))?;
+        // Every batch is written by now (publishing is the end of staging).
+        self.erase_late(run_id).await?;
         in_tx!(self, |tx| {
             let state = sqlx::query_as::<_, RunState>(RUN_STATE)
                 .bind(run_id)

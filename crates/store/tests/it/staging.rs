@@ -1,14 +1,20 @@
-//! Staging a run through `Staging`: what it holds until a commit, and the commits it
-//! makes by itself.
+//! Staging a run through `Staging`: what it holds until a commit, the commits it makes by
+//! itself, and a person erased while a run stages.
 
 use std::time::Duration;
 
 use serde_json::json;
+use steward_model::{Group, LogEvent, Record, Resource};
 use steward_store::testing::test_store;
+use steward_store::{EmailHash, Erasure, NewPrivacyRequest, RequestKind, ResourceOutcome, Store};
 
-use crate::support::{add, group, t};
+use crate::support::{add, group, membership, t};
 
 const STALE: Duration = Duration::from_secs(60);
+
+fn complete(count: u64) -> ResourceOutcome {
+    ResourceOutcome::Complete { count }
+}
 
 #[tokio::test]
 async fn what_staging_wrote_is_kept_only_once_committed() {
@@ -72,4 +78,107 @@ async fn staging_is_refused_once_the_run_ended() {
     let err = staging.write(&batch).await.unwrap_err();
     assert!(err.to_string().contains("failed"), "{err}");
     assert_eq!(store.run_rows(run).await.unwrap(), 0);
+}
+
+async fn erase(store: &Store, integration_id: i64, account_id: &str, email: &str) {
+    let request_id = store
+        .create_privacy_request(&NewPrivacyRequest {
+            kind: RequestKind::Deletion,
+            requested_by: "test".into(),
+            requested_at: t(11),
+            dry_run: false,
+            subject: EmailHash::new(email),
+        })
+        .await
+        .unwrap();
+    store
+        .erase_person(&Erasure {
+            integration_id,
+            account_id,
+            identifiers: &[email.to_string()],
+            request_id,
+            email,
+            at: t(11),
+        })
+        .await
+        .unwrap();
+}
+
+/// A batch is encoded (and erased people left out) before it is written. A person erased in
+/// between is in that batch: the run must still not publish them.
+#[tokio::test]
+async fn a_person_erased_while_the_run_stages_is_not_published_with_it() {
+    let (store, _dir) = test_store().await;
+    let a = add(&store, "a").await;
+    let run = store.begin_run(a.id, t(10), STALE).await.unwrap();
+    let owned = Record::Group(Group {
+        id: "00g2".into(),
+        name: "Owned".into(),
+        description: Some("Owner: pat@example.com".into()),
+        group_type: "OKTA_GROUP".into(),
+        raw: steward_model::raw_json!({"id": "00g2", "owner": "pat@example.com"}),
+    });
+    let login = Record::LogEvent(LogEvent {
+        id: "ev-pat".into(),
+        published: t(0),
+        event_type: "user.session.start".into(),
+        actor_id: Some("00u9".into()),
+        actor_alternate_id: Some("pat@example.com".into()),
+        target_ids: vec![],
+        outcome: Some("SUCCESS".into()),
+        raw: steward_model::raw_json!({"uuid": "ev-pat"}),
+    });
+    let encoded_before = store
+        .encode_batch(
+            run,
+            vec![
+                group("00g1"),
+                owned,
+                membership("00g1", "00u1"),
+                membership("00g1", "00u9"),
+                login,
+            ],
+        )
+        .await
+        .unwrap();
+
+    erase(&store, a.id, "00u9", "pat@example.com").await;
+
+    let mut staging = store.begin_staging(run);
+    staging.write(&encoded_before).await.unwrap();
+    staging.commit().await.unwrap();
+    drop(staging);
+    for (resource, n) in [
+        (Resource::Groups, 2),
+        (Resource::Memberships, 2),
+        (Resource::LogEvents, 1),
+    ] {
+        store
+            .mark_resource(run, resource, &complete(n))
+            .await
+            .unwrap();
+    }
+    store.publish_run(run, &json!({}), t(12)).await.unwrap();
+
+    let memberships = store
+        .snapshot_records(a.id, Resource::Memberships)
+        .await
+        .unwrap();
+    assert_eq!(memberships, vec![membership("00g1", "00u1")]);
+    let groups = serde_json::to_string(
+        &store
+            .snapshot_records(a.id, Resource::Groups)
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    assert!(!groups.contains("pat@example.com"), "{groups}");
+    assert!(groups.contains("Owner: [erased]"), "{groups}");
+    assert!(
+        store
+            .snapshot_records(a.id, Resource::LogEvents)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }

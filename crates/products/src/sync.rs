@@ -12,7 +12,9 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use steward_connectors::{Connector, SyncEvent, SyncOptions, SyncReport};
 use steward_model::{Record, Resource};
-use steward_store::{Integration, ResourceOutcome, StagedBatch, Staging, Store, StoreError};
+use steward_store::{
+    ErasedPeople, Integration, ResourceOutcome, StagedBatch, Staging, Store, StoreError,
+};
 use tokio::sync::mpsc;
 
 use crate::Clock;
@@ -281,7 +283,11 @@ async fn consume(
 ) -> Result<Consumed, StoreError> {
     let mut state = Consumed::default();
     let mut buffer: Vec<Record> = Vec::with_capacity(STAGE_BATCH);
-    let mut pipe = Pipeline::new(store.begin_staging(run_id));
+    // Read once here, so encoding never waits on the store inside an open staging
+    // transaction; people erased from now on are noted on the run and erased from it
+    // before it is published.
+    let erased = store.erased_people(run_id).await?;
+    let mut pipe = Pipeline::new(store.begin_staging(run_id), erased);
     loop {
         let event = match rx.try_recv() {
             Ok(event) => Some(event),
@@ -307,7 +313,7 @@ async fn consume(
                 buffer.extend(records);
                 if buffer.len() >= STAGE_BATCH {
                     let records = std::mem::replace(&mut buffer, Vec::with_capacity(STAGE_BATCH));
-                    pipe.push(store, run_id, records).await?;
+                    pipe.push(records).await?;
                 }
             }
             // The other events write outside the staging transaction, so it commits first
@@ -347,8 +353,7 @@ async fn consume(
         }
     }
     if !buffer.is_empty() {
-        pipe.push(store, run_id, std::mem::take(&mut buffer))
-            .await?;
+        pipe.push(std::mem::take(&mut buffer)).await?;
     }
     pipe.finish().await?;
     tracing::debug!(
@@ -369,29 +374,27 @@ struct Pipeline {
     encoding: VecDeque<AbortOnDrop<Result<StagedBatch, StoreError>>>,
     /// Writes each serialised batch as soon as it is ready; many batches share a commit.
     writer: Staging,
+    /// People erased from the integration, left out of every batch.
+    erased: ErasedPeople,
     /// Time spent writing and committing (the consumer's share of the run), for diagnostics.
     staging: Duration,
 }
 
 impl Pipeline {
-    fn new(writer: Staging) -> Pipeline {
+    fn new(writer: Staging, erased: ErasedPeople) -> Pipeline {
         Pipeline {
             encoding: VecDeque::new(),
             writer,
+            erased,
             staging: Duration::ZERO,
         }
     }
 
-    async fn push(
-        &mut self,
-        store: &Store,
-        run_id: i64,
-        records: Vec<Record>,
-    ) -> Result<(), StoreError> {
-        let store2 = store.clone();
+    async fn push(&mut self, records: Vec<Record>) -> Result<(), StoreError> {
+        let erased = self.erased.clone();
         self.encoding
             .push_back(AbortOnDrop(tokio::spawn(async move {
-                store2.encode_batch(run_id, records).await
+                StagedBatch::new(&records, &erased)
             })));
         // Write what is already encoded; wait for the oldest only when too many are pending.
         while let Some(front) = self.encoding.front() {
@@ -407,12 +410,6 @@ impl Pipeline {
         let Some(mut next) = self.encoding.pop_front() else {
             return Ok(());
         };
-        // Never wait for an encode inside an open staging transaction: encoding reads the
-        // store (erased people) on a pooled connection, and while the transaction holds
-        // SQLite's write lock those connections may all be waiting for it.
-        if !next.0.is_finished() {
-            self.commit().await?;
-        }
         let batch = match (&mut next.0).await {
             Ok(encoded) => encoded?,
             // Only a panic or abort ends an encode task early; a batch must never go missing.

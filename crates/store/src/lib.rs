@@ -52,8 +52,8 @@ pub use inventory::{
 pub use jobs::{Enqueued, Frequency, JobEnd, MAX_ATTEMPTS, SyncJob, SyncSchedule};
 pub use key::MasterKey;
 pub use requests::{
-    EmailHash, Erased, Erasure, NewPrivacyRequest, NewReceipt, PrivacyRequest, PrivacyRequestEvent,
-    Receipt, RequestKind,
+    EmailHash, Erased, ErasedPeople, Erasure, NewPrivacyRequest, NewReceipt, PrivacyRequest,
+    PrivacyRequestEvent, Receipt, RequestKind,
 };
 pub use review_reminders::{ReviewReminder, ReviewerPending};
 pub use reviews::{

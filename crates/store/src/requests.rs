@@ -13,6 +13,7 @@
 //! syncs read back about them (Okta keeps their deactivation and deletion events).
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use rand::RngCore as _;
@@ -734,15 +735,10 @@ impl Store {
             })
     }
 
-    /// `records` without what they say about people erased from the run's integration:
-    /// their own records and any log event naming them are dropped, other records naming
-    /// them are redacted to `[erased]` (as [`Store::erase_person`] does). Borrowed as is when
-    /// nobody was erased from the integration (one indexed query).
-    pub(crate) async fn without_erased<'r>(
-        &self,
-        run_id: i64,
-        records: &'r [Record],
-    ) -> Result<Cow<'r, [Record]>, StoreError> {
+    /// The people erased from the run's integration, read once when its staging begins
+    /// (one indexed query). A person erased later, while the run is running, is noted on the
+    /// run and erased from it before it is published ([`Store::erase_late`]).
+    pub async fn erased_people(&self, run_id: i64) -> Result<ErasedPeople, StoreError> {
         const SQL: &str = "SELECT s.integration_id, s.sealed_identifiers FROM erased_subjects s \
              JOIN sync_runs r ON r.integration_id = s.integration_id WHERE r.id = $1 ORDER BY s.id";
         let rows = with_pool!(self, |pool| {
@@ -751,12 +747,40 @@ impl Store {
                 .fetch_all(pool)
                 .await?
         });
-        if rows.is_empty() || records.is_empty() {
-            return Ok(Cow::Borrowed(records));
-        }
         let mut subjects = Vec::with_capacity(rows.len());
         for (integration_id, sealed) in rows {
+            // Failing the sync beats silently bringing an erased person back.
             subjects.push(self.open_subject(integration_id, &sealed)?);
+        }
+        Ok(ErasedPeople {
+            subjects: Arc::new(subjects),
+        })
+    }
+}
+
+/// People erased from an integration (see [`Store::erased_people`]), to leave out of what a
+/// sync stages. Cheap to clone; its `Debug` shows how many, never who.
+#[derive(Clone, Default)]
+pub struct ErasedPeople {
+    subjects: Arc<Vec<SealedSubject>>,
+}
+
+impl std::fmt::Debug for ErasedPeople {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ErasedPeople")
+            .field("count", &self.subjects.len())
+            .finish()
+    }
+}
+
+impl ErasedPeople {
+    /// `records` without what they say about these people: their own records and any log
+    /// event naming them are dropped, other records naming them are redacted to `[erased]`
+    /// (as [`Store::erase_person`] does). Borrowed as is when nobody was erased.
+    pub(crate) fn apply<'r>(&self, records: &'r [Record]) -> Result<Cow<'r, [Record]>, StoreError> {
+        let subjects = &self.subjects;
+        if subjects.is_empty() || records.is_empty() {
+            return Ok(Cow::Borrowed(records));
         }
         let mut out = Vec::with_capacity(records.len());
         'records: for record in records {
@@ -764,7 +788,7 @@ impl Store {
                 .map_err(|e| StoreError::corrupt(format!("a {} record", record.resource()), e))?;
             let lower = text.to_ascii_lowercase();
             let mut redacted: Option<String> = None;
-            for s in &subjects {
+            for s in subjects.iter() {
                 let named = s
                     .identifiers
                     .iter()

@@ -12,6 +12,7 @@ use sqlx::QueryBuilder;
 use steward_model::{Record, Resource};
 
 use crate::error::is_unique_violation;
+use crate::requests::ErasedPeople;
 use crate::snapshot::Encoded;
 use crate::{Store, StoreError, in_tx, to_i64, to_u64, with_pool};
 
@@ -63,7 +64,7 @@ fn running(run_id: i64, state: Option<RunState>) -> Result<(i64, DateTime<Utc>),
 /// records), so an encoded batch is one statement per table.
 const ROWS_PER_INSERT: usize = 2000;
 
-/// Records serialised for staging (see [`Store::encode_batch`]); opaque.
+/// Records serialised for staging (see [`StagedBatch::new`]); opaque.
 #[derive(Debug, Default)]
 pub struct StagedBatch {
     /// Every row's stored data, back to back: one allocation per batch instead of one
@@ -76,6 +77,15 @@ pub struct StagedBatch {
 }
 
 impl StagedBatch {
+    /// Serialise records for [`Staging::write`]: leaves out what they say about `erased`
+    /// people (see `requests.rs`) and dedups System Log events by key. CPU only: it touches
+    /// no database, so it runs on any thread while another batch is being written (inside
+    /// an open staging transaction too).
+    pub fn new(records: &[Record], erased: &ErasedPeople) -> Result<StagedBatch, StoreError> {
+        // Erased people must not come back with the next sync.
+        Self::encode(&erased.apply(records)?)
+    }
+
     fn encode(records: &[Record]) -> Result<StagedBatch, StoreError> {
         let mut rows = Vec::with_capacity(records.len());
         let mut log_rows = Vec::new();
@@ -244,39 +254,17 @@ impl Store {
     /// Stage records into the run (invisible until it is published). A record whose truth
     /// key is already staged in this run is ignored: truth is a set.
     ///
-    /// The same as [`Store::encode_batch`], then [`Staging::write`] and [`Staging::commit`];
-    /// a bulk sync calls those itself, so batches are serialised on other threads while one
-    /// is written, and many batches share a commit.
+    /// The same as [`Store::erased_people`], [`StagedBatch::new`], then [`Staging::write`]
+    /// and [`Staging::commit`]; a bulk sync calls those itself, so batches are serialised on
+    /// other threads while one is written, and many batches share a commit.
     pub async fn stage(&self, run_id: i64, records: &[Record]) -> Result<(), StoreError> {
         if records.is_empty() {
             return Ok(());
         }
-        let batch = self.encode_records(run_id, records).await?;
+        let batch = StagedBatch::new(records, &self.erased_people(run_id).await?)?;
         let mut staging = self.begin_staging(run_id);
         staging.write(&batch).await?;
         staging.commit().await
-    }
-
-    /// Serialise records for [`Staging::write`]: leaves out erased people (see
-    /// `requests.rs`) and dedups System Log events by key. CPU-bound apart from one small
-    /// read of the erased subjects; it takes no write lock, so it can run on any task
-    /// while another batch is being written.
-    pub async fn encode_batch(
-        &self,
-        run_id: i64,
-        records: Vec<Record>,
-    ) -> Result<StagedBatch, StoreError> {
-        self.encode_records(run_id, &records).await
-    }
-
-    async fn encode_records(
-        &self,
-        run_id: i64,
-        records: &[Record],
-    ) -> Result<StagedBatch, StoreError> {
-        // Erased people must not come back with the next sync (see `requests.rs`).
-        let records: &[Record] = &self.without_erased(run_id, records).await?;
-        StagedBatch::encode(records)
     }
 
     /// A writer of encoded batches into the run (see [`Staging`]). It touches the database
@@ -653,8 +641,9 @@ const ROWS_PER_COMMIT: usize = 24_000;
 ///
 /// On SQLite the open transaction holds the write lock, so a caller commits before it
 /// writes anything else to the store (a resource's outcome) and before it waits for more
-/// records, where the lock would otherwise be held for nothing. Dropped uncommitted, it
-/// rolls back what it wrote since the last commit.
+/// records, where the lock would otherwise be held for nothing; nothing it waits for inside
+/// the transaction may need the store (encoding, [`StagedBatch::new`], does not). Dropped
+/// uncommitted, it rolls back what it wrote since the last commit.
 pub struct Staging {
     store: Store,
     run_id: i64,

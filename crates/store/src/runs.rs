@@ -275,6 +275,8 @@ impl Store {
             run_id,
             open: None,
             rows: 0,
+            opened: None,
+            max_open: MAX_OPEN,
             commits: 0,
         }
     }
@@ -631,8 +633,16 @@ impl Store {
 /// In a quiet period, interleaved: 10.8-11.1 s a sync against 11.4-12.4 s.
 const ROWS_PER_COMMIT: usize = 24_000;
 
+/// How long a staging transaction stays open before it commits by itself at its next write
+/// (see [`Staging`]): on SQLite it holds the write lock, which a heartbeat, another sync's
+/// outcome or an admin's change waits for. A paced sync brings rows slowly but steadily, so
+/// without this bound one transaction could hold the lock for many seconds. An unpaced
+/// 1M-record sync takes ~0.2 s for 24,000 rows, so the bound rarely cuts a commit short there.
+const MAX_OPEN: Duration = Duration::from_secs(1);
+
 /// Writes encoded batches into a sync run, holding one transaction open across batches
-/// until [`Staging::commit`], or until it has taken [`ROWS_PER_COMMIT`] rows.
+/// until [`Staging::commit`], or until it has taken [`ROWS_PER_COMMIT`] rows or been open
+/// for [`MAX_OPEN`].
 ///
 /// Why: each commit writes every page it dirtied to the WAL, and the snapshot's key index
 /// (record and System Log keys arrive in random order) is dirtied all over by every batch;
@@ -650,6 +660,10 @@ pub struct Staging {
     open: Option<OpenStaging>,
     /// Rows written since the last commit.
     rows: usize,
+    /// When the open transaction began.
+    opened: Option<std::time::Instant>,
+    /// [`MAX_OPEN`] unless set with [`Staging::max_open`].
+    max_open: Duration,
     /// Commits so far, for diagnostics.
     commits: u64,
 }
@@ -673,8 +687,9 @@ impl std::fmt::Debug for Staging {
 
 impl Staging {
     /// Write one encoded batch into the run; refused unless the run is still running.
-    /// Commits by itself once the transaction holds [`ROWS_PER_COMMIT`] rows. After an
-    /// error, what was written since the last commit is rolled back.
+    /// Commits by itself once the transaction holds [`ROWS_PER_COMMIT`] rows or has been
+    /// open for [`MAX_OPEN`]. After an error, what was written since the last commit is
+    /// rolled back.
     pub async fn write(&mut self, batch: &StagedBatch) -> Result<(), StoreError> {
         if batch.is_empty() {
             return Ok(());
@@ -683,11 +698,13 @@ impl Staging {
         if result.is_err() {
             // Dropping the transaction rolls it back.
             self.open = None;
+            self.opened = None;
             self.rows = 0;
             return result;
         }
         self.rows += batch.len();
-        if self.rows >= ROWS_PER_COMMIT {
+        let held = self.opened.map(|t| t.elapsed()).unwrap_or_default();
+        if self.rows >= ROWS_PER_COMMIT || held >= self.max_open {
             self.commit().await?;
         }
         Ok(())
@@ -696,6 +713,7 @@ impl Staging {
     /// Commit what was written since the last commit (nothing to do when nothing was).
     pub async fn commit(&mut self) -> Result<(), StoreError> {
         self.rows = 0;
+        self.opened = None;
         let Some(open) = self.open.take() else {
             return Ok(());
         };
@@ -708,6 +726,13 @@ impl Staging {
         }
         self.commits += 1;
         Ok(())
+    }
+
+    /// Commit by itself at the first write after the transaction has been open for `d`
+    /// instead of [`MAX_OPEN`].
+    pub fn max_open(mut self, d: Duration) -> Staging {
+        self.max_open = d;
+        self
     }
 
     /// Commits made so far.
@@ -746,7 +771,11 @@ impl Staging {
         let run_id = self.run_id;
         let open = match self.open.take() {
             Some(open) => open,
-            None => self.begin().await?,
+            None => {
+                let open = self.begin().await?;
+                self.opened = Some(std::time::Instant::now());
+                open
+            }
         };
         // The same rows on every backend; `$tx` is the transaction to write in. `$or_ignore`
         // (SQLite): `INSERT OR IGNORE` instead of `ON CONFLICT`. A multi-row statement that

@@ -53,7 +53,8 @@ async fn a_long_staging_transaction_commits_by_itself() {
     let (store, _dir) = test_store().await;
     let a = add(&store, "a").await;
     let run = store.begin_run(a.id, t(10), STALE).await.unwrap();
-    let mut staging = store.begin_staging(run);
+    // Rows alone decide here, however slow the machine.
+    let mut staging = store.begin_staging(run).max_open(Duration::from_secs(3600));
     // 30 batches of 1,000: more than one transaction's worth of rows (24,000), never committed
     // by the caller. The write lock is held for a bounded number of rows, not for the run.
     for b in 0..30 {
@@ -185,4 +186,28 @@ async fn a_person_erased_while_the_run_stages_is_not_published_with_it() {
             .unwrap()
             .is_empty()
     );
+}
+
+#[tokio::test]
+async fn a_staging_transaction_open_too_long_commits_at_its_next_write() {
+    let (store, _dir) = test_store().await;
+    let a = add(&store, "a").await;
+    let run = store.begin_run(a.id, t(10), STALE).await.unwrap();
+    let mut staging = store
+        .begin_staging(run)
+        .max_open(Duration::from_millis(200));
+    // A paced sync: few rows, slowly. The write lock must not be held for the whole run.
+    staging
+        .write(&encode(&store, run, vec![group("00g1")]).await)
+        .await
+        .unwrap();
+    assert_eq!(staging.commits(), 0);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    staging
+        .write(&encode(&store, run, vec![group("00g2")]).await)
+        .await
+        .unwrap();
+    assert_eq!(staging.commits(), 1);
+    drop(staging);
+    assert_eq!(store.run_rows(run).await.unwrap(), 2);
 }

@@ -274,8 +274,6 @@ impl Store {
             store: self.clone(),
             run_id,
             open: None,
-            rows: 0,
-            opened: None,
             max_open: MAX_OPEN,
             commits: 0,
         }
@@ -659,21 +657,28 @@ const MAX_OPEN: Duration = Duration::from_millis(500);
 pub struct Staging {
     store: Store,
     run_id: i64,
+    /// The transaction written since the last commit, if any.
     open: Option<OpenStaging>,
-    /// Rows written since the last commit.
-    rows: usize,
-    /// When the open transaction began.
-    opened: Option<std::time::Instant>,
     /// [`MAX_OPEN`] unless set with [`Staging::max_open`].
     max_open: Duration,
     /// Commits so far, for diagnostics.
     commits: u64,
 }
 
-/// A staging transaction and the run's integration, read when it began.
-enum OpenStaging {
-    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>, i64),
-    Postgres(sqlx::Transaction<'static, sqlx::Postgres>, i64),
+/// An open staging transaction: everything about it goes with it when it commits or is
+/// dropped.
+struct OpenStaging {
+    tx: StagingTx,
+    /// The run's integration, read when the transaction began.
+    integration_id: i64,
+    since: std::time::Instant,
+    /// Rows written in it.
+    rows: usize,
+}
+
+enum StagingTx {
+    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
 }
 
 impl std::fmt::Debug for Staging {
@@ -681,7 +686,7 @@ impl std::fmt::Debug for Staging {
         f.debug_struct("Staging")
             .field("run_id", &self.run_id)
             .field("open", &self.open.is_some())
-            .field("rows", &self.rows)
+            .field("rows", &self.open.as_ref().map_or(0, |o| o.rows))
             .field("commits", &self.commits)
             .finish()
     }
@@ -696,17 +701,16 @@ impl Staging {
         if batch.is_empty() {
             return Ok(());
         }
-        let result = self.write_rows(batch).await;
-        if result.is_err() {
+        if let Err(e) = self.write_rows(batch).await {
             // Dropping the transaction rolls it back.
             self.open = None;
-            self.opened = None;
-            self.rows = 0;
-            return result;
+            return Err(e);
         }
-        self.rows += batch.len();
-        let held = self.opened.map(|t| t.elapsed()).unwrap_or_default();
-        if self.rows >= ROWS_PER_COMMIT || held >= self.max_open {
+        let due = self
+            .open
+            .as_ref()
+            .is_some_and(|o| o.rows >= ROWS_PER_COMMIT || o.since.elapsed() >= self.max_open);
+        if due {
             self.commit().await?;
         }
         Ok(())
@@ -714,17 +718,15 @@ impl Staging {
 
     /// Commit what was written since the last commit (nothing to do when nothing was).
     pub async fn commit(&mut self) -> Result<(), StoreError> {
-        self.rows = 0;
-        self.opened = None;
         let Some(open) = self.open.take() else {
             return Ok(());
         };
-        match open {
-            OpenStaging::Sqlite(tx, _) => {
+        match open.tx {
+            StagingTx::Sqlite(tx) => {
                 tx.commit().await?;
                 self.store.checkpoint_beside();
             }
-            OpenStaging::Postgres(tx, _) => tx.commit().await?,
+            StagingTx::Postgres(tx) => tx.commit().await?,
         }
         self.commits += 1;
         Ok(())
@@ -755,17 +757,23 @@ impl Staging {
                 running(run_id, state)?.0
             }};
         }
-        Ok(match (&self.store.staging, &self.store.db) {
+        let (tx, integration_id) = match (&self.store.staging, &self.store.db) {
             (Some(pool), _) | (None, crate::Db::Sqlite(pool)) => {
                 let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
                 let integration_id = integration_of_running!(tx);
-                OpenStaging::Sqlite(tx, integration_id)
+                (StagingTx::Sqlite(tx), integration_id)
             }
             (None, crate::Db::Postgres(pool)) => {
                 let mut tx = pool.begin().await?;
                 let integration_id = integration_of_running!(tx);
-                OpenStaging::Postgres(tx, integration_id)
+                (StagingTx::Postgres(tx), integration_id)
             }
+        };
+        Ok(OpenStaging {
+            tx,
+            integration_id,
+            since: std::time::Instant::now(),
+            rows: 0,
         })
     }
 
@@ -773,11 +781,7 @@ impl Staging {
         let run_id = self.run_id;
         let open = match self.open.take() {
             Some(open) => open,
-            None => {
-                let open = self.begin().await?;
-                self.opened = Some(std::time::Instant::now());
-                open
-            }
+            None => self.begin().await?,
         };
         // The same rows on every backend; `$tx` is the transaction to write in. `$or_ignore`
         // (SQLite): `INSERT OR IGNORE` instead of `ON CONFLICT`. A multi-row statement that
@@ -852,16 +856,17 @@ impl Staging {
             }};
         }
         let open = self.open.insert(open);
-        match open {
-            OpenStaging::Sqlite(tx, integration_id) => {
+        match &mut open.tx {
+            StagingTx::Sqlite(tx) => {
                 let conn = &mut **tx;
-                write!(conn, *integration_id, true)
+                write!(conn, open.integration_id, true)
             }
-            OpenStaging::Postgres(tx, integration_id) => {
+            StagingTx::Postgres(tx) => {
                 let conn = &mut **tx;
-                write!(conn, *integration_id, false)
+                write!(conn, open.integration_id, false)
             }
         }
+        open.rows += batch.len();
         Ok(())
     }
 }

@@ -325,6 +325,38 @@ fn receipt_from(row: ReceiptRow) -> Result<Receipt, StoreError> {
 const RECEIPT_COLUMNS: &str = "SELECT id, request_id, kind, email_hash, salt, integrations, outcome, requested_at, completed_at FROM privacy_receipts";
 
 /// Records of the integration's runs (every run, not only the current one).
+/// Run the [`Unpublish`] statements `$sql` in `$tx` for one person, in the scope that `$scope`
+/// binds as `$1`: their own records by `$account_id`, then the log events and other records
+/// naming each of `$ids`. Evaluates to `(records deleted, log events deleted, records
+/// redacted)`. Compiled once per backend, like the transactions it runs in.
+macro_rules! unpublish {
+    ($tx:ident, $sql:expr, $scope:expr, $account_id:expr, $ids:expr) => {{
+        let sql: &Unpublish = $sql;
+        let own = sqlx::query(sqlx::AssertSqlSafe(sql.own.clone()))
+            .bind($scope)
+            .bind($account_id)
+            .execute(&mut *$tx)
+            .await?
+            .rows_affected();
+        let (mut logs, mut redacted) = (0, 0);
+        for id in $ids {
+            logs += sqlx::query(sqlx::AssertSqlSafe(sql.logs.clone()))
+                .bind($scope)
+                .bind(id)
+                .execute(&mut *$tx)
+                .await?
+                .rows_affected();
+            redacted += sqlx::query(sqlx::AssertSqlSafe(sql.redact.clone()))
+                .bind($scope)
+                .bind(id)
+                .execute(&mut *$tx)
+                .await?
+                .rows_affected();
+        }
+        (own, logs, redacted)
+    }};
+}
+
 const IN_RUNS: &str = "run_id IN (SELECT id FROM sync_runs WHERE integration_id = $1)";
 
 impl Store {
@@ -492,7 +524,7 @@ impl Store {
     /// is gone from the files, not only from the tables.
     pub async fn erase_person(&self, e: &Erasure<'_>) -> Result<Erased, StoreError> {
         let (integration_id, account_id) = (e.integration_id, e.account_id);
-        let Unpublish { own, logs, redact } = Unpublish::sql(IN_RUNS, "integration_id = $1");
+        let unpublish = Unpublish::sql(IN_RUNS, "integration_id = $1");
         // An app's admins are listed by login; the change history repeats old and new lists.
         const INVENTORY: [&str; 3] = [
             "UPDATE inventory_items SET admins = REPLACE(admins, $2, '[erased]') \
@@ -527,27 +559,12 @@ impl Store {
         let mut erased = Erased::default();
         macro_rules! steps {
             ($tx:ident) => {{
-                erased.records += sqlx::query(sqlx::AssertSqlSafe(own.clone()))
-                    .bind(integration_id)
-                    .bind(account_id)
-                    .execute(&mut *$tx)
-                    .await?
-                    .rows_affected();
+                let (records, log_events, redacted) =
+                    unpublish!($tx, &unpublish, integration_id, account_id, &ids);
+                erased.records += records;
+                erased.log_events += log_events;
+                erased.redacted += redacted;
                 for id in &ids {
-                    erased.log_events += sqlx::query(sqlx::AssertSqlSafe(logs.clone()))
-                        .bind(integration_id)
-                        .bind(id)
-                        .execute(&mut *$tx)
-                        .await?
-                        .rows_affected();
-                }
-                for id in &ids {
-                    erased.redacted += sqlx::query(sqlx::AssertSqlSafe(redact.clone()))
-                        .bind(integration_id)
-                        .bind(id)
-                        .execute(&mut *$tx)
-                        .await?
-                        .rows_affected();
                     for sql in INVENTORY {
                         erased.inventory += sqlx::query(sql)
                             .bind(integration_id)
@@ -662,27 +679,11 @@ impl Store {
             // Failing the publish beats publishing an erased person.
             subjects.push(self.open_subject(integration_id, &sealed)?);
         }
-        let Unpublish { own, logs, redact } = Unpublish::sql("run_id = $1", "run_id = $1");
+        let sql = Unpublish::sql("run_id = $1", "run_id = $1");
         macro_rules! steps {
             ($tx:ident) => {{
                 for subject in &subjects {
-                    sqlx::query(sqlx::AssertSqlSafe(own.clone()))
-                        .bind(run_id)
-                        .bind(&subject.account_id)
-                        .execute(&mut *$tx)
-                        .await?;
-                    for id in &subject.identifiers {
-                        sqlx::query(sqlx::AssertSqlSafe(logs.clone()))
-                            .bind(run_id)
-                            .bind(id)
-                            .execute(&mut *$tx)
-                            .await?;
-                        sqlx::query(sqlx::AssertSqlSafe(redact.clone()))
-                            .bind(run_id)
-                            .bind(id)
-                            .execute(&mut *$tx)
-                            .await?;
-                    }
+                    unpublish!($tx, &sql, run_id, &subject.account_id, &subject.identifiers);
                 }
             }};
         }

@@ -123,22 +123,6 @@ pub async fn collect(
     ])
 }
 
-/// Projections of stored records: just the fields that decide whether a record is needed.
-#[derive(serde::Deserialize)]
-struct IdRow {
-    id: String,
-}
-
-#[derive(serde::Deserialize)]
-struct AccountRow {
-    account_id: String,
-}
-
-#[derive(serde::Deserialize)]
-struct MembershipRow {
-    group_id: String,
-}
-
 struct Snapshot<'a> {
     store: &'a Store,
     integration_id: i64,
@@ -162,16 +146,16 @@ impl Snapshot<'_> {
         }
     }
 
-    /// The records of `resource` whose projection `T` passes `keep`; only those are decoded
-    /// whole (with `raw`), which keeps 50k users and their factors out of memory.
-    async fn records_where<T: serde::de::DeserializeOwned + Send>(
+    /// The records of `resource` whose truth key passes `keep`; only the keys are walked and
+    /// only those records read, which keeps 50k users and their factors out of memory.
+    async fn records_where_key(
         &self,
         resource: Resource,
-        keep: impl FnMut(&T) -> bool + Send,
+        keep: impl FnMut(&str) -> bool + Send,
     ) -> Result<Vec<Record>, EvidenceError> {
         Ok(self
             .store
-            .snapshot_records_where(self.integration_id, resource, keep)
+            .snapshot_records_where_key(self.integration_id, resource, keep)
             .await?)
     }
 
@@ -345,8 +329,10 @@ async fn admin_review(snapshot: &Snapshot<'_>) -> Result<Computed, EvidenceError
         match snapshot.readable(Resource::Memberships) {
             Ok(()) => {
                 let held = snapshot
-                    .records_where(Resource::Memberships, |m: &MembershipRow| {
-                        group_ids.contains(m.group_id.as_str())
+                    // Membership keys are `group/account`.
+                    .records_where_key(Resource::Memberships, |key| {
+                        key.split_once('/')
+                            .is_some_and(|(group, _)| group_ids.contains(group))
                     })
                     .await?;
                 for r in held {
@@ -408,7 +394,8 @@ async fn admin_review(snapshot: &Snapshot<'_>) -> Result<Computed, EvidenceError
     match &users_readable {
         Ok(()) => {
             let held = snapshot
-                .records_where(Resource::Users, |u: &IdRow| roles.contains_key(&u.id))
+                // A user's key is its id.
+                .records_where_key(Resource::Users, |id| roles.contains_key(id))
                 .await?;
             for r in held {
                 if let Record::Account(a) = r {
@@ -424,8 +411,10 @@ async fn admin_review(snapshot: &Snapshot<'_>) -> Result<Computed, EvidenceError
     match &factors_readable {
         Ok(()) => {
             let held = snapshot
-                .records_where(Resource::Factors, |f: &AccountRow| {
-                    roles.contains_key(&f.account_id)
+                // Factor keys are `account/factor`.
+                .records_where_key(Resource::Factors, |key| {
+                    key.split_once('/')
+                        .is_some_and(|(account, _)| roles.contains_key(account))
                 })
                 .await?;
             for r in held {

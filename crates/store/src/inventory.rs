@@ -290,28 +290,6 @@ impl Store {
         Ok(out)
     }
 
-    /// The whole records of one resource of the current snapshot whose projection `T` passes
-    /// `keep`, in record-key (byte) order. `T` is read from the records' own fields only
-    /// (not `raw`), and only the kept records are read whole: evidence needs the few admins
-    /// among 50k users and their factors, and reading every user whole to pick them cost
-    /// ~0.5 s of a 1M-record sync.
-    pub async fn snapshot_records_where<T: DeserializeOwned + Send>(
-        &self,
-        integration_id: i64,
-        resource: Resource,
-        mut keep: impl FnMut(&T) -> bool + Send,
-    ) -> Result<Vec<steward_model::Record>, StoreError> {
-        let mut kept: Vec<String> = Vec::new();
-        self.heads_keyed(integration_id, resource, None, |key, head: T| {
-            if keep(&head) {
-                kept.push(key.to_string());
-            }
-        })
-        .await?;
-        self.snapshot_records_by_keys(integration_id, resource, &kept)
-            .await
-    }
-
     /// The SQL function that finds a substring: `instr` (SQLite), `strpos` (PostgreSQL).
     pub(crate) fn find_fn(&self) -> &'static str {
         match self.db {

@@ -45,6 +45,8 @@ pub enum FindingsError {
         value: i64,
         rule: &'static str,
     },
+    #[error("the data inventory was not updated with this run, so unused apps were not evaluated")]
+    InventoryNotUpdated,
 }
 
 /// The kinds of finding.
@@ -254,9 +256,22 @@ pub async fn after_sync(
     run_id: i64,
     clock: &dyn Clock,
 ) -> Result<FindingsUpdate, FindingsError> {
+    after_sync_beside_inventory(store, integration, run_id, clock, std::future::ready(true)).await
+}
+
+/// [`after_sync`] started together with the same run's inventory update: everything is read
+/// at once with it, and the inventory items (unused-app findings read their last sign-in)
+/// only once `inventory_updated` resolves, `true` when that update succeeded.
+pub async fn after_sync_beside_inventory(
+    store: &Store,
+    integration: &Integration,
+    run_id: i64,
+    clock: &dyn Clock,
+    inventory_updated: impl Future<Output = bool> + Send,
+) -> Result<FindingsUpdate, FindingsError> {
     let limits = thresholds(store).await?;
     let now = clock.now();
-    let computed = compute(store, integration, limits, now).await?;
+    let computed = compute(store, integration, limits, now, inventory_updated).await?;
     let update = store
         .apply_findings(
             integration.id,
@@ -376,11 +391,12 @@ fn new_finding(
 }
 
 /// Compute (without storing) every finding kind of the integration's current snapshot.
-pub async fn compute(
+async fn compute(
     store: &Store,
     integration: &Integration,
     limits: Thresholds,
     now: DateTime<Utc>,
+    inventory_updated: impl Future<Output = bool> + Send,
 ) -> Result<Computed, FindingsError> {
     if integration.kind != IntegrationKind::Okta {
         return compute_graph(store, integration.id).await;
@@ -462,6 +478,9 @@ pub async fn compute(
         async {
             if !unused_wanted {
                 return Ok(Vec::new());
+            }
+            if !inventory_updated.await {
+                return Err(FindingsError::InventoryNotUpdated);
             }
             Ok(store
                 .inventory_items(&steward_store::InventoryFilter {

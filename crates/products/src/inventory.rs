@@ -82,7 +82,13 @@ pub async fn after_sync(
     run_id: i64,
     clock: &dyn Clock,
 ) -> Result<(), InventoryError> {
-    let status = store.resource_status(integration.id).await?;
+    // The System Log is the longest read (every event's fields are scanned for sign-ins), so
+    // it starts first, beside all the others on a pooled connection of its own; what it
+    // found is dropped when the snapshot's System Log was not readable.
+    let (status, last_sso) = futures::try_join!(
+        async { Ok(store.resource_status(integration.id).await?) },
+        last_sign_ins(store, integration.id),
+    )?;
     let readable: HashSet<Resource> = status
         .iter()
         .filter(|s| s.readable)
@@ -95,7 +101,12 @@ pub async fn after_sync(
         );
         return Ok(());
     }
-    let facts = collect_facts(store, integration.id, &readable).await?;
+    let last_sso = if readable.contains(&Resource::LogEvents) {
+        last_sso
+    } else {
+        HashMap::new()
+    };
+    let facts = collect_facts(store, integration.id, &readable, &last_sso).await?;
     let summary = store
         .apply_inventory_sync(integration.id, run_id, &facts, clock.now())
         .await?;
@@ -109,14 +120,43 @@ pub async fn after_sync(
     Ok(())
 }
 
-/// One pass over each resource of the current snapshot, aggregated per app.
+/// The latest successful sign-in to each target of the System Log's SSO events (apps, and
+/// the users signing in, which no fact reads).
+async fn last_sign_ins(
+    store: &Store,
+    integration_id: i64,
+) -> Result<HashMap<String, DateTime<Utc>>, InventoryError> {
+    let mut last: HashMap<String, DateTime<Utc>> = HashMap::new();
+    store
+        // Only sign-ins to apps count; the rest are left in the database.
+        .snapshot_heads_containing(
+            integration_id,
+            Resource::LogEvents,
+            SSO_NEEDLE,
+            |e: LogRow| {
+                if e.event_type != SSO_EVENT {
+                    return;
+                }
+                for target in e.target_ids {
+                    let at = last.entry(target).or_insert(e.published);
+                    *at = (*at).max(e.published);
+                }
+            },
+        )
+        .await?;
+    Ok(last)
+}
+
+/// One pass over each resource of the current snapshot, aggregated per app; `last_sso` is
+/// each app's last sign-in (see [`last_sign_ins`]).
 async fn collect_facts(
     store: &Store,
     integration_id: i64,
     readable: &HashSet<Resource>,
+    last_sso: &HashMap<String, DateTime<Utc>>,
 ) -> Result<Vec<InventoryFacts>, InventoryError> {
-    // Small resources are read whole; the large ones (users, assignments, the System Log)
-    // only as the few fields needed, which skips every record's `raw` source object.
+    // Small resources are read whole; the large ones (users, assignments) only as the few
+    // fields or keys needed, which skips every record's `raw` source object.
     let read = |r: Resource| async move {
         if readable.contains(&r) {
             store.snapshot_records(integration_id, r).await
@@ -187,7 +227,6 @@ async fn collect_facts(
         users: u64,
         groups: u64,
         departments: BTreeSet<String>,
-        last_sso: Option<DateTime<Utc>>,
     }
     let apps: Vec<steward_model::App> = read(Resource::Apps)
         .await?
@@ -231,33 +270,10 @@ async fn collect_facts(
             })
             .await?;
     }
-    if readable.contains(&Resource::LogEvents) {
-        store
-            // Only sign-ins to apps count; the rest are left in the database.
-            .snapshot_heads_containing(
-                integration_id,
-                Resource::LogEvents,
-                SSO_NEEDLE,
-                |e: LogRow| {
-                    if e.event_type != SSO_EVENT {
-                        return;
-                    }
-                    // Targets are the app and the user; only app ids have an aggregate.
-                    for target in e.target_ids {
-                        if let Some(a) = agg.get_mut(&target)
-                            && a.last_sso.is_none_or(|t| t < e.published)
-                        {
-                            a.last_sso = Some(e.published);
-                        }
-                    }
-                },
-            )
-            .await?;
-    }
-
     let mut facts = Vec::with_capacity(apps.len());
     for app in apps {
         let a = agg.remove(&app.id).unwrap_or_default();
+        let last_sso_at = last_sso.get(&app.id).copied();
         facts.push(InventoryFacts {
             app_id: app.id,
             name: app.name,
@@ -268,7 +284,7 @@ async fn collect_facts(
             assigned_users: a.users,
             assigned_groups: a.groups,
             departments: a.departments.into_iter().collect(),
-            last_sso_at: a.last_sso,
+            last_sso_at,
             admins: admins.clone(),
         });
     }

@@ -167,18 +167,30 @@ pub async fn run(
         elapsed_ms = started.elapsed().as_millis() as u64,
         "Run published; updating products."
     );
-    // Products that follow every snapshot: the inventory staging area and the evidence register.
-    // They read the snapshot apart from each other, so they run at once (each read on its
-    // own pooled connection; writes wait their turn). Both run to the end, never cancelled
-    // half-way, and a failure is reported in this order: inventory, then evidence.
-    let (inventory, evidence) = tokio::join!(
-        product_update(
+    // Products that follow every snapshot: the inventory staging area, the evidence register
+    // and the identity-security findings. They read the snapshot apart from each other, so
+    // they run at once (each read on its own pooled connection; writes wait their turn).
+    // Findings wait for the inventory only where they read it: unused-app findings read the
+    // items it updates, so it tells them when (and whether) it is done. All run to the end,
+    // never cancelled half-way, and a failure is reported in this order: inventory,
+    // evidence, findings.
+    let (inventory_done, inventory_updated) = tokio::sync::oneshot::channel::<()>();
+    let inventory = async {
+        let updated = product_update(
             crate::inventory::after_sync(store, integration, run_id, clock),
             run_id,
             started,
             "the data inventory",
             "Inventory updated.",
-        ),
+        )
+        .await;
+        if updated.is_ok() {
+            let _ = inventory_done.send(());
+        }
+        updated
+    };
+    let (inventory, evidence, findings) = tokio::join!(
+        inventory,
         product_update(
             crate::evidence::after_sync(store, integration, run_id, clock),
             run_id,
@@ -186,18 +198,23 @@ pub async fn run(
             "the evidence register",
             "Evidence updated.",
         ),
+        product_update(
+            crate::findings::after_sync_beside_inventory(
+                store,
+                integration,
+                run_id,
+                clock,
+                async { inventory_updated.await.is_ok() },
+            ),
+            run_id,
+            started,
+            "the identity-security findings",
+            "Findings updated.",
+        ),
     );
     inventory?;
     evidence?;
-    // Findings come after the inventory: unused-app findings read the items it just updated.
-    product_update(
-        crate::findings::after_sync(store, integration, run_id, clock),
-        run_id,
-        started,
-        "the identity-security findings",
-        "Findings updated.",
-    )
-    .await?;
+    findings?;
     let duration_ms = started.elapsed().as_millis() as u64;
     tracing::info!(
         records = consumed.records,

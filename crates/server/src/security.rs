@@ -21,6 +21,7 @@ impl From<FindingsError> for ApiError {
     fn from(e: FindingsError) -> Self {
         match e {
             FindingsError::Store(s) => s.into(),
+            FindingsError::InventoryNotUpdated => ApiError::internal(e),
             FindingsError::UnknownKind { .. } => ApiError::invalid("kind", e.to_string()),
             FindingsError::UnknownThreshold { ref key }
             | FindingsError::BadThreshold { ref key, .. } => {

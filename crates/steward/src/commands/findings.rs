@@ -71,7 +71,7 @@ pub struct ConfigArgs {
 
 fn usage(e: FindingsError) -> anyhow::Error {
     match e {
-        FindingsError::Store(_) => anyhow::Error::new(e),
+        FindingsError::Store(_) | FindingsError::InventoryNotUpdated => anyhow::Error::new(e),
         other => anyhow::Error::new(UsageError(other.to_string())),
     }
 }

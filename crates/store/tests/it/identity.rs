@@ -122,16 +122,18 @@ async fn search_is_a_case_insensitive_substring_of_the_named_fields() {
     records.push(admin("ra1", "00u00005"));
     sync(&store, okta.id, &records, 0).await;
 
-    // Surname, any case; part of an email; the login (stored mixed case); the id.
+    // Surname, any case; part of an email; the login (stored mixed case).
     assert_eq!(ids(&store, Resource::Users, &q("gARCIA")).await.len(), 15);
     assert_eq!(
         ids(&store, Resource::Users, &q("user12.smith@ex")).await,
         vec!["00u00012"]
     );
+    // An id is found whole, as the source spells it; it is not in the trigram index.
     assert_eq!(
         ids(&store, Resource::Users, &q("00u00042")).await,
         vec!["00u00042"]
     );
+    assert!(ids(&store, Resource::Users, &q("u00042")).await.is_empty());
     assert_eq!(
         ids(&store, Resource::Users, &q("alt14@")).await,
         vec!["00u00014"]
@@ -168,7 +170,15 @@ async fn search_is_a_case_insensitive_substring_of_the_named_fields() {
         ids(&store, Resource::Groups, &q("GROUP 00g")).await,
         vec!["00g1"]
     );
+    assert_eq!(
+        ids(&store, Resource::Groups, &q("00g1")).await,
+        vec!["00g1"]
+    );
     assert_eq!(ids(&store, Resource::Apps, &q("sales")).await, vec!["0oa1"]);
+    assert_eq!(
+        ids(&store, Resource::Apps, &q(" 0oa1 ")).await,
+        vec!["0oa1"]
+    );
     // An admin is found by the admin's login.
     assert_eq!(
         ids(&store, Resource::RoleAssignments, &q("user5.garcia")).await,

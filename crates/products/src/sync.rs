@@ -156,7 +156,7 @@ pub async fn run(
         elapsed_ms = started.elapsed().as_millis() as u64,
         "Records staged."
     );
-    store.release_staging_cache().await;
+    store.shrink_staging_cache().await;
     store.index_identity(run_id).await?; // identity search rows turn current with the snapshot
     tracing::debug!(
         elapsed_ms = started.elapsed().as_millis() as u64,

@@ -435,8 +435,7 @@ async fn compute(
     let leaver_wanted =
         gap(Kind::LeaverWithAccess).is_none() || gap(Kind::DormantWithAccess).is_none();
     let mfa_wanted = gap(Kind::AdminWithoutMfa).is_none();
-    let unused_wanted = gap(Kind::UnusedApp).is_none();
-    let (users, roles, membership_keys, app_user_keys, factor_keys, labels, inventory) = futures::try_join!(
+    let (users, roles, membership_keys, app_user_keys, factor_keys, labels) = futures::try_join!(
         // Users (small projection) for everything that names a person.
         async {
             let mut users: HashMap<String, UserRow> = HashMap::new();
@@ -475,20 +474,6 @@ async fn compute(
         // Factor keys are `account/factor`.
         key_list(store, id, Resource::Factors, mfa_wanted),
         app_labels(store, id, leaver_wanted && ok(Resource::Apps)),
-        async {
-            if !unused_wanted {
-                return Ok(Vec::new());
-            }
-            if !inventory_updated.await {
-                return Err(FindingsError::InventoryNotUpdated);
-            }
-            Ok(store
-                .inventory_items(&steward_store::InventoryFilter {
-                    integration_id: Some(id),
-                    triage: None,
-                })
-                .await?)
-        },
     )?;
 
     // Role assignments and the members of role-holding groups.
@@ -728,8 +713,18 @@ async fn compute(
 
     // --- apps without SSO use -------------------------------------------------------------
     if evaluate(Kind::UnusedApp, None) {
-        // The data inventory (updated from this very snapshot just before findings) already
+        // The data inventory (updated from this very snapshot beside findings) already
         // aggregates each app's last SSO event and assignment counts from the System Log.
+        // The kinds above were computed while it was being updated; its items are read now.
+        if !inventory_updated.await {
+            return Err(FindingsError::InventoryNotUpdated);
+        }
+        let inventory = store
+            .inventory_items(&steward_store::InventoryFilter {
+                integration_id: Some(id),
+                triage: None,
+            })
+            .await?;
         let since = now - Duration::days(limits.unused_app_days);
         let mut items: Vec<_> = inventory
             .into_iter()

@@ -83,11 +83,26 @@ pub async fn after_sync(
     clock: &dyn Clock,
 ) -> Result<(), InventoryError> {
     // The System Log is the longest read (every event's fields are scanned for sign-ins), so
-    // it starts first, beside all the others on a pooled connection of its own; what it
-    // found is dropped when the snapshot's System Log was not readable.
+    // it starts first, beside all the others on a pooled connection of its own, and on a
+    // task of its own: its 100k events are decoded on another thread than the rest of the
+    // products' work. What it found is dropped when the snapshot's System Log was not
+    // readable.
+    let mut scan = crate::sync::AbortOnDrop(tokio::spawn({
+        let (store, id) = (store.clone(), integration.id);
+        async move { last_sign_ins(&store, id).await }
+    }));
+    let scanned = async {
+        match (&mut scan.0).await {
+            Ok(found) => found,
+            Err(e) => Err(InventoryError::Store(StoreError::Corrupt {
+                what: "the System Log's sign-ins".into(),
+                reason: format!("their scan stopped: {e}"),
+            })),
+        }
+    };
     let (status, last_sso) = futures::try_join!(
         async { Ok(store.resource_status(integration.id).await?) },
-        last_sign_ins(store, integration.id),
+        scanned,
     )?;
     let readable: HashSet<Resource> = status
         .iter()

@@ -249,7 +249,7 @@ async fn product_update<T, E: std::fmt::Display>(
 }
 
 /// Aborts its task when dropped (a plain `JoinHandle` detaches it).
-struct AbortOnDrop<T = ()>(tokio::task::JoinHandle<T>);
+pub(crate) struct AbortOnDrop<T = ()>(pub(crate) tokio::task::JoinHandle<T>);
 
 impl<T> Drop for AbortOnDrop<T> {
     fn drop(&mut self) {

@@ -324,7 +324,6 @@ fn receipt_from(row: ReceiptRow) -> Result<Receipt, StoreError> {
 
 const RECEIPT_COLUMNS: &str = "SELECT id, request_id, kind, email_hash, salt, integrations, outcome, requested_at, completed_at FROM privacy_receipts";
 
-/// Records of the integration's runs (every run, not only the current one).
 /// Run the [`Unpublish`] statements `$sql` in `$tx` for one person, in the scope that `$scope`
 /// binds as `$1`: their own records by `$account_id`, then the log events and other records
 /// naming each of `$ids`. Evaluates to `(records deleted, log events deleted, records
@@ -357,6 +356,7 @@ macro_rules! unpublish {
     }};
 }
 
+/// Records of the integration's runs (every run, not only the current one).
 const IN_RUNS: &str = "run_id IN (SELECT id FROM sync_runs WHERE integration_id = $1)";
 
 impl Store {
